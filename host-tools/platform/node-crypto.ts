@@ -1,0 +1,255 @@
+/**
+ * NodeCrypto: the host body of the firmware's Crypto interface, over node:crypto (OpenSSL).
+ * Used by jest, the phone and the cloud. It follows the conventions in firmware/platform/crypto.ts exactly;
+ * test/crypto/ pins it to Wycheproof and RFC vectors, and test/xs/ checks the camera's native body against it.
+ *
+ * One deviation from "node:crypto only": ECDSA signing uses @noble/curves, because OpenSSL as exposed by
+ * Node cannot do deterministic (RFC 6979) ECDSA, and the firmware's signatures must be reproducible from
+ * an injected RNG so test vectors pin them byte for byte. Verification stays on OpenSSL.
+ */
+import * as nodeCrypto from "node:crypto";
+import { p256 } from "@noble/curves/nist.js";
+import type { Crypto, P256PrivateKey, Sha256 } from "../../firmware/platform/crypto";
+import { SealcamError } from "../../firmware/core/errors";
+import { toBase64Url, wipe } from "../../firmware/core/bytes";
+
+const P256_ORDER = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+
+class NodeP256Key implements P256PrivateKey {
+  readonly kind = "p256-private" as const;
+  #scalar: Uint8Array | undefined;
+  readonly publicKey: Uint8Array;
+  constructor(scalar: Uint8Array) {
+    this.#scalar = Uint8Array.from(scalar);
+    const ecdh = nodeCrypto.createECDH("prime256v1");
+    ecdh.setPrivateKey(Buffer.from(scalar));
+    this.publicKey = new Uint8Array(ecdh.getPublicKey());
+  }
+  get scalar(): Uint8Array {
+    if (!this.#scalar) throw new SealcamError("E_STATE", "p256 key was destroyed");
+    return this.#scalar;
+  }
+  destroy(): void {
+    if (this.#scalar) wipe(this.#scalar);
+    this.#scalar = undefined;
+  }
+}
+
+function argument(condition: boolean, message: string): void {
+  if (!condition) throw new SealcamError("E_ARGUMENT", message);
+}
+
+function bytes(name: string, value: Uint8Array, length?: number): void {
+  argument(value instanceof Uint8Array, `${name} must be a Uint8Array`);
+  if (length !== undefined) argument(value.length === length, `${name} must be ${length} bytes, got ${value.length}`);
+}
+
+function asKey(key: P256PrivateKey): NodeP256Key {
+  argument(key instanceof NodeP256Key, "not a key from this crypto provider");
+  return key as NodeP256Key;
+}
+
+function p256PublicKeyObject(point: Uint8Array): nodeCrypto.KeyObject {
+  bytes("public key", point, 65);
+  argument(point[0] === 0x04, "public key must be an uncompressed point (0x04 prefix)");
+  try {
+    return nodeCrypto.createPublicKey({
+      key: { kty: "EC", crv: "P-256", x: toBase64Url(point.subarray(1, 33)), y: toBase64Url(point.subarray(33)) },
+      format: "jwk",
+    });
+  } catch {
+    throw new SealcamError("E_ARGUMENT", "public key is not a point on P-256");
+  }
+}
+
+function rsaPublicKeyObject(pkcs1Der: Uint8Array): nodeCrypto.KeyObject {
+  bytes("RSA public key", pkcs1Der);
+  try {
+    return nodeCrypto.createPublicKey({ key: Buffer.from(pkcs1Der), format: "der", type: "pkcs1" });
+  } catch {
+    throw new SealcamError("E_ARGUMENT", "not a PKCS#1 RSAPublicKey");
+  }
+}
+
+function scalarIsValid(scalar: Uint8Array): boolean {
+  let value = 0n;
+  for (const b of scalar) value = (value << 8n) | BigInt(b);
+  return value > 0n && value < P256_ORDER;
+}
+
+const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
+
+export class NodeCrypto implements Crypto {
+  randomBytes(length: number): Uint8Array {
+    argument(Number.isInteger(length) && length >= 0 && length <= 65536, "random length out of range");
+    return u8(nodeCrypto.randomBytes(length));
+  }
+
+  sha256(data: Uint8Array): Uint8Array {
+    bytes("data", data);
+    return u8(nodeCrypto.createHash("sha256").update(data).digest());
+  }
+
+  createSha256(): Sha256 {
+    let hash: nodeCrypto.Hash | undefined = nodeCrypto.createHash("sha256");
+    return {
+      update(data: Uint8Array) {
+        if (!hash) throw new SealcamError("E_STATE", "sha256 already finished");
+        hash.update(data);
+      },
+      digest() {
+        if (!hash) throw new SealcamError("E_STATE", "sha256 already finished");
+        const out = u8(hash.digest());
+        hash = undefined;
+        return out;
+      },
+    };
+  }
+
+  hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array {
+    bytes("salt", salt);
+    bytes("ikm", ikm);
+    return u8(nodeCrypto.createHmac("sha256", salt).update(ikm).digest());
+  }
+
+  hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+    bytes("prk", prk);
+    bytes("info", info);
+    argument(prk.length >= 32, "prk must be at least 32 bytes");
+    argument(Number.isInteger(length) && length >= 1 && length <= 255 * 32, "hkdf length must be 1..8160");
+    // RFC 5869 §2.3, composed from HMAC-SHA256 (Node exposes only the combined extract+expand).
+    const out = new Uint8Array(length);
+    let previous = new Uint8Array(0);
+    for (let i = 0, offset = 0; offset < length; i++) {
+      const block = u8(
+        nodeCrypto.createHmac("sha256", prk).update(previous).update(info).update(new Uint8Array([i + 1])).digest(),
+      );
+      out.set(block.subarray(0, Math.min(32, length - offset)), offset);
+      offset += 32;
+      previous = block;
+    }
+    return out;
+  }
+
+  aesGcmSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    bytes("key", key, 16);
+    bytes("nonce", nonce, 12);
+    bytes("aad", aad);
+    bytes("plaintext", plaintext);
+    const cipher = nodeCrypto.createCipheriv("aes-128-gcm", key, nonce, { authTagLength: 16 });
+    cipher.setAAD(aad);
+    const out = new Uint8Array(plaintext.length + 16);
+    const body = cipher.update(plaintext);
+    const final = cipher.final();
+    out.set(body, 0);
+    out.set(final, body.length);
+    out.set(cipher.getAuthTag(), plaintext.length);
+    return out;
+  }
+
+  aesGcmOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | null {
+    bytes("key", key, 16);
+    bytes("nonce", nonce, 12);
+    bytes("aad", aad);
+    bytes("sealed", sealed);
+    if (sealed.length < 16) return null;
+    const decipher = nodeCrypto.createDecipheriv("aes-128-gcm", key, nonce, { authTagLength: 16 });
+    decipher.setAAD(aad);
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    const body = decipher.update(sealed.subarray(0, sealed.length - 16));
+    try {
+      const final = decipher.final();
+      const out = new Uint8Array(body.length + final.length);
+      out.set(body, 0);
+      out.set(final, body.length);
+      return out;
+    } catch {
+      wipe(body);
+      return null;
+    }
+  }
+
+  p256Generate(): P256PrivateKey {
+    for (;;) {
+      const scalar = this.randomBytes(32);
+      if (scalarIsValid(scalar)) {
+        const key = new NodeP256Key(scalar);
+        wipe(scalar);
+        return key;
+      }
+    }
+  }
+
+  p256Import(privateScalar: Uint8Array): P256PrivateKey {
+    bytes("private key", privateScalar, 32);
+    argument(scalarIsValid(privateScalar), "private key must be in 1..n-1");
+    return new NodeP256Key(privateScalar);
+  }
+
+  p256Export(key: P256PrivateKey): Uint8Array {
+    return Uint8Array.from(asKey(key).scalar);
+  }
+
+  p256PublicKey(key: P256PrivateKey): Uint8Array {
+    const k = asKey(key);
+    void k.scalar; // throws if destroyed
+    return Uint8Array.from(k.publicKey);
+  }
+
+  p256Ecdh(key: P256PrivateKey, peerPublicKey: Uint8Array): Uint8Array {
+    const k = asKey(key);
+    p256PublicKeyObject(peerPublicKey); // validates the point
+    const ecdh = nodeCrypto.createECDH("prime256v1");
+    ecdh.setPrivateKey(Buffer.from(k.scalar));
+    try {
+      return u8(ecdh.computeSecret(Buffer.from(peerPublicKey)));
+    } catch {
+      throw new SealcamError("E_ARGUMENT", "peer public key is not a valid P-256 point");
+    }
+  }
+
+  ecdsaP256Sign(key: P256PrivateKey, message: Uint8Array): Uint8Array {
+    bytes("message", message);
+    const k = asKey(key);
+    // RFC 6979 deterministic nonce, SHA-256 prehash, s not normalised (PSA does not normalise either).
+    return p256.sign(message, k.scalar, { prehash: true, lowS: false, format: "compact", extraEntropy: false });
+  }
+
+  ecdsaP256Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+    bytes("message", message);
+    bytes("signature", signature);
+    const keyObject = p256PublicKeyObject(publicKey);
+    if (signature.length !== 64) return false;
+    return nodeCrypto.verify("sha256", message, { key: keyObject, dsaEncoding: "ieee-p1363" }, signature);
+  }
+
+  p256Destroy(key: P256PrivateKey): void {
+    asKey(key).destroy();
+  }
+
+  rsaOaepSha256Encrypt(publicKey: Uint8Array, plaintext: Uint8Array, label: Uint8Array): Uint8Array {
+    bytes("plaintext", plaintext);
+    bytes("label", label);
+    const key = rsaPublicKeyObject(publicKey);
+    const modulusBytes = ((key.asymmetricKeyDetails?.modulusLength ?? 0) + 7) >> 3;
+    argument(plaintext.length <= modulusBytes - 66, "plaintext too long for RSA-OAEP-SHA256 with this key");
+    return u8(
+      nodeCrypto.publicEncrypt(
+        { key, padding: nodeCrypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256", oaepLabel: label },
+        plaintext,
+      ),
+    );
+  }
+
+  rsaPssSha256Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+    bytes("message", message);
+    bytes("signature", signature);
+    const key = rsaPublicKeyObject(publicKey);
+    return nodeCrypto.verify(
+      "sha256",
+      message,
+      { key, padding: nodeCrypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+      signature,
+    );
+  }
+}
