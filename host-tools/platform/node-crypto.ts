@@ -119,7 +119,7 @@ export class NodeCrypto implements Crypto {
     argument(Number.isInteger(length) && length >= 1 && length <= 255 * 32, "hkdf length must be 1..8160");
     // RFC 5869 §2.3, composed from HMAC-SHA256 (Node exposes only the combined extract+expand).
     const out = new Uint8Array(length);
-    let previous = new Uint8Array(0);
+    let previous: Uint8Array = new Uint8Array(0);
     for (let i = 0, offset = 0; offset < length; i++) {
       const block = u8(
         nodeCrypto.createHmac("sha256", prk).update(previous).update(info).update(new Uint8Array([i + 1])).digest(),
