@@ -29,7 +29,12 @@ export type ErrorCode =
   | "E_CONFLICT"
   | "E_RATE_LIMIT"
   | "E_TIMEOUT"
-  | "E_INTERNAL";
+  | "E_INTERNAL"
+  // serial ports and flashing (host tools)
+  | "E_PORT_BUSY"
+  | "E_PERMISSION"
+  | "E_WRONG_CHIP"
+  | "E_VERIFY";
 
 export class SealcamError extends Error {
   readonly code: ErrorCode;
