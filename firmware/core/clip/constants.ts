@@ -1,0 +1,32 @@
+/** Constants of the sealed-clip format v1. docs/FORMAT.md is the specification; this file mirrors it. */
+import { asciiBytes, concat } from "../bytes";
+
+export const FORMAT_VERSION = 1;
+/** "SEALCAM" followed by the format version byte. */
+export const MAGIC = concat(asciiBytes("SEALCAM"), new Uint8Array([FORMAT_VERSION]));
+export const PREAMBLE_LENGTH = 12; // magic (8) + u32be header length
+export const SIGNATURE_LENGTH = 64; // ECDSA P-256 r || s
+export const FOOTER_LENGTH = 64;
+export const TAG_LENGTH = 16;
+export const CLIP_ID_LENGTH = 16;
+export const CLIP_KEY_LENGTH = 16;
+export const KEY_ID_LENGTH = 32;
+
+export const MAX_HEADER_LENGTH = 16384;
+export const MIN_SEGMENT_SIZE = 4096;
+export const MAX_SEGMENT_SIZE = 1048576;
+export const DEFAULT_SEGMENT_SIZE = 65536;
+export const MAX_SEGMENTS = 0xffffffff;
+export const MAX_RECIPIENTS = 16;
+
+export const ALG_HPKE_P256 = "hpke-p256-sha256-aes128gcm";
+export const ALG_RSA_OAEP = "rsa-oaep-sha256";
+
+export const CONTENT_TYPE_FRAMES = "video/x-sealcam-frames";
+
+/** HKDF labels (info strings). */
+export const LABEL_PAYLOAD = asciiBytes("sealcam/v1 payload");
+export const LABEL_COMMIT = asciiBytes("sealcam/v1 commit");
+/** HPKE info and RSA-OAEP label prefix; the 16-byte clip id follows it. */
+export const LABEL_WRAP = asciiBytes("sealcam/v1 clip-key\0");
+export const LABEL_FOOTER = asciiBytes("sealcam/v1 footer\0");

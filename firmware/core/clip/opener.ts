@@ -1,0 +1,229 @@
+/**
+ * ClipOpener: verifies and decrypts a sealed clip as it streams in (the phone's side).
+ *
+ * Order of checks: head parses -> the camera (resolved by the caller from a certificate it verified)
+ * matches the header's certificate hash -> the header signature verifies -> a recipient entry for one of our
+ * keys unwraps the clip key -> the key matches the header's commitment -> every segment authenticates at
+ * its position -> the footer signature covers the whole payload.
+ *
+ * `push` returns plaintext as soon as each segment authenticates under the committed clip key. That proves
+ * the data is the clip the header describes, but only `end()` proves the camera produced all of it (a
+ * recipient could otherwise re-encrypt), and only `end()` detects truncation. Callers that write files keep
+ * the output provisional (temp file) until `end()` returns.
+ */
+import type { Crypto, P256PrivateKey } from "../../platform/crypto";
+import { concat, constantTimeEqual, u32be, u64be, wipe } from "../bytes";
+import { SealcamError, fail } from "../errors";
+import { openSingleShot } from "../hpke";
+import {
+  ALG_HPKE_P256,
+  CLIP_KEY_LENGTH,
+  FOOTER_LENGTH,
+  LABEL_FOOTER,
+  LABEL_WRAP,
+  PREAMBLE_LENGTH,
+  TAG_LENGTH,
+} from "./constants";
+import type { ClipHeader, RecipientEntry } from "./header";
+import { headLengthFromPreamble, parseClipHead, type ClipHead } from "./head";
+import { deriveClipKeys, segmentNonce } from "./keys";
+
+/** The camera that must have sealed this clip, as the caller established it from a verified certificate. */
+export interface CameraIdentity {
+  /** 65-byte uncompressed P-256 public key from the camera certificate. */
+  publicKey: Uint8Array;
+  /** SHA-256 of the camera certificate DER. */
+  certificateHash: Uint8Array;
+}
+
+/** One private key of ours that may unwrap clip keys. */
+export interface Unwrapper {
+  keyId: Uint8Array;
+  /** Returns the 16-byte clip key, or throws SealcamError E_UNWRAP. */
+  unwrap(entry: RecipientEntry, wrapLabel: Uint8Array): Uint8Array;
+}
+
+export interface OpenerOptions {
+  crypto: Crypto;
+  /** Looks up the camera named by the header (camera id); throw E_CERT if unknown or untrusted. */
+  camera(header: ClipHeader): CameraIdentity;
+  unwrappers: Unwrapper[];
+}
+
+/** Unwraps HPKE entries addressed to a phone's P-256 instance key. */
+export function hpkeUnwrapper(crypto: Crypto, keyId: Uint8Array, instanceKey: P256PrivateKey): Unwrapper {
+  return {
+    keyId,
+    unwrap(entry, wrapLabel) {
+      if (entry.alg !== ALG_HPKE_P256 || !("enc" in entry)) fail("E_UNWRAP", "recipient entry is not an hpke entry");
+      const key = openSingleShot(crypto, instanceKey, entry.enc, wrapLabel, new Uint8Array(0), entry.ct);
+      if (key.length !== CLIP_KEY_LENGTH) fail("E_UNWRAP", "unwrapped clip key has the wrong length");
+      return key;
+    },
+  };
+}
+
+type State = "head" | "body" | "done" | "failed";
+
+export class ClipOpener {
+  readonly #options: OpenerOptions;
+  #state: State = "head";
+  #buffer: Uint8Array = new Uint8Array(0);
+  #head: ClipHead | undefined;
+  #headHash: Uint8Array = new Uint8Array(0);
+  #payloadKey: Uint8Array | undefined;
+  #payloadHash: ReturnType<Crypto["createSha256"]> | undefined;
+  #index = 0;
+  #plaintextLength = 0;
+  #camera: CameraIdentity | undefined;
+
+  constructor(options: OpenerOptions) {
+    this.#options = options;
+  }
+
+  /** The verified header, once the head has been processed. */
+  get header(): ClipHeader | undefined {
+    return this.#state === "head" ? undefined : this.#head?.header;
+  }
+
+  #fail(error: unknown): never {
+    this.#state = "failed";
+    wipe(this.#payloadKey, this.#buffer);
+    this.#payloadKey = undefined;
+    if (error instanceof SealcamError) throw error;
+    throw new SealcamError("E_INTERNAL", `opener: ${String(error)}`);
+  }
+
+  #append(chunk: Uint8Array): void {
+    // The caller may reuse its chunk buffer, so keep a copy.
+    this.#buffer = this.#buffer.length === 0 ? Uint8Array.from(chunk) : concat(this.#buffer, chunk);
+  }
+
+  #openHead(): void {
+    const crypto = this.#options.crypto;
+    const head = parseClipHead(this.#buffer);
+    const header = head.header;
+    const camera = this.#options.camera(header);
+    if (!constantTimeEqual(camera.certificateHash, header.cameraCertHash)) {
+      fail("E_CERT", "clip names a different camera certificate than the one on record for this camera");
+    }
+    if (!crypto.ecdsaP256Verify(camera.publicKey, head.signedBytes, head.signature)) {
+      fail("E_SIGNATURE", "clip header signature does not verify with the camera's key");
+    }
+    const wrapLabel = concat(LABEL_WRAP, header.clipId);
+    let clipKey: Uint8Array | undefined;
+    let sawOurKey = false;
+    for (const unwrapper of this.#options.unwrappers) {
+      const entry = header.recipients.find((r) => constantTimeEqual(r.kid, unwrapper.keyId));
+      if (!entry) continue;
+      sawOurKey = true;
+      try {
+        clipKey = unwrapper.unwrap(entry, wrapLabel);
+        break;
+      } catch (error) {
+        if (!(error instanceof SealcamError)) throw error;
+      }
+    }
+    if (!clipKey) {
+      if (!sawOurKey) fail("E_NO_RECIPIENT", "clip is not sealed to any key this phone holds");
+      fail("E_UNWRAP", "clip key does not unwrap with this phone's keys (tampered recipient entry)");
+    }
+    const keys = deriveClipKeys(crypto, clipKey, header.clipId);
+    wipe(clipKey);
+    if (!constantTimeEqual(keys.commitment, header.commitment)) {
+      wipe(keys.payloadKey);
+      fail("E_COMMIT", "unwrapped clip key does not match the header's commitment");
+    }
+    this.#head = head;
+    this.#camera = camera;
+    this.#headHash = crypto.sha256(head.bytes);
+    this.#payloadKey = keys.payloadKey;
+    this.#payloadHash = crypto.createSha256();
+    this.#buffer = this.#buffer.subarray(head.headLength);
+    this.#state = "body";
+  }
+
+  #openSegment(sealed: Uint8Array, last: boolean): Uint8Array {
+    const crypto = this.#options.crypto;
+    const key = this.#payloadKey as Uint8Array;
+    const plain = crypto.aesGcmOpen(key, segmentNonce(this.#index, last), this.#headHash, sealed);
+    if (!plain) {
+      // Work out what happened, for an error a person can act on; neither branch releases plaintext.
+      const other = crypto.aesGcmOpen(key, segmentNonce(this.#index, !last), this.#headHash, sealed);
+      if (other) {
+        wipe(other);
+        if (last) fail("E_TRUNCATED", `clip is truncated: segment ${this.#index} is not the final segment`);
+        fail("E_TRAILING", `clip has data after its final segment (segment ${this.#index})`);
+      }
+      fail("E_SEGMENT", `segment ${this.#index} failed authentication (tampered, reordered, duplicated or from another clip)`);
+    }
+    if (last && plain.length === 0 && this.#index > 0) fail("E_FORMAT", "clip: empty final segment after other segments");
+    this.#payloadHash?.update(sealed);
+    this.#plaintextLength += plain.length;
+    this.#index++;
+    return plain;
+  }
+
+  /** Feeds sealed bytes; returns the plaintext of every segment that is now known not to be the last. */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (this.#state === "done" || this.#state === "failed") fail("E_STATE", `opener: already ${this.#state}`);
+    try {
+      this.#append(chunk);
+      if (this.#state === "head") {
+        if (this.#buffer.length < PREAMBLE_LENGTH) return [];
+        if (this.#buffer.length < headLengthFromPreamble(this.#buffer)) return [];
+        this.#openHead();
+      }
+      const out: Uint8Array[] = [];
+      const full = (this.#head as ClipHead).header.segmentSize + TAG_LENGTH;
+      // A segment is non-final only if more than a footer follows it.
+      // Walk by offset so a large chunk is never copied more than once.
+      let offset = 0;
+      while (this.#buffer.length - offset > full + FOOTER_LENGTH) {
+        out.push(this.#openSegment(this.#buffer.subarray(offset, offset + full), false));
+        offset += full;
+      }
+      this.#buffer = this.#buffer.subarray(offset);
+      return out;
+    } catch (error) {
+      return this.#fail(error);
+    }
+  }
+
+  /** Ends the stream: opens the final segment and verifies the footer. Returns the final plaintext. */
+  end(): { plaintext: Uint8Array; header: ClipHeader; segmentCount: number; plaintextLength: number } {
+    if (this.#state === "done" || this.#state === "failed") fail("E_STATE", `opener: already ${this.#state}`);
+    try {
+      if (this.#state === "head") fail("E_TRUNCATED", "clip is truncated inside its head");
+      const head = this.#head as ClipHead;
+      const full = head.header.segmentSize + TAG_LENGTH;
+      const rest = this.#buffer.length - FOOTER_LENGTH;
+      if (rest < TAG_LENGTH) fail("E_TRUNCATED", "clip is truncated: the final segment or footer is missing");
+      if (rest > full) fail("E_TRAILING", "clip has data after its final segment");
+      const plaintext = this.#openSegment(this.#buffer.subarray(0, rest), true);
+      const footer = this.#buffer.subarray(rest);
+      const crypto = this.#options.crypto;
+      const payloadHash = (this.#payloadHash as ReturnType<Crypto["createSha256"]>).digest();
+      const message = concat(LABEL_FOOTER, this.#headHash, u32be(this.#index), u64be(this.#plaintextLength), payloadHash);
+      if (!crypto.ecdsaP256Verify((this.#camera as CameraIdentity).publicKey, message, footer)) {
+        wipe(plaintext);
+        fail("E_FOOTER", "clip footer signature does not verify: the payload is not what the camera sealed");
+      }
+      wipe(this.#payloadKey);
+      this.#payloadKey = undefined;
+      this.#state = "done";
+      return { plaintext, header: head.header, segmentCount: this.#index, plaintextLength: this.#plaintextLength };
+    } catch (error) {
+      return this.#fail(error);
+    }
+  }
+}
+
+/** Opens a whole sealed clip held in memory. */
+export function openClip(options: OpenerOptions, sealed: Uint8Array): { header: ClipHeader; plaintext: Uint8Array } {
+  const opener = new ClipOpener(options);
+  const parts = opener.push(sealed);
+  const last = opener.end();
+  parts.push(last.plaintext);
+  return { header: last.header, plaintext: concat(...parts) };
+}

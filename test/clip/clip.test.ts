@@ -1,0 +1,235 @@
+/**
+ * The sealed-clip format v1: round trips, streaming, and every way a clip can be tampered with (issue 2, 2-6).
+ * Each failure must be its own clear error and must yield no plaintext.
+ */
+import { ClipOpener, ClipSealer, openClip, parseClipHead, MAGIC } from "../../firmware/core/clip";
+import { concat, toHex } from "../../firmware/core/bytes";
+import { SealcamError } from "../../firmware/core/errors";
+import { crypto, makeParty, openerOptions, seal, sealerOptions } from "../helpers/clip-fixture";
+
+const party = makeParty();
+const other = makeParty();
+
+function pattern(length: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+function expectCode(fn: () => unknown, code: string): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(SealcamError);
+  expect((caught as SealcamError).code).toBe(code);
+}
+
+describe("round trip", () => {
+  test.each([0, 1, 4095, 4096, 4097, 8192, 12289, 50_000])("%d bytes opens with the phone key and the data key", (n) => {
+    const plaintext = pattern(n);
+    const sealed = seal(sealerOptions(party), plaintext);
+    expect(sealed.segments.length).toBe(Math.max(1, Math.ceil(n / 4096)));
+    expect(openClip(openerOptions(party, "phone"), sealed.whole).plaintext).toEqual(plaintext);
+    expect(openClip(openerOptions(party, "data"), sealed.whole).plaintext).toEqual(plaintext);
+  });
+
+  test("segments have the fixed size, the head starts with the magic, and the header says what it should", () => {
+    const sealed = seal(sealerOptions(party), pattern(10_000));
+    expect(sealed.segments.map((s) => s.length)).toEqual([4112, 4112, 10_000 - 8192 + 16]);
+    expect(sealed.whole.subarray(0, 8)).toEqual(MAGIC);
+    const head = parseClipHead(sealed.whole);
+    expect(head.header).toMatchObject({
+      cameraId: "cam-test-1",
+      sequence: 7,
+      startTime: 1_790_000_000_000,
+      contentType: "video/x-sealcam-frames",
+      segmentSize: 4096,
+      rosterVersion: 3,
+    });
+    expect(head.header.recipients.map((r) => r.alg)).toEqual(["hpke-p256-sha256-aes128gcm", "rsa-oaep-sha256"]);
+    expect(sealed.footer.length).toBe(64);
+  });
+
+  test("every clip gets a fresh clip id and key: the same plaintext seals differently", () => {
+    const a = seal(sealerOptions(party), pattern(5000));
+    const b = seal(sealerOptions(party), pattern(5000));
+    expect(parseClipHead(a.whole).header.clipId).not.toEqual(parseClipHead(b.whole).header.clipId);
+    expect(toHex(a.segments[0])).not.toBe(toHex(b.segments[0]));
+  });
+
+  test("the streaming opener accepts any chunking and releases plaintext segment by segment", () => {
+    const plaintext = pattern(30_000, 9);
+    const sealed = seal(sealerOptions(party), plaintext, 777);
+    for (const step of [1, 13, 4112, 100_000]) {
+      const opener = new ClipOpener(openerOptions(party));
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < sealed.whole.length; i += step) parts.push(...opener.push(sealed.whole.subarray(i, i + step)));
+      parts.push(opener.end().plaintext);
+      expect(concat(...parts)).toEqual(plaintext);
+    }
+  });
+
+  test("the sealer holds at most one segment of plaintext, whatever it is fed", () => {
+    const sealer = new ClipSealer(sealerOptions(party));
+    expect(sealer.write(pattern(4096))).toHaveLength(0); // may still be the last
+    expect(sealer.write(pattern(1))).toHaveLength(1);
+    expect(sealer.write(pattern(4096 * 3))).toHaveLength(3);
+    sealer.finish();
+    expectCode(() => sealer.write(pattern(1)), "E_STATE");
+    expectCode(() => sealer.finish(), "E_STATE");
+  });
+
+  test("bad sealer options are refused", () => {
+    expectCode(() => new ClipSealer(sealerOptions(party, { segmentSize: 1000 })), "E_ARGUMENT");
+    expectCode(() => new ClipSealer(sealerOptions(party, { segmentSize: 2 * 1024 * 1024 })), "E_ARGUMENT");
+    expectCode(() => new ClipSealer(sealerOptions(party, { recipients: [] })), "E_ARGUMENT");
+    expectCode(() => new ClipSealer(sealerOptions(party, { cameraId: "bad id!" })), "E_FORMAT");
+  });
+});
+
+describe("tampering is detected, each with its own error and no plaintext", () => {
+  const plaintext = pattern(3 * 4096 + 100, 5);
+  const sealed = seal(sealerOptions(party), plaintext);
+  const headLength = sealed.head.length;
+
+  function open(bytes: Uint8Array, use: "phone" | "data" | "both" = "both") {
+    return openClip(openerOptions(party, use), bytes);
+  }
+
+  test("a flipped bit anywhere fails (sampled across the whole clip)", () => {
+    const positions = new Set<number>();
+    for (let i = 0; i < sealed.whole.length; i += 97) positions.add(i);
+    for (let i = 0; i < 200; i++) positions.add(i); // every byte of preamble and early header
+    positions.add(sealed.whole.length - 1);
+    for (const position of positions) {
+      const bad = Uint8Array.from(sealed.whole);
+      bad[position] ^= 0x01;
+      let threw = false;
+      try {
+        open(bad);
+      } catch (error) {
+        threw = error instanceof SealcamError;
+      }
+      if (!threw) throw new Error(`flip at ${position} was not detected`);
+    }
+  });
+
+  test("header bytes changed -> E_SIGNATURE (or E_FORMAT when it no longer parses)", () => {
+    const bad = Uint8Array.from(sealed.whole);
+    const text = Buffer.from(bad.subarray(12, headLength - 64)).toString("latin1");
+    const at = 12 + text.indexOf('"seq":7') + 6;
+    bad[at] = "8".charCodeAt(0);
+    expectCode(() => open(bad), "E_SIGNATURE");
+  });
+
+  test("a forged signature (another camera key) -> E_SIGNATURE", () => {
+    const forged = seal(sealerOptions(party, { cameraKey: other.camera }), plaintext);
+    expectCode(() => open(forged.whole), "E_SIGNATURE");
+  });
+
+  test("a swapped signature from another clip -> E_SIGNATURE", () => {
+    const another = seal(sealerOptions(party), plaintext);
+    const bad = concat(sealed.head.subarray(0, headLength - 64), another.head.subarray(another.head.length - 64), ...sealed.segments, sealed.footer);
+    expectCode(() => open(bad), "E_SIGNATURE");
+  });
+
+  test("a header from another clip in front of these segments -> E_SEGMENT", () => {
+    const another = seal(sealerOptions(party), plaintext);
+    expectCode(() => open(concat(another.head, ...sealed.segments, sealed.footer)), "E_SEGMENT");
+  });
+
+  test("a camera certificate other than the one on record -> E_CERT", () => {
+    const options = openerOptions(party);
+    options.camera = () => ({ publicKey: crypto.p256PublicKey(party.camera), certificateHash: crypto.randomBytes(32) });
+    expectCode(() => openClip(options, sealed.whole), "E_CERT");
+  });
+
+  test("a clip not sealed to us -> E_NO_RECIPIENT", () => {
+    // (the fixture shares one RSA data key between parties, so use only the other phone's key)
+    const options = openerOptions(other, "phone");
+    options.camera = () => ({ publicKey: crypto.p256PublicKey(party.camera), certificateHash: party.cameraCertHash });
+    expectCode(() => openClip(options, sealed.whole), "E_NO_RECIPIENT");
+  });
+
+  test("a recipient entry that does not unwrap -> E_UNWRAP", () => {
+    // Seal to the phone's key id but a different public key: the entry names us, yet is not for our key.
+    const wrong = seal(
+      sealerOptions(party, {
+        recipients: [{ kind: "hpke-p256", keyId: party.phoneKeyId, publicKey: crypto.p256PublicKey(other.phone) }],
+      }),
+      plaintext,
+    );
+    expectCode(() => open(wrong.whole, "phone"), "E_UNWRAP");
+  });
+
+  test("a dropped middle segment -> E_SEGMENT", () => {
+    const s = sealed.segments;
+    expectCode(() => open(concat(sealed.head, s[0], s[2], s[3], sealed.footer)), "E_SEGMENT");
+  });
+
+  test("reordered segments -> E_SEGMENT", () => {
+    const s = sealed.segments;
+    expectCode(() => open(concat(sealed.head, s[1], s[0], s[2], s[3], sealed.footer)), "E_SEGMENT");
+  });
+
+  test("a duplicated segment -> E_SEGMENT", () => {
+    const s = sealed.segments;
+    expectCode(() => open(concat(sealed.head, s[0], s[0], s[1], s[2], s[3], sealed.footer)), "E_SEGMENT");
+  });
+
+  test("the final segment cut off (clip ends after a full segment) -> E_TRUNCATED", () => {
+    const s = sealed.segments;
+    expectCode(() => open(concat(sealed.head, s[0], s[1], s[2], sealed.footer)), "E_TRUNCATED");
+  });
+
+  test("the final segment truncated inside -> E_SEGMENT; footer missing -> E_TRUNCATED or E_SEGMENT", () => {
+    const s = sealed.segments;
+    expectCode(() => open(concat(sealed.head, s[0], s[1], s[2], s[3].subarray(0, 50), sealed.footer)), "E_SEGMENT");
+    expectCode(() => open(sealed.head), "E_TRUNCATED");
+    expectCode(() => open(sealed.whole.subarray(0, 40)), "E_TRUNCATED");
+  });
+
+  test("an extension after a full final segment -> E_TRAILING; after a short one -> E_SEGMENT", () => {
+    const exact = seal(sealerOptions(party), pattern(2 * 4096));
+    const extra = seal(sealerOptions(party), pattern(5000));
+    expectCode(() => open(concat(exact.head, ...exact.segments, extra.segments[0], exact.footer)), "E_TRAILING");
+    expectCode(() => open(concat(sealed.whole, extra.segments[0])), "E_SEGMENT");
+    expectCode(() => open(concat(sealed.head, ...sealed.segments, sealed.segments[3], sealed.footer)), "E_SEGMENT");
+  });
+
+  test("segments spliced in from another clip -> E_SEGMENT", () => {
+    const another = seal(sealerOptions(party), plaintext);
+    const s = sealed.segments;
+    expectCode(() => open(concat(sealed.head, s[0], another.segments[1], s[2], s[3], sealed.footer)), "E_SEGMENT");
+  });
+
+  test("a footer from another clip, or a recipient re-encrypting the payload -> E_FOOTER", () => {
+    const another = seal(sealerOptions(party), plaintext);
+    expectCode(() => open(concat(sealed.head, ...sealed.segments, another.footer)), "E_FOOTER");
+  });
+
+  test("garbage and wrong magic/version are refused before any crypto", () => {
+    expectCode(() => open(crypto.randomBytes(500)), "E_FORMAT");
+    const v2 = Uint8Array.from(sealed.whole);
+    v2[7] = 2;
+    expectCode(() => open(v2), "E_VERSION");
+    const huge = Uint8Array.from(sealed.whole);
+    huge.set([0xff, 0xff, 0xff, 0xff], 8);
+    expectCode(() => open(huge), "E_LIMIT");
+  });
+
+  test("an opener that failed stays failed", () => {
+    const opener = new ClipOpener(openerOptions(party));
+    const bad = Uint8Array.from(sealed.whole);
+    bad[headLength + 10] ^= 1;
+    expect(() => opener.push(bad)).toThrow(SealcamError);
+    expectCode(() => opener.push(new Uint8Array(1)), "E_STATE");
+  });
+});
