@@ -1,0 +1,14 @@
+/* jobs.h: the two engine internals the host loop needs (jobs.c is the only file that includes xsAll.h). */
+#ifndef SEALCAM_JOBS_H
+#define SEALCAM_JOBS_H
+
+#include "xs.h"
+
+/* Runs queued promise jobs until none are left (what fxRunLoop does before it looks at timers). */
+void jobs_run_promises(xsMachine *machine);
+/* Non-zero once the engine aborted (stack overflow, memory full...): the machine must not be used again. */
+int jobs_abort_status(xsMachine *machine);
+/* At exit: reports still-unhandled promise rejections through the platform (console.error in our prelude). */
+void jobs_check_unhandled_rejections(xsMachine *machine);
+
+#endif

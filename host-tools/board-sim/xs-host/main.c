@@ -1,0 +1,445 @@
+/*
+ * main.c: the sealcam XS host (xs.h API only). Runs one firmware bundle (an IIFE script made by
+ * host-tools/board-sim/bundle.ts) in the XS engine with the native crypto module and a channel to Node.
+ *
+ *   xs-host [--channel-fd N] bundle.js
+ *
+ * Globals it installs before evaluating the bundle (the bundle's prelude builds on them):
+ *   __sealcamNative   the native crypto functions (firmware/native/sealcam_crypto.c), by their C names
+ *   __sealcamHost     print, send, now, exit (host_natives.c); newNative(kind) makes the host objects that
+ *                     Moddable's Native("destructor") classes make on the board; gc(); channel (boolean)
+ * Callbacks it calls (defined by the prelude / channel module):
+ *   __sealcamHostTick()                 runs at most one due timer; returns ms to the next timer or -1
+ *   __sealcamChannelReceive(json, bins) one frame from Node
+ *
+ * Exit: 0 when the channel closes (Node stopped us), when __sealcamHost.exit(code) is called (that code), or
+ * when there is no channel and nothing is left to run. An uncaught JS exception prints the message and stack
+ * on stderr, sends a {"t":"fatal"} frame, and exits 1. An engine abort (stack overflow, memory) exits 2+status.
+ * The GC-stress build (-DmxStress=1) collects on every allocation; set XS_STRESS=0 to switch that off.
+ */
+#include "xs.h"
+#include "xsnap.h" /* xsInitializeSharedCluster */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "jobs.h"
+
+#if mxStress
+extern int gxStress;
+#endif
+
+extern int host_exit_requested;
+extern int host_exit_code;
+extern void xs_host_print(xsMachine *);
+extern void xs_host_send(xsMachine *);
+extern void xs_host_now(xsMachine *);
+extern void xs_host_exit(xsMachine *);
+
+#define SEALCAM_CRYPTO_NATIVES(X) \
+	X(xs_sealcam_random, 1) X(xs_sealcam_sha256, 1) X(xs_sealcam_sha256_begin, 0) X(xs_sealcam_sha256_update, 1) \
+	X(xs_sealcam_sha256_finish, 0) X(xs_sealcam_hkdf_extract, 2) X(xs_sealcam_hkdf_expand, 3) \
+	X(xs_sealcam_gcm_seal, 4) X(xs_sealcam_gcm_open, 4) X(xs_sealcam_p256_generate, 0) \
+	X(xs_sealcam_p256_import, 1) X(xs_sealcam_p256_export, 0) X(xs_sealcam_p256_public, 0) \
+	X(xs_sealcam_p256_ecdh, 1) X(xs_sealcam_p256_sign, 1) X(xs_sealcam_p256_destroy, 0) \
+	X(xs_sealcam_p256_verify, 3) X(xs_sealcam_rsa_oaep_encrypt, 3) X(xs_sealcam_rsa_pss_verify, 3)
+
+#define DECLARE(name, length) extern void name(xsMachine *);
+SEALCAM_CRYPTO_NATIVES(DECLARE)
+#undef DECLARE
+extern void xs_sealcam_p256_destructor(void *);
+extern void xs_sealcam_sha256_destructor(void *);
+
+static char *read_file(const char *path, size_t *length)
+{
+	FILE *file = fopen(path, "rb");
+	char *data;
+	long size;
+	if (!file)
+		return NULL;
+	fseek(file, 0, SEEK_END);
+	size = ftell(file);
+	fseek(file, 0, SEEK_SET);
+	data = (char *)malloc((size_t)size + 1);
+	if (data && fread(data, 1, (size_t)size, file) != (size_t)size) {
+		free(data);
+		data = NULL;
+	}
+	fclose(file);
+	if (data) {
+		data[size] = 0;
+		*length = (size_t)size;
+	}
+	return data;
+}
+
+/* A growing string for the fatal frame's JSON. */
+typedef struct {
+	char *data;
+	size_t length, capacity;
+} text_buffer;
+
+static void text_raw(text_buffer *b, const char *piece, size_t n)
+{
+	if (b->length + n + 1 > b->capacity) {
+		b->capacity = (b->length + n + 1) * 2;
+		b->data = (char *)realloc(b->data, b->capacity);
+	}
+	memcpy(b->data + b->length, piece, n);
+	b->length += n;
+	b->data[b->length] = 0;
+}
+
+/* Appends text as JSON string content; bytes >= 0x80 pass through (the Node side decodes UTF-8). */
+static void text_json(text_buffer *b, const char *text)
+{
+	for (; *text; text++) {
+		unsigned char c = (unsigned char)*text;
+		char escaped[8];
+		if (c == '"' || c == '\\') {
+			escaped[0] = '\\';
+			escaped[1] = (char)c;
+			text_raw(b, escaped, 2);
+		}
+		else if (c < 0x20) {
+			snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+			text_raw(b, escaped, 6);
+		}
+		else
+			text_raw(b, (const char *)&c, 1);
+	}
+}
+
+static void report_fatal(const char *message, const char *stack)
+{
+	text_buffer json = { NULL, 0, 0 };
+	fprintf(stderr, "xs-host: uncaught exception: %s\n%s\n", message, stack ? stack : "");
+	fflush(stderr);
+	if (channel_fd < 0)
+		return;
+	text_raw(&json, "{\"t\":\"fatal\",\"message\":\"", 24);
+	text_json(&json, message);
+	text_raw(&json, "\",\"stack\":\"", 11);
+	text_json(&json, stack ? stack : "");
+	text_raw(&json, "\"}", 2);
+	channel_write_frame(json.data, json.length, NULL, NULL, 0);
+	free(json.data);
+}
+
+/* Called inside xsCatch: reports xsException and clears it. */
+static void report_exception(xsMachine *the)
+{
+	char *message;
+	char *volatile stack = NULL;
+	xsVars(2);
+	xsVar(0) = xsException;
+	xsException = xsUndefined;
+	message = strdup(xsToString(xsVar(0)));
+	xsTry {
+		if (xsTypeOf(xsVar(0)) == xsReferenceType) {
+			xsVar(1) = xsGet(xsVar(0), xsID("stack"));
+			if (xsTypeOf(xsVar(1)) == xsStringType)
+				stack = strdup(xsToString(xsVar(1)));
+		}
+	}
+	xsCatch {
+		xsException = xsUndefined;
+	}
+	report_fatal(message, stack);
+	free(message);
+	free(stack);
+}
+
+static void host_gc(xsMachine *the)
+{
+	xsCollectGarbage();
+}
+
+static void host_new_native(xsMachine *the)
+{
+	const char *kind = xsToString(xsArg(0));
+	if (!strcmp(kind, "p256"))
+		xsResult = xsNewHostObject(xs_sealcam_p256_destructor);
+	else if (!strcmp(kind, "sha256"))
+		xsResult = xsNewHostObject(xs_sealcam_sha256_destructor);
+	else
+		xsRangeError("newNative: unknown kind %s", kind);
+}
+
+static void install_globals(xsMachine *the)
+{
+	xsVars(2);
+	xsVar(0) = xsNewObject();
+#define REGISTER(name, length) \
+	xsVar(1) = xsNewHostFunction(name, length); \
+	xsDefine(xsVar(0), xsID(#name), xsVar(1), xsDontEnum);
+	SEALCAM_CRYPTO_NATIVES(REGISTER)
+	xsDefine(xsGlobal, xsID("__sealcamNative"), xsVar(0), xsDontEnum);
+	xsVar(0) = xsNewObject();
+	xsVar(1) = xsNewHostFunction(xs_host_print, 1);
+	xsDefine(xsVar(0), xsID("print"), xsVar(1), xsDontEnum);
+	xsVar(1) = xsNewHostFunction(xs_host_send, 1);
+	xsDefine(xsVar(0), xsID("send"), xsVar(1), xsDontEnum);
+	xsVar(1) = xsNewHostFunction(xs_host_now, 0);
+	xsDefine(xsVar(0), xsID("now"), xsVar(1), xsDontEnum);
+	xsVar(1) = xsNewHostFunction(xs_host_exit, 1);
+	xsDefine(xsVar(0), xsID("exit"), xsVar(1), xsDontEnum);
+	xsVar(1) = xsNewHostFunction(host_gc, 0);
+	xsDefine(xsVar(0), xsID("gc"), xsVar(1), xsDontEnum);
+	xsVar(1) = xsNewHostFunction(host_new_native, 1);
+	xsDefine(xsVar(0), xsID("newNative"), xsVar(1), xsDontEnum);
+	xsVar(1) = xsBoolean(channel_fd >= 0);
+	xsDefine(xsVar(0), xsID("channel"), xsVar(1), xsDontEnum);
+#if mxStress
+	xsVar(1) = xsBoolean(gxStress != 0);
+#else
+	xsVar(1) = xsFalse;
+#endif
+	xsDefine(xsVar(0), xsID("stress"), xsVar(1), xsDontEnum);
+	xsDefine(xsGlobal, xsID("__sealcamHost"), xsVar(0), xsDontEnum);
+}
+
+enum { TURN_OK = 0, TURN_FATAL = 1 };
+
+static int evaluate(xsMachine *machine, const char *source, size_t length)
+{
+	volatile int result = TURN_OK;
+	xsBeginHost(machine);
+	{
+		xsVars(1);
+		xsTry {
+			xsVar(0) = xsStringBuffer((char *)source, (xsIntegerValue)length);
+			xsCall1(xsGlobal, xsID("eval"), xsVar(0));
+		}
+		xsCatch {
+			report_exception(the);
+			result = TURN_FATAL;
+		}
+	}
+	xsEndHost(machine);
+	return result;
+}
+
+/* Runs at most one due timer; *delay gets ms until the next one, or -1 when there is none. */
+static int tick(xsMachine *machine, double *delay)
+{
+	volatile int result = TURN_OK;
+	*delay = -1;
+	xsBeginHost(machine);
+	{
+		xsVars(1);
+		xsTry {
+			if (xsHas(xsGlobal, xsID("__sealcamHostTick"))) {
+				xsVar(0) = xsCall0(xsGlobal, xsID("__sealcamHostTick"));
+				*delay = xsToNumber(xsVar(0));
+			}
+		}
+		xsCatch {
+			report_exception(the);
+			result = TURN_FATAL;
+		}
+	}
+	xsEndHost(machine);
+	return result;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+static int dispatch(xsMachine *machine, const uint8_t *body, size_t length)
+{
+	volatile int result = TURN_OK;
+	uint32_t jsonLength;
+	if (length < 4 || (jsonLength = get_u32(body)) > length - 4) {
+		fprintf(stderr, "xs-host: malformed frame from the channel\n");
+		return TURN_FATAL;
+	}
+	xsBeginHost(machine);
+	{
+		xsVars(3);
+		xsTry {
+			size_t offset = 4 + jsonLength;
+			int index = 0;
+			xsVar(0) = xsStringBuffer((char *)body + 4, (xsIntegerValue)jsonLength);
+			xsVar(1) = xsNewArray(0);
+			while (offset + 4 <= length) {
+				uint32_t size = get_u32(body + offset);
+				if (size > length - offset - 4)
+					xsUnknownError("malformed frame attachment");
+				xsVar(2) = xsArrayBuffer((void *)(body + offset + 4), (xsIntegerValue)size);
+				xsSetAt(xsVar(1), xsInteger(index), xsVar(2));
+				index++;
+				offset += 4 + size;
+			}
+			if (xsHas(xsGlobal, xsID("__sealcamChannelReceive")))
+				xsCall2(xsGlobal, xsID("__sealcamChannelReceive"), xsVar(0), xsVar(1));
+			else
+				fprintf(stderr, "xs-host: a frame arrived before the channel module was loaded; dropped\n");
+		}
+		xsCatch {
+			report_exception(the);
+			result = TURN_FATAL;
+		}
+	}
+	xsEndHost(machine);
+	return result;
+}
+
+static int aborted(xsMachine *machine)
+{
+	int status = jobs_abort_status(machine);
+	if (status) {
+		char message[64];
+		snprintf(message, sizeof(message), "xs engine aborted (status %d)", status);
+		report_fatal(message, "");
+		return 2 + status;
+	}
+	return 0;
+}
+
+static int run_loop(xsMachine *machine)
+{
+	int status;
+	for (;;) {
+		double delay;
+		jobs_run_promises(machine);
+		if ((status = aborted(machine)))
+			return status;
+		if (host_exit_requested)
+			return host_exit_code;
+		if (tick(machine, &delay) != TURN_OK)
+			return 1;
+		if ((status = aborted(machine)))
+			return status;
+		if (host_exit_requested)
+			return host_exit_code;
+		if (delay == 0)
+			continue;
+		jobs_run_promises(machine);
+		if ((status = aborted(machine)))
+			return status;
+		if (channel_fd < 0) {
+			if (delay < 0)
+				return 0;
+			usleep((useconds_t)(delay * 1000.0));
+			continue;
+		}
+		{
+			struct pollfd pfd = { channel_fd, POLLIN, 0 };
+			int timeout = delay < 0 ? -1 : (int)ceil(delay);
+			int ready = poll(&pfd, 1, timeout);
+			if (ready < 0 && errno != EINTR)
+				return 1;
+			if (ready > 0) {
+				const uint8_t *body;
+				size_t length;
+				int got = channel_read_available(), frame;
+				if (got <= 0)
+					return got == 0 ? host_exit_code : 1; /* Node closed the channel: stop */
+				while ((frame = channel_next_frame(&body, &length)) == 1) {
+					if (dispatch(machine, body, length) != TURN_OK)
+						return 1;
+					if ((status = aborted(machine)))
+						return status;
+					jobs_run_promises(machine);
+					if ((status = aborted(machine)))
+						return status;
+				}
+				if (frame < 0) {
+					fprintf(stderr, "xs-host: oversized frame from the channel\n");
+					return 1;
+				}
+			}
+		}
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: xs-host [--channel-fd N] bundle.js\n");
+}
+
+int main(int argc, char **argv)
+{
+	xsCreation creation;
+	memset(&creation, 0, sizeof(creation));
+	creation.initialChunkSize = 16 * 1024 * 1024;
+	creation.incrementalChunkSize = 4 * 1024 * 1024;
+	creation.initialHeapCount = 256 * 1024;
+	creation.incrementalHeapCount = 128 * 1024;
+	creation.stackCount = 8192;
+	creation.initialKeyCount = 32000;
+	creation.incrementalKeyCount = 8000;
+	creation.nameModulo = 1993;
+	creation.symbolModulo = 127;
+	creation.parserBufferSize = 64 * 1024;
+	creation.parserTableModulo = 1993;
+	const char *path = NULL;
+	char *source;
+	size_t length = 0;
+	xsMachine *machine;
+	int i, status;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--channel-fd") && i + 1 < argc) {
+			channel_fd = atoi(argv[++i]);
+			if (fcntl(channel_fd, F_GETFD) < 0) {
+				fprintf(stderr, "xs-host: channel fd %d is not open\n", channel_fd);
+				return 2;
+			}
+		}
+		else if (argv[i][0] == '-') {
+			usage();
+			return 2;
+		}
+		else
+			path = argv[i];
+	}
+	if (!path) {
+		usage();
+		return 2;
+	}
+	source = read_file(path, &length);
+	if (!source) {
+		fprintf(stderr, "xs-host: cannot read %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	xsInitializeSharedCluster();
+	machine = xsCreateMachine(&creation, "sealcam", NULL);
+#if mxStress
+	{
+		const char *stress = getenv("XS_STRESS");
+		gxStress = (stress && !strcmp(stress, "0")) ? 0 : 1;
+	}
+#endif
+	xsBeginHost(machine);
+	install_globals(the);
+	xsEndHost(machine);
+
+	status = evaluate(machine, source, length);
+	free(source);
+	if (status == TURN_OK)
+		status = run_loop(machine);
+	if (status == 0 && !jobs_abort_status(machine)) {
+		jobs_check_unhandled_rejections(machine);
+		jobs_run_promises(machine);
+		if (host_exit_requested)
+			status = host_exit_code;
+	}
+	fflush(stdout);
+	/* The machine is not deleted: exiting releases everything, and a broken machine may not survive it. */
+	return status;
+}

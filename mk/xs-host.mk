@@ -1,0 +1,66 @@
+# The XS host (host-tools/board-sim/xs-host): the XS engine compiled straight from node_modules/@agoric/xsnap
+# (nothing copied into the repo), xsnapPlatform.c, our native crypto module and the host's own C files.
+# Two binaries: build/xs-host/xs-host (normal) and build/xs-host/xs-host-stress (-DmxStress=1: the engine
+# collects garbage on every allocation, which catches native code that keeps pointers into moving buffers).
+# Object per file, parallel-safe, incremental (-MMD dependency files).
+
+XSH_DIR := host-tools/board-sim/xs-host
+XSH_OUT := build/xs-host
+XSNAP := node_modules/@agoric/xsnap
+XS_SRC := $(XSNAP)/moddable/xs/sources
+XS_INC := $(XSNAP)/moddable/xs/includes
+XS_PLAT := $(XSNAP)/moddable/xs/platforms
+XSN_SRC := $(XSNAP)/xsnap-native/xsnap/sources
+XSH_CC ?= cc
+
+XS_ENGINE_NAMES := $(notdir $(wildcard $(XS_SRC)/*.c))
+ifeq ($(XS_ENGINE_NAMES),)
+# before npm install: the list is computed again when make re-reads this file after $(NPM_STAMP)
+XS_ENGINE_NAMES := xsAll.c
+endif
+
+XSH_DEFINES := -DINCLUDE_XSPLATFORM '-DXSPLATFORM="xsnapPlatform.h"' -DmxParse=1 -DmxRun=1 -DmxSloppy=1 \
+  -DmxDebug=1 -DmxNoConsole=1 -DmxBoundsCheck=1 -DmxRegExpUnicodePropertyEscapes=1 -DmxStringNormalize=1 \
+  -DmxMinusZero=1
+XSH_INCLUDES := -isystem $(XS_INC) -isystem $(XS_PLAT) -isystem $(XS_SRC) -isystem $(XSN_SRC) -Ifirmware/native \
+  -I$(XSH_DIR)
+# XS's own sources are not ours to fix: no warnings. Ours build with -Wall -Wextra -Werror.
+XSH_ENGINE_CFLAGS := -O2 -fno-common -w $(XSH_DEFINES) $(XSH_INCLUDES)
+XSH_OWN_CFLAGS := -O2 -fno-common -Wall -Wextra -Werror $(XSH_DEFINES) $(XSH_INCLUDES)
+XSH_LIBS := -lmbedcrypto -lm -ldl -lpthread
+
+XSH_OWN_SOURCES := $(XSH_DIR)/main.c $(XSH_DIR)/host_natives.c $(XSH_DIR)/channel.c $(XSH_DIR)/jobs.c \
+  firmware/native/sealcam_crypto.c
+
+# $(1) = variant (normal|stress), $(2) = extra flags, $(3) = binary
+define XSH_VARIANT
+XSH_$(1)_ENGINE_OBJS := $$(addprefix $(XSH_OUT)/$(1)/engine/,$$(XS_ENGINE_NAMES:.c=.o)) $(XSH_OUT)/$(1)/engine/xsnapPlatform.o
+XSH_$(1)_OWN_OBJS := $$(addprefix $(XSH_OUT)/$(1)/own/,$$(notdir $$(XSH_OWN_SOURCES:.c=.o)))
+
+$(XSH_OUT)/$(1)/engine/%.o: $(XS_SRC)/%.c | $(NPM_STAMP)
+	@mkdir -p $$(@D)
+	@$(XSH_CC) $(XSH_ENGINE_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
+$(XSH_OUT)/$(1)/engine/xsnapPlatform.o: $(XSN_SRC)/xsnapPlatform.c | $(NPM_STAMP)
+	@mkdir -p $$(@D)
+	@$(XSH_CC) $(XSH_ENGINE_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
+$(XSH_OUT)/$(1)/own/%.o: $(XSH_DIR)/%.c | $(NPM_STAMP)
+	@mkdir -p $$(@D)
+	$(XSH_CC) $(XSH_OWN_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
+$(XSH_OUT)/$(1)/own/sealcam_crypto.o: firmware/native/sealcam_crypto.c | $(NPM_STAMP)
+	@mkdir -p $$(@D)
+	$(XSH_CC) $(XSH_OWN_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
+
+$(3): $$(XSH_$(1)_ENGINE_OBJS) $$(XSH_$(1)_OWN_OBJS)
+	$(XSH_CC) -rdynamic $$^ $(XSH_LIBS) -o $$@
+
+-include $$(XSH_$(1)_ENGINE_OBJS:.o=.d) $$(XSH_$(1)_OWN_OBJS:.o=.d)
+endef
+
+XS_HOST := $(XSH_OUT)/xs-host
+XS_HOST_STRESS := $(XSH_OUT)/xs-host-stress
+$(eval $(call XSH_VARIANT,normal,,$(XS_HOST)))
+$(eval $(call XSH_VARIANT,stress,-DmxStress=1,$(XS_HOST_STRESS)))
+
+.PHONY: xs-host
+xs-host: $(XS_HOST) $(XS_HOST_STRESS)
+BUILD_TARGETS += $(XS_HOST) $(XS_HOST_STRESS)
