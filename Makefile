@@ -24,8 +24,11 @@ $(SYS_STAMP): scripts/setup-system.sh
 	@bash scripts/setup-system.sh
 	@mkdir -p build && touch $@
 
+# `npm install` rather than `npm ci`: the registry mirror here serves no metadata for other platforms'
+# optional binaries (@swc/core-darwin-*, ...), so the lockfile cannot list them and `npm ci` refuses it.
+# `npm install` still installs exactly the locked versions.
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # The sealcam CLI, bundled for Node (native packages stay external).
