@@ -1,0 +1,120 @@
+/**
+ * The camera's soft access point, emulated as a loopback HTTP listener: joining `sealcam-XXXX` becomes
+ * connecting to 127.0.0.1:<port>. Each request is handed to the firmware (in XS) as a `setup.request` event;
+ * the firmware's handler answers with `setup.respond`. Bodies are bounded and requests time out, as the
+ * board's HTTP server would.
+ */
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface SetupRequest {
+  id: number;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export interface SetupResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+const MAX_BODY = 64 * 1024;
+const RESPONSE_TIMEOUT_MS = 30000;
+
+export class SoftAp {
+  private server: http.Server | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, (response: SetupResponse) => void>();
+  ssid = "";
+  url = "";
+
+  constructor(
+    private readonly requestedPort: number,
+    private readonly forward: (request: SetupRequest) => void,
+  ) {}
+
+  get listening(): boolean {
+    return this.server !== undefined;
+  }
+
+  async listen(ssid: string): Promise<string> {
+    this.ssid = ssid;
+    if (this.server) return this.url;
+    const server = http.createServer((req, res) => this.onRequest(req, res));
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.requestedPort, "127.0.0.1", () => resolve());
+    });
+    this.server = server;
+    const port = (server.address() as AddressInfo).port;
+    this.url = `http://127.0.0.1:${port}`;
+    return this.url;
+  }
+
+  respond(id: number, response: SetupResponse): void {
+    const resolve = this.pending.get(id);
+    if (!resolve) return;
+    this.pending.delete(id);
+    resolve(response);
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    this.url = "";
+    for (const resolve of this.pending.values()) {
+      resolve({ status: 503, headers: { "content-type": "text/plain" }, body: new TextEncoder().encode("access point down\n") });
+    }
+    this.pending.clear();
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) tooBig = true;
+      else chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (tooBig) {
+        send(res, { status: 413, headers: { "content-type": "text/plain" }, body: new TextEncoder().encode("request too large\n") });
+        return;
+      }
+      const id = this.nextId++;
+      const timer = setTimeout(() => {
+        this.respond(id, { status: 504, headers: { "content-type": "text/plain" }, body: new TextEncoder().encode("camera did not answer\n") });
+      }, RESPONSE_TIMEOUT_MS);
+      this.pending.set(id, (response) => {
+        clearTimeout(timer);
+        send(res, response);
+      });
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (typeof value === "string") headers[name.toLowerCase()] = value;
+        else if (Array.isArray(value)) headers[name.toLowerCase()] = value.join(", ");
+      }
+      this.forward({ id, method: req.method ?? "GET", path: req.url ?? "/", headers, body: new Uint8Array(Buffer.concat(chunks)) });
+    });
+    req.on("error", () => res.destroy());
+  }
+}
+
+function send(res: http.ServerResponse, response: SetupResponse): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (/^[a-z0-9-]+$/i.test(name) && !/[\r\n]/.test(value)) headers[name] = value;
+  }
+  headers["content-length"] = String(response.body.length);
+  res.writeHead(response.status >= 100 && response.status < 600 ? response.status : 500, headers);
+  res.end(Buffer.from(response.body));
+}
