@@ -38,8 +38,8 @@ export interface ServiceHooks {
   uartWrite(line: string): void;
   /** Every structured log record, parsed (for the CLI, tests and fault points). */
   log(record: LogRecord): void;
-  /** Power cut requested at a named point: the caller kills the firmware now. */
-  powerCut(point: string): void;
+  /** A named step of the firmware (enrollment storage steps); may throw PowerCut if a cut is armed there. */
+  step(name: string): void;
   /** Node -> firmware events. */
   emit(name: string, payload: Params): void;
   /** Human-readable notices (soft AP up, etc.) for the CLI. */
@@ -164,6 +164,12 @@ export class BoardServices {
         return;
       case "setup.close":
         void this.softAp.close();
+        return;
+      case "board.step":
+        this.hooks.step(str(p.step));
+        return;
+      case "board.fatal":
+        this.hooks.notice(`firmware power-on failed: ${str(p.code)}: ${str(p.message)}`);
         return;
       default:
         throw new SealcamError("E_ARGUMENT", `board-sim: unknown message ${method}`);

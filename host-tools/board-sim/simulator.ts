@@ -217,7 +217,10 @@ export class SimulatedBoard extends EventEmitter {
           this.emit("log", record);
           if (this.armed.delete(`log:${record.e}`)) throw new PowerCut(`log:${record.e}`);
         },
-        powerCut: (point) => void this.cutPower(point),
+        step: (name) => {
+          this.emit("step", name);
+          if (this.armed.delete(`step:${name}`)) throw new PowerCut(`step:${name}`);
+        },
         emit: (name, payload) => this.runner?.emit(name, payload),
         notice: (text) => {
           if (text.startsWith("setup API")) fs.writeFileSync(path.join(this.dataDir, "setup-url"), this.services.softAp.url + "\n");
@@ -256,6 +259,8 @@ export class SimulatedBoard extends EventEmitter {
    * Arms a power cut at a named point (one shot):
    *   storage:<key>     the next write of NVS key <key> is torn half way, then the power goes
    *   log:<event>       the power goes when the firmware logs <event>
+   *   step:<name>       the power goes at a named firmware step (enrollment: marker-removed, wrote-p.key, ...,
+   *                     committed; see firmware/camera/store.ts)
    *   flash-write[:N]   the N-th queue flash write from now (default 1) is torn half way
    *   flash-erase[:N]   the N-th block erase from now is torn half way
    */
@@ -272,8 +277,8 @@ export class SimulatedBoard extends EventEmitter {
       }
       return;
     }
-    if (!/^(storage|log):\S+$/.test(point)) {
-      throw new Error(`unknown power cut point '${point}' (storage:<key>, log:<event>, flash-write[:N], flash-erase[:N])`);
+    if (!/^(storage|log|step):\S+$/.test(point)) {
+      throw new Error(`unknown power cut point '${point}' (storage:<key>, log:<event>, step:<name>, flash-write[:N], flash-erase[:N])`);
     }
     this.armed.add(point);
   }
