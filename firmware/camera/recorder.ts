@@ -1,0 +1,127 @@
+/**
+ * Recording: one trigger -> one sealed clip. Frames go from the Camera straight into the ClipSealer as
+ * "video/x-sealcam-frames" records (u32be length || u64be capture ms || JPEG); what comes out of the sealer
+ * (head, segments, footer) is handed to the uplink. Plaintext frames exist only between readFrame() and
+ * sealer.write() in this function.
+ *
+ * The clip sequence number is persisted before the clip starts, so it is never reused after a power cut.
+ */
+import type { Camera } from "../platform/camera";
+import type { Clock } from "../platform/clock";
+import type { Crypto } from "../platform/crypto";
+import { toHex } from "../core/bytes";
+import { ClipSealer } from "../core/clip/sealer";
+import { CONTENT_TYPE_FRAMES } from "../core/clip/constants";
+import { encodeFrame } from "../core/clip/frames";
+import type { CameraAppConfig } from "./config";
+import type { CameraIdentity } from "./cloud";
+import type { Events } from "./events";
+import type { RosterKeeper } from "./roster-keeper";
+import type { CameraStore } from "./store";
+import type { ClipQueue } from "../queue/queue";
+import type { Uplink } from "./uplink";
+
+export interface ClipReport {
+  sequence: number;
+  clipId: string;
+  frames: number;
+  plaintextBytes: number;
+  sealedBytes: number;
+  recipients: number;
+  rosterVersion: number;
+}
+
+export class Recorder {
+  private active = false;
+  clips = 0;
+
+  constructor(
+    private readonly crypto: Crypto,
+    private readonly camera: Camera,
+    private readonly clock: Clock,
+    private readonly store: CameraStore,
+    private readonly queue: ClipQueue,
+    private readonly uplink: Uplink,
+    private readonly events: Events,
+    private readonly config: CameraAppConfig,
+    private readonly identity: CameraIdentity,
+    private readonly roster: RosterKeeper,
+  ) {}
+
+  get busy(): boolean {
+    return this.active;
+  }
+
+  /** Records and seals one clip; returns undefined if a clip is already being recorded. */
+  async record(reason: string): Promise<ClipReport | undefined> {
+    if (this.active) {
+      this.events.debug("record.skip", "trigger ignored: already recording", { reason });
+      return undefined;
+    }
+    this.active = true;
+    try {
+      return await this.recordClip(reason);
+    } finally {
+      this.active = false;
+    }
+  }
+
+  private async recordClip(reason: string): Promise<ClipReport> {
+    const roster = this.roster.current;
+    const sequence = this.store.reserveSequence();
+    const startTime = this.clock.now();
+    const sealer = new ClipSealer({
+      crypto: this.crypto,
+      cameraKey: this.identity.key,
+      cameraId: this.identity.cameraId,
+      cameraCertHash: this.crypto.sha256(this.identity.certificate),
+      sequence,
+      startTime,
+      contentType: CONTENT_TYPE_FRAMES,
+      recipients: roster.recipients,
+      rosterVersion: roster.version,
+      segmentSize: this.config.segmentSize,
+    });
+    const clipId = sealer.clipId;
+    const queueClip = this.queue.nextClip();
+    this.events.info("record.start", "recording a clip", {
+      reason: reason.slice(0, 24), sequence, clip: toHex(clipId).slice(0, 16), roster: roster.version, recipients: roster.recipients.length,
+    });
+    let sealedBytes = sealer.head.length;
+    await this.uplink.deliver(queueClip, { kind: "head", clipId, index: 0, bytes: sealer.head });
+
+    let frames = 0;
+    let plaintextBytes = 0;
+    this.camera.start(this.config.sensor);
+    try {
+      while (frames < this.config.maxFramesPerClip) {
+        const frame = await this.camera.readFrame();
+        if (!frame) break;
+        if (frames > 0 && frame.time - startTime >= this.config.clipMs) break;
+        const record = encodeFrame({ time: Math.max(0, Math.floor(frame.time)), jpeg: frame.jpeg });
+        plaintextBytes += record.length;
+        frames++;
+        for (const segment of sealer.write(record)) {
+          sealedBytes += segment.bytes.length;
+          await this.uplink.deliver(queueClip, { kind: "segment", clipId, index: segment.index, bytes: segment.bytes });
+        }
+        record.fill(0);
+      }
+    } finally {
+      this.camera.stop();
+    }
+    const { segment, footer } = sealer.finish();
+    sealedBytes += segment.bytes.length + footer.length;
+    await this.uplink.deliver(queueClip, { kind: "final", clipId, index: segment.index, bytes: segment.bytes });
+    await this.uplink.deliver(queueClip, { kind: "footer", clipId, index: segment.index + 1, bytes: footer });
+    this.clips++;
+    const report: ClipReport = {
+      sequence, clipId: toHex(clipId), frames, plaintextBytes, sealedBytes,
+      recipients: roster.recipients.length, rosterVersion: roster.version,
+    };
+    this.events.info("record.done", "clip sealed", {
+      sequence, clip: report.clipId.slice(0, 16), frames, sealedBytes, queued: this.uplink.depth,
+    });
+    return report;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The phone's side of camera setup (docs/PROTOCOL.md, "Camera setup channel"; whitepaper "Enrolling a Ring
+ * device", steps 2-3). The phone has joined the camera's setup access point; it:
+ *   1. runs the setup handshake keyed by the label secret (a camera without that secret cannot answer);
+ *   2. asks for the camera's certificate request over the sealed channel and checks its self-signature;
+ *   3. issues the camera certificate with the account signing key (issueCameraCertificate);
+ *   4. sends certificate + account root + current key roster + home Wi-Fi + cloud URL, and waits for the
+ *      camera to confirm it stored them.
+ * The camera then leaves setup mode, joins the Wi-Fi and registers itself with the cloud (step 4).
+ */
+import * as http from "node:http";
+import { fromBase64Url, toBase64Url, utf8Bytes, utf8String } from "../../firmware/core/bytes";
+import { fail, SealcamError, type ErrorCode } from "../../firmware/core/errors";
+import { deriveSetupKeys, parseSetupSecret, SetupInitiator, type SetupSession } from "../../firmware/core/setup-channel";
+import { wipe } from "../../firmware/core/bytes";
+import { NodeCrypto } from "../platform/node-crypto";
+import { issueCameraCertificate, type AccountSigningKey } from "./certs";
+
+export interface AddCameraOptions {
+  /** The camera's setup API, e.g. http://192.168.4.1 (soft AP) or http://127.0.0.1:PORT (simulator). */
+  setupUrl: string;
+  /** The label secret as printed (groups of 4, any case) or the QR payload "SEALCAM:1:<ssid>:<secret>". */
+  secret: string;
+  wifi: { ssid: string; password: string };
+  cloudUrl: string;
+  signer: AccountSigningKey;
+  /** The account's current signed roster (DER). */
+  roster: Uint8Array;
+  /** Progress lines for a CLI (never secrets). */
+  onProgress?: (step: string) => void;
+  timeoutMs?: number;
+  now?: number;
+}
+
+export interface AddCameraResult {
+  cameraId: string;
+  rosterVersion: number;
+  certificate: Uint8Array;
+}
+
+interface Reply {
+  status: number;
+  body: Uint8Array;
+}
+
+function post(base: string, path: string, body: Uint8Array, timeoutMs: number): Promise<Reply> {
+  const url = new URL(path, base.endsWith("/") ? base : base + "/");
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "POST", headers: { "content-type": "application/octet-stream", "content-length": body.length }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: new Uint8Array(Buffer.concat(chunks)) }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new SealcamError("E_TIMEOUT", "camera setup request timed out")));
+    req.on("error", (e: Error) => reject(e instanceof SealcamError ? e : new SealcamError("E_NETWORK", `cannot reach the camera setup API: ${e.message}`)));
+    req.end(Buffer.from(body));
+  });
+}
+
+/** Turns an error reply of the setup API ({"error":{code,message}}) into a SealcamError. */
+function replyFail(reply: Reply, step: string): never {
+  let code: ErrorCode = "E_NETWORK";
+  let message = `${step}: camera answered ${reply.status}`;
+  try {
+    const parsed = JSON.parse(Buffer.from(reply.body).toString("utf8")) as { error?: { code?: string; message?: string } };
+    if (parsed.error?.code) code = parsed.error.code as ErrorCode;
+    if (parsed.error?.message) message = `${step}: ${parsed.error.message}`;
+  } catch {
+    // keep the status
+  }
+  return fail(code, message);
+}
+
+/** Accepts the printed text or the QR payload. */
+export function secretFromLabel(text: string): Uint8Array {
+  const qr = /^SEALCAM:1:[^:]*:([0-9A-Za-z]+)$/.exec(text.trim());
+  return parseSetupSecret(qr ? qr[1] : text);
+}
+
+/** The phone end of an established setup channel: one sealed request, one sealed response. */
+export class SetupClient {
+  constructor(private readonly setupUrl: string, private readonly session: SetupSession, private readonly timeoutMs: number) {}
+
+  async call(request: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const frame = this.session.seal(utf8Bytes(JSON.stringify(request)));
+    const reply = await post(this.setupUrl, "setup/v1/message", frame, this.timeoutMs);
+    if (reply.status !== 200) replyFail(reply, `setup ${String(request.op)}`);
+    const response = JSON.parse(utf8String(this.session.open(reply.body))) as Record<string, unknown> & { ok?: boolean; error?: { code?: string; message?: string } };
+    if (response.ok !== true) {
+      fail((response.error?.code as ErrorCode) ?? "E_INTERNAL", `camera refused ${String(request.op)}: ${response.error?.message ?? "no reason given"}`);
+    }
+    return response;
+  }
+
+  close(): void {
+    this.session.close();
+  }
+}
+
+/** Runs the handshake; returns the channel and the camera's public facts from message 2. */
+export async function openSetupChannel(setupUrl: string, secretText: string, timeoutMs = 15000): Promise<{ client: SetupClient; camera: Record<string, unknown> }> {
+  const crypto = new NodeCrypto();
+  const secret = secretFromLabel(secretText);
+  const { psk } = deriveSetupKeys(crypto, secret);
+  wipe(secret);
+  const initiator = new SetupInitiator(crypto, psk);
+  wipe(psk);
+  const hello = await post(setupUrl, "setup/v1/hello", initiator.hello(), timeoutMs);
+  if (hello.status !== 200) replyFail(hello, "setup hello");
+  // E_AUTH here: the other side does not know the label secret (wrong camera or an impostor).
+  const camera = JSON.parse(utf8String(initiator.readReply(hello.body))) as Record<string, unknown>;
+  const confirm = await post(setupUrl, "setup/v1/confirm", initiator.confirm(), timeoutMs);
+  if (confirm.status !== 204) replyFail(confirm, "setup confirm");
+  return { client: new SetupClient(setupUrl, initiator.session, timeoutMs), camera };
+}
+
+export async function addCamera(options: AddCameraOptions): Promise<AddCameraResult> {
+  const progress = options.onProgress ?? (() => undefined);
+  const timeoutMs = options.timeoutMs ?? 15000;
+  progress("handshake with the camera (label secret)");
+  const { client, camera } = await openSetupChannel(options.setupUrl, options.secret, timeoutMs);
+  try {
+    progress(`setup channel open to ${String(camera.ssid ?? "camera")}`);
+    const csrReply = await client.call({ op: "csr" });
+    if (typeof csrReply.csr !== "string") fail("E_FORMAT", "camera sent no certificate request");
+    const issued = await issueCameraCertificate(fromBase64Url(csrReply.csr), options.signer, options.now);
+    progress(`issued certificate for ${issued.cameraId}`);
+    const done = await client.call({
+      op: "provision",
+      certificate: toBase64Url(issued.certificateDer),
+      root: toBase64Url(options.signer.rootCertDer),
+      roster: toBase64Url(options.roster),
+      wifi: { ssid: options.wifi.ssid, password: options.wifi.password },
+      cloudUrl: options.cloudUrl,
+    });
+    if (done.cameraId !== issued.cameraId) fail("E_STATE", "camera confirmed a different camera id");
+    progress(`camera ${issued.cameraId} enrolled; it now joins "${options.wifi.ssid}"`);
+    return { cameraId: issued.cameraId, rosterVersion: Number(done.rosterVersion), certificate: issued.certificateDer };
+  } finally {
+    client.close();
+  }
+}
