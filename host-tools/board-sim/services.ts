@@ -50,6 +50,8 @@ export interface NetworkConfig {
   /** The home network the simulated station can join; undefined accepts any. */
   ssid?: string;
   password?: string;
+  /** The only origin HTTP may reach (e.g. the cloud); undefined: any. */
+  allowedOrigin?: string;
 }
 
 export class BoardServices {
@@ -246,7 +248,15 @@ export class BoardServices {
     if (!this.networkUp || this.wifiState !== "connected") {
       throw new SealcamError("E_NETWORK", "network unreachable");
     }
-    const url = new URL(str(p.path), str(p.baseUrl));
+    let url: URL;
+    try {
+      url = new URL(str(p.path), str(p.baseUrl));
+    } catch {
+      throw new SealcamError("E_ARGUMENT", "bad cloud url");
+    }
+    if (this.network.allowedOrigin !== undefined && url.origin !== this.network.allowedOrigin) {
+      throw new SealcamError("E_NETWORK", `cannot reach ${url.host}: not on this network`);
+    }
     const body = bytes(p.body ?? new Uint8Array(0));
     const headers = strMap(p.headers);
     headers["content-length"] = String(body.length);

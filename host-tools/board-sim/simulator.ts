@@ -22,7 +22,7 @@ import type { SimChannel } from "../../firmware/sim/channel";
 import { toHex } from "../../firmware/core/bytes";
 import { FileFlash, PowerCut as FlashPowerCut, PowerCutFlash } from "./flash-file";
 import { NvsFile, PowerCut } from "./nvs-file";
-import { BoardServices, type LogRecord, type Params } from "./services";
+import { BoardServices, type LogRecord, type NetworkConfig, type Params } from "./services";
 import { UartPty } from "./uart-pty";
 import { DirectLink } from "./direct-link";
 
@@ -53,7 +53,7 @@ export interface SimulatedBoardOptions {
   /** The camera application's settings (Partial<CameraAppConfig>). */
   firmwareConfig?: Record<string, unknown>;
   /** The home network the station may join (undefined: any). */
-  network?: { ssid?: string; password?: string };
+  network?: NetworkConfig;
   /** Power cut points armed from the start (see `cutPowerAt`). */
   cutPowerAt?: string[];
   /** Delay between a power cut and the next boot. */

@@ -1,0 +1,177 @@
+/**
+ * `sealcam board-sim --data DIR [...]`: runs one simulated camera until interrupted (docs/BOARD-SIM.md,
+ * "The simulated board"). Commands on stdin: trigger, net down [S], net up, cut [POINT], status, quit.
+ */
+import * as readline from "node:readline";
+import { SimulatedBoard, type FirmwareRunner } from "./simulator";
+
+const USAGE = `usage: sealcam board-sim --data DIR [options]
+
+  --data DIR            the board's persistent state (NVS page file, queue flash, label); created if new
+  --cloud URL           the only origin the board's network reaches (default: any)
+  --setup-port P        loopback port of the soft AP's setup API (default: a free port; printed)
+  --uart-link PATH      where the UART pty link goes (default: DIR/uart; printed)
+  --trigger-every S     a motion event every S seconds (default: only on the 'trigger' command)
+  --clip-seconds S      clip length (default 10)          --fps N      frames per second (default 5)
+  --width W --height H  frame size (default 640x480)
+  --wifi-ssid NAME --wifi-password PW   the home network the board can join (default: any)
+  --cut-power-at POINT  arm a power cut (repeatable): storage:<key>, log:<event>, step:<name>,
+                        flash-write[:N], flash-erase[:N]
+  --engine xs|node      run the firmware in the XS host (default) or in this Node process (fallback)
+  --quiet               do not echo UART lines on stdout
+
+stdin commands: trigger | net down [S] | net up | cut [POINT] | status | quit`;
+
+interface Parsed {
+  flags: Map<string, string[]>;
+  bools: Set<string>;
+}
+
+const VALUE_FLAGS = new Set([
+  "data", "cloud", "setup-port", "uart-link", "trigger-every", "clip-seconds", "fps", "width", "height",
+  "wifi-ssid", "wifi-password", "cut-power-at", "engine",
+]);
+const BOOL_FLAGS = new Set(["quiet", "help"]);
+
+function parse(argv: string[]): Parsed | string {
+  const flags = new Map<string, string[]>();
+  const bools = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "-h") {
+      bools.add("help");
+      continue;
+    }
+    if (!arg.startsWith("--")) return `unexpected argument '${arg}'`;
+    const name = arg.slice(2);
+    if (BOOL_FLAGS.has(name)) {
+      bools.add(name);
+      continue;
+    }
+    if (!VALUE_FLAGS.has(name)) return `unknown option --${name}`;
+    const value = argv[++i];
+    if (value === undefined) return `--${name} needs a value`;
+    flags.set(name, [...(flags.get(name) ?? []), value]);
+  }
+  return { flags, bools };
+}
+
+function numberFlag(parsed: Parsed, name: string, min: number, max: number): number | undefined {
+  const value = parsed.flags.get(name)?.at(-1);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in ${min}..${max}`);
+  return n;
+}
+
+/** The runner for `--engine`: the XS host (issue 4's BoardSim) or this Node process. */
+export async function createRunner(engine: string): Promise<() => FirmwareRunner> {
+  if (engine === "node") {
+    const { InProcessRunner } = await import("./simulator");
+    const { inProcessMain } = await import("./in-process");
+    return () => new InProcessRunner(inProcessMain);
+  }
+  if (engine === "xs") {
+    const { XsRunner, prepareXsFirmware } = await import("./xs-runner");
+    const prepared = await prepareXsFirmware();
+    return () => new XsRunner(prepared);
+  }
+  throw new Error(`--engine must be xs or node`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const parsed = parse(argv);
+  if (typeof parsed === "string") {
+    process.stderr.write(`sealcam board-sim: ${parsed}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (parsed.bools.has("help")) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  const dataDir = parsed.flags.get("data")?.at(-1);
+  if (!dataDir) {
+    process.stderr.write(`sealcam board-sim: --data DIR is required\n\n${USAGE}\n`);
+    return 2;
+  }
+  let board: SimulatedBoard;
+  try {
+    const firmwareConfig: Record<string, unknown> = {};
+    const clipSeconds = numberFlag(parsed, "clip-seconds", 0.2, 600);
+    if (clipSeconds !== undefined) firmwareConfig.clipMs = Math.round(clipSeconds * 1000);
+    const sensor: Record<string, number> = {};
+    const fps = numberFlag(parsed, "fps", 1, 30);
+    if (fps !== undefined) sensor.framesPerSecond = fps;
+    const width = numberFlag(parsed, "width", 16, 1600);
+    if (width !== undefined) sensor.width = width;
+    const height = numberFlag(parsed, "height", 16, 1200);
+    if (height !== undefined) sensor.height = height;
+    if (Object.keys(sensor).length > 0) firmwareConfig.sensor = sensor;
+    const cloud = parsed.flags.get("cloud")?.at(-1);
+    if (cloud !== undefined && !/^https?:\/\/[^/]+\/?$/.test(cloud)) throw new Error("--cloud must be an http(s) origin, e.g. http://127.0.0.1:8080");
+    const engine = parsed.flags.get("engine")?.at(-1) ?? "xs";
+    const runner = await createRunner(engine);
+    board = new SimulatedBoard({
+      dataDir,
+      runner,
+      setupPort: numberFlag(parsed, "setup-port", 0, 65535) ?? 0,
+      uartLink: parsed.flags.get("uart-link")?.at(-1),
+      triggerEverySeconds: numberFlag(parsed, "trigger-every", 0.5, 86400),
+      firmwareConfig,
+      network: {
+        ssid: parsed.flags.get("wifi-ssid")?.at(-1),
+        password: parsed.flags.get("wifi-password")?.at(-1),
+        allowedOrigin: cloud ? new URL(cloud).origin : undefined,
+      },
+      cutPowerAt: parsed.flags.get("cut-power-at") ?? [],
+    });
+  } catch (error) {
+    process.stderr.write(`sealcam board-sim: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const quiet = parsed.bools.has("quiet");
+  const say = (text: string) => process.stdout.write(`[board-sim] ${text}\n`);
+  board.on("notice", (text: string) => say(text));
+  if (!quiet) board.on("uart", (line: string) => process.stdout.write(`uart> ${line}\n`));
+  await board.start();
+  say(`camera ${board.factory.ssid} (mac ${board.factory.mac}), data in ${board.dataDir}`);
+  say(`label: ${board.dataDir}/label.txt`);
+  if (board.uartPath) say(`UART on ${board.uartPath} -> ${board.uart!.devicePath} (sealcam console --port ${board.uartPath})`);
+
+  const done = new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+    if (process.stdin.isTTY || !process.stdin.readableEnded) {
+      const rl = readline.createInterface({ input: process.stdin });
+      rl.on("line", (line) => {
+        const [command, ...args] = line.trim().split(/\s+/);
+        try {
+          if (command === "trigger") board.trigger("command");
+          else if (command === "net" && args[0] === "down") board.dropNetwork(Number(args[1] ?? "0"));
+          else if (command === "net" && args[0] === "up") board.restoreNetwork();
+          else if (command === "cut" && args[0]) board.cutPowerAt(args[0]);
+          else if (command === "cut") void board.cutPower("command");
+          else if (command === "status") {
+            say(`boot ${board.bootCount}, wifi ${board.services.wifiState}, network ${board.services.networkUp ? "up" : "down"}, ` +
+              `setup ${board.setupUrl || "-"}, frames ${board.services.camera.framesProduced}, http requests ${board.services.httpRequests}`);
+          } else if (command === "quit" || command === "exit") resolve();
+          else if (command) say(`unknown command '${command}' (trigger, net down [S], net up, cut [POINT], status, quit)`);
+        } catch (error) {
+          say((error as Error).message);
+        }
+      });
+      rl.on("close", () => {
+        if (!process.stdin.isTTY) return; // piped stdin ended: keep running until a signal
+        resolve();
+      });
+    }
+  });
+  const crashed = new Promise<string>((resolve) => board.once("crash", resolve));
+  const outcome = await Promise.race([done.then(() => ""), crashed]);
+  await board.stop();
+  if (outcome) {
+    process.stderr.write(`sealcam board-sim: firmware stopped: ${outcome}\n`);
+    return 1;
+  }
+  return 0;
+}
