@@ -41,7 +41,7 @@ const kdf = () => ({ alg: "scrypt-pbkdf2-sha256", scryptN: 16384, scryptR: 8, sc
 export class TestAccount {
   phones = new Map<string, TestPhone>();
   rosterVersion = 0;
-  roster = new Uint8Array(0);
+  roster: Uint8Array = new Uint8Array(0);
 
   private constructor(
     readonly cloudUrl: string,
