@@ -1,0 +1,44 @@
+/** The cloud's metadata in SQLite (better-sqlite3, WAL). Clip bodies live in files next to it. */
+import Database from "better-sqlite3";
+
+export type Db = Database.Database;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS accounts (
+  id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, login_salt BLOB NOT NULL, login_hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+  token_hash TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+  phone_key_id TEXT, unlocked INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS e2ee (
+  account_id TEXT PRIMARY KEY REFERENCES accounts(id), root_cert BLOB NOT NULL, data_key_cert BLOB NOT NULL,
+  backup TEXT NOT NULL, auth_verifier TEXT NOT NULL, roster BLOB NOT NULL, roster_version INTEGER NOT NULL,
+  enabled_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS phones (
+  key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT NOT NULL,
+  cert BLOB NOT NULL, wraps TEXT NOT NULL, added_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS unlock_failures (account_id TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS unlock_failures_account ON unlock_failures(account_id, at);
+CREATE TABLE IF NOT EXISTS cameras (
+  camera_id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), cert BLOB NOT NULL,
+  key_id TEXT NOT NULL, registered_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS nonces (camera_id TEXT NOT NULL, nonce TEXT NOT NULL, at INTEGER NOT NULL,
+  PRIMARY KEY (camera_id, nonce));
+CREATE TABLE IF NOT EXISTS clips (
+  clip_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, camera_id TEXT NOT NULL, head_sha256 TEXT NOT NULL,
+  head_length INTEGER NOT NULL, segment_size INTEGER NOT NULL, start_time INTEGER NOT NULL,
+  content_type TEXT NOT NULL, segment_count INTEGER, footer_sha256 TEXT, size INTEGER,
+  complete INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clip_segments (
+  clip_id TEXT NOT NULL REFERENCES clips(clip_id), idx INTEGER NOT NULL, length INTEGER NOT NULL,
+  sha256 TEXT NOT NULL, PRIMARY KEY (clip_id, idx));
+`;
+
+export function openDb(file: string): Db {
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.pragma("foreign_keys = ON");
+  db.exec(SCHEMA);
+  return db;
+}

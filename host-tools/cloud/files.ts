@@ -1,0 +1,34 @@
+/** Atomic file writes for clip bodies: temp file, fsync, rename, fsync the directory. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as nodeCrypto from "node:crypto";
+
+export function writeFileAtomic(file: string, data: Uint8Array): void {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.tmp-${process.pid}-${nodeCrypto.randomBytes(6).toString("hex")}`);
+  const fd = fs.openSync(tmp, "wx", 0o600);
+  try {
+    let offset = 0;
+    while (offset < data.length) offset += fs.writeSync(fd, data, offset, data.length - offset);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+  fsyncDir(dir);
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,459 @@
+/**
+ * The phone app simulator: enrollment (whitepaper "Enrolling a mobile device", steps 1-3), recovery on
+ * another phone, removing phones, turning E2EE off, the key roster, listing and opening clips, exporting
+ * the account's public certificates. docs/PROTOCOL.md describes every step and parameter.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as nodeCrypto from "node:crypto";
+import { asciiBytes, constantTimeEqual, fromBase64Url, toBase64Url, toHex, utf8Bytes, wipe } from "../../firmware/core/bytes";
+import { SealcamError, fail } from "../../firmware/core/errors";
+import { openSingleShot, sealSingleShot } from "../../firmware/core/hpke";
+import { spkiFromP256 } from "../../firmware/core/keys";
+import { assembleRoster, encodeRosterTbs, verifyRoster, type RosterRole } from "../../firmware/core/roster";
+import { parseCertificate, rsaPssSha256AlgorithmIdentifier, verifyChain, verifyRoot } from "../../firmware/core/x509";
+import { CONTENT_TYPE_FRAMES } from "../../firmware/core/clip/constants";
+import { parseClipHead } from "../../firmware/core/clip/head";
+import { FrameReader } from "../../firmware/core/clip/frames";
+import { hpkeUnwrapper, openClip, type Unwrapper } from "../../firmware/core/clip/opener";
+import type { P256PrivateKey } from "../../firmware/platform/crypto";
+import { NodeCrypto } from "../platform/node-crypto";
+import { rsaOaepUnwrapper } from "../platform/rsa-unwrapper";
+import { createAccountSigningKey, importAccountSigningKey, issueCameraCertificate, issueLeafCertificate, signPss, type AccountSigningKey } from "./certs";
+import { CloudClient } from "./client";
+import {
+  authVerifier, backupAuthKey, checkKdfParams, deriveKey, derivePassphraseKey, generatePassphrase, newKdfParams,
+  pkcs12Password, type KdfParams,
+} from "./kdf";
+import { readPkcs12, writePkcs12 } from "./pkcs12";
+import { deletePhoneKeys, loadInstanceKey, loadState, saveInstanceKey, saveState, type PhoneState } from "./store";
+
+/** RSA-OAEP label for the account-data derived key wrapped to the account signing key (whitepaper 3e). */
+export const LABEL_DATA_KEY_WRAP = asciiBytes("sealcam-v1 data-key-wrap");
+/** HPKE info strings for the derived keys wrapped to a phone's instance key (whitepaper 3c, 3f). */
+export const INFO_WRAP_PASSPHRASE_KEY = asciiBytes("sealcam-v1 wrap passphrase-key");
+export const INFO_WRAP_DATA_KEY = asciiBytes("sealcam-v1 wrap data-key");
+
+export interface Backup {
+  kdf: KdfParams;
+  signingKeyP12: string;
+  dataKeyP12: string;
+  dataKeyKdf: KdfParams;
+  dataKeyWrapToSigning: string;
+}
+
+export interface PhoneOptions {
+  home: string;
+  cloud: string;
+}
+
+export interface Credentials {
+  email: string;
+  /** The ordinary account sign-in password (not the E2EE passphrase). */
+  password: string;
+}
+
+const b64 = toBase64Url;
+const unb64 = fromBase64Url;
+
+function u8(buffer: Buffer | ArrayBuffer): Uint8Array {
+  return buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+function wrapToInstance(crypto: NodeCrypto, instancePublic: Uint8Array, info: Uint8Array, accountId: string, secret: Uint8Array): string {
+  const { enc, ciphertext } = sealSingleShot(crypto, instancePublic, info, utf8Bytes(accountId), secret);
+  return b64(new Uint8Array([...enc, ...ciphertext]));
+}
+
+function unwrapWithInstance(crypto: NodeCrypto, key: P256PrivateKey, info: Uint8Array, accountId: string, wrapped: string): Uint8Array {
+  const bytes = unb64(wrapped);
+  if (bytes.length < 65 + 16) fail("E_UNWRAP", "wrapped key is too short");
+  return openSingleShot(crypto, key, bytes.subarray(0, 65), info, utf8Bytes(accountId), bytes.subarray(65));
+}
+
+function rsaPublicPkcs1(spkiDer: Uint8Array): Uint8Array {
+  const info = parseCertificateLessSpki(spkiDer);
+  return info;
+}
+
+function parseCertificateLessSpki(spkiDer: Uint8Array): Uint8Array {
+  const key = nodeCrypto.createPublicKey({ key: Buffer.from(spkiDer), format: "der", type: "spki" });
+  return u8(key.export({ format: "der", type: "pkcs1" }));
+}
+
+function publicSpkiOfPkcs8(pkcs8: Uint8Array): Uint8Array {
+  const priv = nodeCrypto.createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" });
+  return u8(nodeCrypto.createPublicKey(priv).export({ format: "der", type: "spki" }));
+}
+
+function pem(label: string, der: Uint8Array): string {
+  const body = Buffer.from(der).toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
+  return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+}
+
+/** Signs a roster (RSASSA-PSS-SHA256, salt 32) with the account signing key. */
+export async function signRoster(
+  crypto: NodeCrypto, signer: AccountSigningKey, accountId: string, version: number, entries: { role: RosterRole; certificateDer: Uint8Array }[],
+): Promise<Uint8Array> {
+  const tbs = encodeRosterTbs(crypto, { accountId, version, issuedAt: Date.now(), entries });
+  const roster = assembleRoster(tbs, rsaPssSha256AlgorithmIdentifier(), await signPss(signer, tbs));
+  verifyRoster(crypto, roster, signer.rootCertDer, { minVersion: version, accountId });
+  return roster;
+}
+
+export class Phone {
+  readonly crypto = new NodeCrypto();
+  constructor(readonly options: PhoneOptions) {}
+
+  get home(): string {
+    return this.options.home;
+  }
+
+  state(): PhoneState {
+    return loadState(this.home);
+  }
+
+  #client(state?: PhoneState): CloudClient {
+    return new CloudClient(this.options.cloud, state?.token ?? null);
+  }
+
+  #refuseIfEnrolled(): void {
+    if (fs.existsSync(path.join(this.home, "keystore.json"))) fail("E_STATE", `${this.home} already holds an enrolled phone`);
+  }
+
+  async #signIn(client: CloudClient, credentials: Credentials, create: boolean): Promise<string> {
+    if (create) {
+      try {
+        const created = await client.json<{ accountId: string; token: string }>("POST", "/v1/accounts", credentials);
+        client.token = created.token;
+        return created.accountId;
+      } catch (error) {
+        if (!(error instanceof SealcamError) || error.code !== "E_CONFLICT") throw error;
+      }
+    }
+    const session = await client.json<{ accountId: string; token: string }>("POST", "/v1/sessions", credentials);
+    client.token = session.token;
+    return session.accountId;
+  }
+
+  /**
+   * Enrolls this phone and turns E2EE on for the account. Returns the passphrase: the caller shows it once;
+   * nothing stores it.
+   */
+  async enroll(credentials: Credentials, name: string): Promise<{ passphrase: string; accountId: string; phoneKeyId: string }> {
+    this.#refuseIfEnrolled();
+    const crypto = this.crypto;
+    const client = this.#client();
+    const accountId = await this.#signIn(client, credentials, true);
+
+    // Step 1: the passphrase.
+    const passphrase = generatePassphrase();
+    // Step 2: account signing key (root), instance key, account data key.
+    const signer = await createAccountSigningKey(accountId);
+    const instanceKey = crypto.p256Generate();
+    const instancePublic = crypto.p256PublicKey(instanceKey);
+    const instanceCert = await issueLeafCertificate(signer, "phone", `sealcam phone ${name}`, spkiFromP256(instancePublic));
+    const dataKeys = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048, publicExponent: 65537 });
+    const dataSpki = u8(dataKeys.publicKey.export({ format: "der", type: "spki" }));
+    const dataPkcs8 = u8(dataKeys.privateKey.export({ format: "der", type: "pkcs8" }));
+    const dataCert = await issueLeafCertificate(signer, "account-data", "sealcam account data key", dataSpki);
+
+    // Step 3a-c: passphrase derived key, signing key in PKCS#12, derived key wrapped to the instance key.
+    const kdf = newKdfParams();
+    const passphraseKey = derivePassphraseKey(passphrase, kdf);
+    const signingKeyP12 = writePkcs12({ privateKeyPkcs8: signer.pkcs8, certificateDer: signer.rootCertDer, password: pkcs12Password(passphraseKey), friendlyName: "sealcam account signing key" });
+    // Step 3d-f: account data key in PKCS#12 under a key derived from 32 random bytes; that key wrapped to the
+    // account signing key (RSA-OAEP-SHA256) and to the instance key.
+    const randomSecret = u8(nodeCrypto.randomBytes(32));
+    const dataKeyKdf = newKdfParams();
+    const dataKeyKey = deriveKey(randomSecret, dataKeyKdf);
+    wipe(randomSecret);
+    const dataKeyP12 = writePkcs12({ privateKeyPkcs8: dataPkcs8, certificateDer: dataCert, password: pkcs12Password(dataKeyKey), friendlyName: "sealcam account data key" });
+    const rootPkcs1 = rsaPublicPkcs1(parseCertificate(signer.rootCertDer).spki);
+    const backup: Backup = {
+      kdf,
+      signingKeyP12: b64(signingKeyP12),
+      dataKeyP12: b64(dataKeyP12),
+      dataKeyKdf,
+      dataKeyWrapToSigning: b64(crypto.rsaOaepSha256Encrypt(rootPkcs1, dataKeyKey, LABEL_DATA_KEY_WRAP)),
+    };
+    const wraps = {
+      passphraseKey: wrapToInstance(crypto, instancePublic, INFO_WRAP_PASSPHRASE_KEY, accountId, passphraseKey),
+      dataKey: wrapToInstance(crypto, instancePublic, INFO_WRAP_DATA_KEY, accountId, dataKeyKey),
+    };
+    const authKey = backupAuthKey(passphraseKey, accountId);
+    const verifier = authVerifier(authKey);
+    wipe(passphraseKey, dataKeyKey, authKey, dataPkcs8);
+
+    const roster = await signRoster(crypto, signer, accountId, 1, [
+      { role: "phone", certificateDer: instanceCert },
+      { role: "account-data", certificateDer: dataCert },
+    ]);
+    const result = await client.json<{ phoneKeyId: string }>("POST", "/v1/e2ee", {
+      rootCertificate: b64(signer.rootCertDer),
+      dataKeyCertificate: b64(dataCert),
+      backup,
+      authVerifier: verifier,
+      phone: { name, certificate: b64(instanceCert), wraps },
+      roster: b64(roster),
+    });
+    wipe(signer.pkcs8);
+    saveInstanceKey(this.home, crypto, instanceKey);
+    crypto.p256Destroy(instanceKey);
+    saveState(this.home, {
+      cloud: this.options.cloud, accountId, email: credentials.email, token: client.token as string, name,
+      phoneKeyId: result.phoneKeyId, rootCertificate: b64(signer.rootCertDer), instanceCertificate: b64(instanceCert), rosterVersion: 1,
+    });
+    return { passphrase, accountId, phoneKeyId: result.phoneKeyId };
+  }
+
+  /**
+   * Enrolls another phone on an existing account from the passphrase: proves knowledge of it to get the
+   * backup, opens the account signing key and then the account data key, makes this phone's instance key and
+   * certificate, and publishes roster v+1.
+   */
+  async recover(credentials: Credentials, passphrase: string, name: string): Promise<{ accountId: string; phoneKeyId: string; rosterVersion: number }> {
+    this.#refuseIfEnrolled();
+    const crypto = this.crypto;
+    const client = this.#client();
+    const accountId = await this.#signIn(client, credentials, false);
+    const { kdf } = await client.json<{ kdf: unknown }>("GET", "/v1/e2ee/kdf");
+    const passphraseKey = derivePassphraseKey(passphrase, checkKdfParams(kdf));
+    const authKey = backupAuthKey(passphraseKey, accountId);
+    const unlocked = await client.json<{ backup: Backup; rootCertificate: string; dataKeyCertificate: string; rosterVersion: number }>(
+      "POST", "/v1/e2ee/unlock", { authKey: b64(authKey) },
+    );
+    wipe(authKey);
+    const { signer, dataKeyKey, dataCert } = await this.#openBackup(unlocked.backup, passphraseKey, unlocked.rootCertificate, unlocked.dataKeyCertificate);
+
+    const instanceKey = crypto.p256Generate();
+    const instancePublic = crypto.p256PublicKey(instanceKey);
+    const instanceCert = await issueLeafCertificate(signer, "phone", `sealcam phone ${name}`, spkiFromP256(instancePublic));
+    const wraps = {
+      passphraseKey: wrapToInstance(crypto, instancePublic, INFO_WRAP_PASSPHRASE_KEY, accountId, passphraseKey),
+      dataKey: wrapToInstance(crypto, instancePublic, INFO_WRAP_DATA_KEY, accountId, dataKeyKey),
+    };
+    wipe(passphraseKey, dataKeyKey);
+
+    // The current signed roster (not the cloud's phone list) is the base of the next one.
+    const current = await this.#currentRoster(client, signer.rootCertDer, accountId, unlocked.rosterVersion);
+    const entries = current.entries.map((e) => ({ role: e.role, certificateDer: e.certificate.der }));
+    entries.push({ role: "phone", certificateDer: instanceCert });
+    const version = current.version + 1;
+    const roster = await signRoster(crypto, signer, accountId, version, entries);
+    const result = await client.json<{ phoneKeyId: string }>("POST", "/v1/e2ee/phones", {
+      name, certificate: b64(instanceCert), wraps, roster: b64(roster),
+    });
+    wipe(signer.pkcs8);
+    void dataCert;
+    saveInstanceKey(this.home, crypto, instanceKey);
+    crypto.p256Destroy(instanceKey);
+    saveState(this.home, {
+      cloud: this.options.cloud, accountId, email: credentials.email, token: client.token as string, name,
+      phoneKeyId: result.phoneKeyId, rootCertificate: b64(signer.rootCertDer), instanceCertificate: b64(instanceCert), rosterVersion: version,
+    });
+    return { accountId, phoneKeyId: result.phoneKeyId, rosterVersion: version };
+  }
+
+  async #currentRoster(client: CloudClient, rootDer: Uint8Array, accountId: string, minVersion: number) {
+    const { roster } = await client.json<{ roster: string }>("GET", "/v1/e2ee/roster");
+    return verifyRoster(this.crypto, unb64(roster), rootDer, { minVersion, accountId });
+  }
+
+  /** Opens the signing-key PKCS#12 with the passphrase key, then the data-key PKCS#12 through the signing key. */
+  async #openBackup(backup: Backup, passphraseKey: Uint8Array, rootB64: string, dataCertB64: string) {
+    const crypto = this.crypto;
+    const signingP12 = readPkcs12(unb64(backup.signingKeyP12), pkcs12Password(passphraseKey));
+    // The root comes out of the passphrase-protected PKCS#12 (its MAC is keyed by the passphrase): that, not
+    // the cloud's copy, is what this phone pins.
+    const rootDer = signingP12.certificateDer;
+    if (!constantTimeEqual(rootDer, unb64(rootB64))) fail("E_CERT", "the cloud's root certificate differs from the one in the backup");
+    const root = parseCertificate(rootDer);
+    verifyRoot(crypto, root);
+    if (!constantTimeEqual(publicSpkiOfPkcs8(signingP12.privateKeyPkcs8), root.spki)) fail("E_CERT", "backup signing key does not match the root certificate");
+    const signer = await importAccountSigningKey(signingP12.privateKeyPkcs8, rootDer);
+    const dataKeyKey = this.#unwrapDataKeyWithSigning(signingP12.privateKeyPkcs8, backup);
+    const dataCert = this.#checkDataKey(backup, dataKeyKey, root, dataCertB64).certificateDer;
+    return { signer, dataKeyKey, dataCert };
+  }
+
+  #unwrapDataKeyWithSigning(signingPkcs8: Uint8Array, backup: Backup): Uint8Array {
+    const key = nodeCrypto.createPrivateKey({ key: Buffer.from(signingPkcs8), format: "der", type: "pkcs8" });
+    try {
+      return u8(nodeCrypto.privateDecrypt(
+        { key, padding: nodeCrypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256", oaepLabel: Buffer.from(LABEL_DATA_KEY_WRAP) },
+        Buffer.from(unb64(backup.dataKeyWrapToSigning)),
+      ));
+    } catch {
+      return fail("E_UNWRAP", "the wrapped account data key does not open with the account signing key");
+    }
+  }
+
+  #checkDataKey(backup: Backup, dataKeyKey: Uint8Array, root: ReturnType<typeof parseCertificate>, dataCertB64: string) {
+    const opened = readPkcs12(unb64(backup.dataKeyP12), pkcs12Password(dataKeyKey));
+    const cert = parseCertificate(opened.certificateDer);
+    verifyChain(this.crypto, cert, root);
+    if (!constantTimeEqual(cert.der, unb64(dataCertB64))) fail("E_CERT", "the cloud's account data certificate differs from the backup's");
+    if (!constantTimeEqual(publicSpkiOfPkcs8(opened.privateKeyPkcs8), cert.spki)) fail("E_CERT", "backup data key does not match its certificate");
+    return opened;
+  }
+
+  /** An enrolled phone's access to the account keys: its wrapped derived keys open with the instance key. */
+  async #self(): Promise<{ state: PhoneState; client: CloudClient; self: { backup: Backup; wraps: { passphraseKey: string; dataKey: string }; rootCertificate: string; dataKeyCertificate: string; rosterVersion: number } }> {
+    const state = this.state();
+    const client = this.#client(state);
+    const self = await client.json<{ backup: Backup; wraps: { passphraseKey: string; dataKey: string }; rootCertificate: string; dataKeyCertificate: string; rosterVersion: number }>("GET", "/v1/e2ee/phones/self");
+    return { state, client, self };
+  }
+
+  async unlockSigningKey(): Promise<AccountSigningKey> {
+    const { state, self } = await this.#self();
+    const instanceKey = loadInstanceKey(this.home, this.crypto);
+    try {
+      const passphraseKey = unwrapWithInstance(this.crypto, instanceKey, INFO_WRAP_PASSPHRASE_KEY, state.accountId, self.wraps.passphraseKey);
+      const opened = readPkcs12(unb64(self.backup.signingKeyP12), pkcs12Password(passphraseKey));
+      wipe(passphraseKey);
+      if (!constantTimeEqual(opened.certificateDer, unb64(state.rootCertificate))) fail("E_CERT", "backup root differs from this phone's pinned root");
+      return await importAccountSigningKey(opened.privateKeyPkcs8, opened.certificateDer);
+    } finally {
+      this.crypto.p256Destroy(instanceKey);
+    }
+  }
+
+  async #dataKeyUnwrapper(): Promise<Unwrapper> {
+    const { state, self } = await this.#self();
+    const instanceKey = loadInstanceKey(this.home, this.crypto);
+    try {
+      const dataKeyKey = unwrapWithInstance(this.crypto, instanceKey, INFO_WRAP_DATA_KEY, state.accountId, self.wraps.dataKey);
+      const root = parseCertificate(unb64(state.rootCertificate));
+      const opened = this.#checkDataKey(self.backup, dataKeyKey, root, self.dataKeyCertificate);
+      wipe(dataKeyKey);
+      const cert = parseCertificate(opened.certificateDer);
+      const key = nodeCrypto.createPrivateKey({ key: Buffer.from(opened.privateKeyPkcs8), format: "der", type: "pkcs8" });
+      wipe(opened.privateKeyPkcs8);
+      return rsaOaepUnwrapper(this.crypto.sha256(cert.spki), key);
+    } finally {
+      this.crypto.p256Destroy(instanceKey);
+    }
+  }
+
+  /** Removes another phone (or this one): roster v+1 without its key, then the cloud forgets its wraps. */
+  async removePhone(keyId: string): Promise<{ rosterVersion: number }> {
+    if (!/^[0-9a-f]{64}$/.test(keyId)) fail("E_ARGUMENT", "phone key id must be 64 hex characters (see 'sealcam phone phones')");
+    const state = this.state();
+    const client = this.#client(state);
+    const signer = await this.unlockSigningKey();
+    const current = await this.#currentRoster(client, signer.rootCertDer, state.accountId, state.rosterVersion);
+    const entries = current.entries.filter((e) => toHex(e.keyId) !== keyId);
+    if (entries.length === current.entries.length) fail("E_NOT_FOUND", "no phone with this key id in the roster");
+    if (!entries.some((e) => e.role === "phone")) fail("E_STATE", "cannot remove the last phone; turn end-to-end encryption off instead (disable)");
+    const version = current.version + 1;
+    const roster = await signRoster(this.crypto, signer, state.accountId, version, entries.map((e) => ({ role: e.role, certificateDer: e.certificate.der })));
+    wipe(signer.pkcs8);
+    await client.json("POST", `/v1/e2ee/phones/${keyId}/remove`, { roster: b64(roster) });
+    if (keyId === state.phoneKeyId) deletePhoneKeys(this.home);
+    else saveState(this.home, { ...state, rosterVersion: version });
+    return { rosterVersion: version };
+  }
+
+  async phones(): Promise<{ keyId: string; name: string; self: boolean }[]> {
+    const state = this.state();
+    const account = await this.#client(state).json<{ phones: { keyId: string; name: string }[] }>("GET", "/v1/account");
+    return account.phones.map((p) => ({ keyId: p.keyId, name: p.name, self: p.keyId === state.phoneKeyId }));
+  }
+
+  /** Turns E2EE off: the cloud deletes every key and backup; this phone deletes its keystore. */
+  async disable(): Promise<void> {
+    const state = this.state();
+    await this.#client(state).json("DELETE", "/v1/e2ee", { confirm: "delete-all-keys" });
+    deletePhoneKeys(this.home);
+  }
+
+  async clips(): Promise<{ clipId: string; cameraId: string; startTime: number; contentType: string; size: number | null; complete: boolean }[]> {
+    const state = this.state();
+    return (await this.#client(state).json<{ clips: never[] }>("GET", "/v1/clips")).clips;
+  }
+
+  /** Issues a camera certificate from its CSR (setup channel, issue 5). */
+  async issueCameraCertificate(csrDer: Uint8Array): Promise<{ certificateDer: Uint8Array; cameraId: string; keyId: string; rootCertificateDer: Uint8Array }> {
+    const signer = await this.unlockSigningKey();
+    const issued = await issueCameraCertificate(csrDer, signer);
+    wipe(signer.pkcs8);
+    return { ...issued, rootCertificateDer: signer.rootCertDer };
+  }
+
+  /**
+   * Verifies and decrypts a clip (a clip id on the cloud, or a local file): the camera certificate must chain
+   * to this phone's pinned root and match the header's certificate hash; the header and footer signatures and
+   * every segment are checked by the opener. Writes the plaintext, and JPEG frames when asked.
+   */
+  async open(clip: string, out: string, framesDir?: string): Promise<{ bytes: number; frames: number; cameraId: string }> {
+    const state = this.state();
+    const client = this.#client(state);
+    const sealed = /^[0-9a-f]{32}$/.test(clip) && !fs.existsSync(clip) ? await client.bytes(`/v1/clips/${clip}`) : new Uint8Array(fs.readFileSync(clip));
+    const head = parseClipHead(sealed);
+    const root = parseCertificate(unb64(state.rootCertificate));
+    const account = await client.json<{ cameras: { cameraId: string; certificate: string }[] }>("GET", "/v1/account");
+    const unwrappers: Unwrapper[] = [];
+    const myKeyId = this.crypto.sha256(parseCertificate(unb64(state.instanceCertificate)).spki);
+    const forMe = head.header.recipients.some((r) => constantTimeEqual(r.kid, myKeyId));
+    const instanceKey = loadInstanceKey(this.home, this.crypto);
+    try {
+      if (forMe) unwrappers.push(hpkeUnwrapper(this.crypto, myKeyId, instanceKey));
+      else unwrappers.push(await this.#dataKeyUnwrapper());
+      const opened = openClip({
+        crypto: this.crypto,
+        unwrappers,
+        camera: (header) => {
+          const entry = account.cameras.find((c) => c.cameraId === header.cameraId);
+          if (!entry) fail("E_CERT", `camera ${header.cameraId} is not registered to this account`);
+          const der = unb64(entry.certificate);
+          const cert = verifyChain(this.crypto, parseCertificate(der), root);
+          if (!constantTimeEqual(this.crypto.sha256(der), header.cameraCertHash)) fail("E_CERT", "clip names a different camera certificate");
+          if (cert.subjectCommonName !== header.cameraId || cert.publicKey.kind !== "p256") fail("E_CERT", "camera certificate does not match the clip");
+          return { publicKey: cert.publicKey.point65, certificateHash: this.crypto.sha256(der) };
+        },
+      }, sealed);
+      fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+      fs.writeFileSync(out, opened.plaintext, { mode: 0o600 });
+      let frames = 0;
+      if (framesDir && opened.header.contentType === CONTENT_TYPE_FRAMES) {
+        fs.mkdirSync(framesDir, { recursive: true });
+        const reader = new FrameReader();
+        for (const frame of reader.push(opened.plaintext)) {
+          frames++;
+          fs.writeFileSync(path.join(framesDir, `frame-${String(frames).padStart(5, "0")}-${frame.time}.jpg`), frame.jpeg, { mode: 0o600 });
+        }
+        reader.end();
+      }
+      return { bytes: opened.plaintext.length, frames, cameraId: opened.header.cameraId };
+    } finally {
+      this.crypto.p256Destroy(instanceKey);
+    }
+  }
+
+  /** Writes the account's public certificates as PEM, each verified against the pinned root first. */
+  async exportCertificates(outDir: string): Promise<string[]> {
+    const state = this.state();
+    const client = this.#client(state);
+    const rootDer = unb64(state.rootCertificate);
+    const root = parseCertificate(rootDer);
+    verifyRoot(this.crypto, root);
+    const account = await client.json<{ dataKeyCertificate: string; phones: { keyId: string; certificate: string }[]; cameras: { cameraId: string; certificate: string }[] }>("GET", "/v1/account");
+    fs.mkdirSync(outDir, { recursive: true });
+    const written: string[] = [];
+    const write = (name: string, der: Uint8Array) => {
+      if (der !== rootDer) verifyChain(this.crypto, parseCertificate(der), root);
+      const file = path.join(outDir, name);
+      fs.writeFileSync(file, pem("CERTIFICATE", der));
+      written.push(file);
+    };
+    write("account-root.pem", rootDer);
+    write("account-data-key.pem", unb64(account.dataKeyCertificate));
+    for (const p of account.phones) write(`phone-${p.keyId.slice(0, 16)}.pem`, unb64(p.certificate));
+    for (const c of account.cameras) write(`camera-${c.cameraId}.pem`, unb64(c.certificate));
+    return written;
+  }
+}
+
+export { b64 as toB64, unb64 as fromB64 };
