@@ -2,6 +2,7 @@
  * Small HTTP helpers for the cloud: bounded body reading, JSON replies, typed errors as 4xx JSON
  * `{code, message}`, and strict field validation. Nothing here touches storage.
  */
+import * as fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fromBase64Url } from "../../firmware/core/bytes";
 import { SealcamError, fail, isSealcamError, type ErrorCode } from "../../firmware/core/errors";
@@ -32,9 +33,12 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   res.end(body);
 }
 
-export function sendBytes(res: ServerResponse, bytes: Uint8Array): void {
-  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.length, "cache-control": "no-store" });
-  res.end(bytes);
+/** Streams a stored clip file. */
+export function sendFile(res: ServerResponse, file: string, size: number): void {
+  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": size, "cache-control": "no-store" });
+  const stream = fs.createReadStream(file);
+  stream.on("error", () => res.destroy());
+  stream.pipe(res);
 }
 
 export function sendError(res: ServerResponse, error: unknown): void {

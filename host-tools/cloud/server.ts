@@ -15,9 +15,9 @@ import { parseCertificate, verifyChain, type Certificate } from "../../firmware/
 import { NodeCrypto } from "../platform/node-crypto";
 import { FOOTER_BYTES, MAX_HEAD_BYTES, readHead, segmentLengthOk } from "./clip-format";
 import { openDb, type Db } from "./db";
-import { writeFileAtomic } from "./files";
+import { concatFilesAtomic, writeFileAtomic } from "./files";
 import {
-  JSON_LIMIT, bin, clientCheck, httpFail, obj, onlyFields, parseJsonObject, readBody, sendBytes, sendError, sendJson,
+  JSON_LIMIT, bin, clientCheck, httpFail, obj, onlyFields, parseJsonObject, readBody, sendError, sendFile, sendJson,
   str, type Json,
 } from "./http-util";
 import { MAX_SEGMENT_SIZE, TAG_LENGTH } from "../../firmware/core/clip/constants";
@@ -533,14 +533,13 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     for (let i = 0; i < count - 1; i++) {
       if (!segmentLengthOk(segments[i].length, clip.segment_size, false)) httpFail(400, "E_SEGMENT", `segment ${i} is short but not the last`);
     }
-    const parts = [fs.readFileSync(path.join(clipDir(id), "head"))];
-    for (let i = 0; i < count; i++) parts.push(fs.readFileSync(path.join(clipDir(id), `seg-${i}`)));
-    parts.push(Buffer.from(raw));
-    const whole = Buffer.concat(parts);
-    writeFileAtomic(clipFile(id), whole);
-    db.prepare("UPDATE clips SET complete = 1, segment_count = ?, footer_sha256 = ?, size = ? WHERE clip_id = ?").run(count, hash, whole.length, id);
+    const parts: (string | Uint8Array)[] = [path.join(clipDir(id), "head")];
+    for (let i = 0; i < count; i++) parts.push(path.join(clipDir(id), `seg-${i}`));
+    parts.push(raw);
+    const size = concatFilesAtomic(clipFile(id), parts);
+    db.prepare("UPDATE clips SET complete = 1, segment_count = ?, footer_sha256 = ?, size = ? WHERE clip_id = ?").run(count, hash, size, id);
     fs.rmSync(clipDir(id), { recursive: true, force: true });
-    sendJson(ctx.res, 201, { clipId: id, complete: true, size: whole.length });
+    sendJson(ctx.res, 201, { clipId: id, complete: true, size });
   });
 
   route("GET", "/v1/clips/:id/status", async (ctx) => {
@@ -570,7 +569,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     await noBody(ctx);
     const row = clipRow(id);
     if (!row || row.account_id !== s.accountId || row.complete !== 1) httpFail(404, "E_NOT_FOUND", "no such complete clip in this account");
-    sendBytes(ctx.res, fs.readFileSync(clipFile(id)));
+    sendFile(ctx.res, clipFile(id), row.size as number);
   });
 
   // ------------------------------------------------------------------------------------------- server
