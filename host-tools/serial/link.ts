@@ -69,10 +69,31 @@ export function classifyOpenError(path: string, error: unknown): SealcamError {
   return new SealcamError("E_INTERNAL", `cannot open ${path}: ${text}`);
 }
 
+/** The part of serialport's stream the link uses (so tests can hand in serialport's own mock). */
+export interface PortLike {
+  readonly isOpen: boolean;
+  open(cb: (err: Error | null) => void): void;
+  close(cb: (err: Error | null) => void): void;
+  read(): Buffer | string | null;
+  write(data: Buffer, cb: (err: Error | null | undefined) => void): boolean;
+  drain(cb: (err: Error | null) => void): void;
+  set(options: { dtr: boolean; rts: boolean; brk: boolean }, cb: (err: Error | null) => void): void;
+  update(options: { baudRate: number }, cb: (err: Error | null) => void): void;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+export interface PortOpenOptions {
+  path: string;
+  baudRate: number;
+  autoOpen: false;
+  lock: boolean;
+  hupcl: boolean;
+}
+
 export class NodeSerialLink implements SerialLink {
   readonly path: string;
   readonly linesAvailable: boolean;
-  private port: SerialPort | null = null;
+  private port: PortLike | null = null;
   private baudRate: number;
   private readonly lock: boolean;
   private state: Required<Signals> = { dtr: false, rts: false, brk: false };
@@ -88,6 +109,10 @@ export class NodeSerialLink implements SerialLink {
     this.linesAvailable = !(options.pty ?? isPtyPath(path));
   }
 
+  protected createPort(options: PortOpenOptions): PortLike {
+    return new SerialPort(options);
+  }
+
   get isOpen(): boolean {
     return this.port !== null && !this.ended;
   }
@@ -98,7 +123,7 @@ export class NodeSerialLink implements SerialLink {
 
   async open(): Promise<void> {
     if (this.isOpen) return;
-    const port = new SerialPort({ path: this.path, baudRate: this.baudRate, autoOpen: false, lock: this.lock, hupcl: false });
+    const port = this.createPort({ path: this.path, baudRate: this.baudRate, autoOpen: false, lock: this.lock, hupcl: false });
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(classifyOpenError(this.path, err)) : resolve())));
     this.port = port;
     this.ended = false;
@@ -106,7 +131,7 @@ export class NodeSerialLink implements SerialLink {
       for (const w of [...this.waiters]) w();
     };
     port.on("readable", wake);
-    port.on("close", (err: Error | null) => {
+    port.on("close", (err: Error | null | undefined) => {
       const lost = !this.ended && err !== undefined && err !== null;
       this.ended = true;
       wake();
