@@ -20,7 +20,7 @@ XS_ENGINE_NAMES := xsAll.c
 endif
 
 XSH_DEFINES := -DINCLUDE_XSPLATFORM '-DXSPLATFORM="xsnapPlatform.h"' -DmxParse=1 -DmxRun=1 -DmxSloppy=1 \
-  -DmxDebug=1 -DmxNoConsole=1 -DmxBoundsCheck=1 -DmxRegExpUnicodePropertyEscapes=1 -DmxStringNormalize=1 \
+  -DmxNoConsole=1 -DmxBoundsCheck=1 -DmxRegExpUnicodePropertyEscapes=1 -DmxStringNormalize=1 \
   -DmxMinusZero=1
 XSH_INCLUDES := -isystem $(XS_INC) -isystem $(XS_PLAT) -isystem $(XS_SRC) -isystem $(XSN_SRC) -Ifirmware/native \
   -I$(XSH_DIR)
@@ -37,16 +37,16 @@ define XSH_VARIANT
 XSH_$(1)_ENGINE_OBJS := $$(addprefix $(XSH_OUT)/$(1)/engine/,$$(XS_ENGINE_NAMES:.c=.o)) $(XSH_OUT)/$(1)/engine/xsnapPlatform.o
 XSH_$(1)_OWN_OBJS := $$(addprefix $(XSH_OUT)/$(1)/own/,$$(notdir $$(XSH_OWN_SOURCES:.c=.o)))
 
-$(XSH_OUT)/$(1)/engine/%.o: $(XS_SRC)/%.c | $(NPM_STAMP)
+$(XSH_OUT)/$(1)/engine/%.o: $(XS_SRC)/%.c mk/xs-host.mk | $(NPM_STAMP)
 	@mkdir -p $$(@D)
 	@$(XSH_CC) $(XSH_ENGINE_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
-$(XSH_OUT)/$(1)/engine/xsnapPlatform.o: $(XSN_SRC)/xsnapPlatform.c | $(NPM_STAMP)
+$(XSH_OUT)/$(1)/engine/xsnapPlatform.o: $(XSN_SRC)/xsnapPlatform.c mk/xs-host.mk | $(NPM_STAMP)
 	@mkdir -p $$(@D)
 	@$(XSH_CC) $(XSH_ENGINE_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
-$(XSH_OUT)/$(1)/own/%.o: $(XSH_DIR)/%.c | $(NPM_STAMP)
+$(XSH_OUT)/$(1)/own/%.o: $(XSH_DIR)/%.c mk/xs-host.mk | $(NPM_STAMP)
 	@mkdir -p $$(@D)
 	$(XSH_CC) $(XSH_OWN_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
-$(XSH_OUT)/$(1)/own/sealcam_crypto.o: firmware/native/sealcam_crypto.c | $(NPM_STAMP)
+$(XSH_OUT)/$(1)/own/sealcam_crypto.o: firmware/native/sealcam_crypto.c mk/xs-host.mk | $(NPM_STAMP)
 	@mkdir -p $$(@D)
 	$(XSH_CC) $(XSH_OWN_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
 

@@ -135,20 +135,24 @@ static void report_fatal(const char *message, const char *stack)
 	free(json.data);
 }
 
+/* Every host frame that may report reserves HOST_VARS variables; report_exception uses the last two. */
+#define HOST_VARS 5
+#define REPORT_VALUE 3
+#define REPORT_STACK 4
+
 /* Called inside xsCatch: reports xsException and clears it. */
 static void report_exception(xsMachine *the)
 {
 	char *message;
 	char *volatile stack = NULL;
-	xsVars(2);
-	xsVar(0) = xsException;
+	xsVar(REPORT_VALUE) = xsException;
 	xsException = xsUndefined;
-	message = strdup(xsToString(xsVar(0)));
+	message = strdup(xsToString(xsVar(REPORT_VALUE)));
 	xsTry {
-		if (xsTypeOf(xsVar(0)) == xsReferenceType) {
-			xsVar(1) = xsGet(xsVar(0), xsID("stack"));
-			if (xsTypeOf(xsVar(1)) == xsStringType)
-				stack = strdup(xsToString(xsVar(1)));
+		if (xsTypeOf(xsVar(REPORT_VALUE)) == xsReferenceType) {
+			xsVar(REPORT_STACK) = xsGet(xsVar(REPORT_VALUE), xsID("stack"));
+			if (xsTypeOf(xsVar(REPORT_STACK)) == xsStringType)
+				stack = strdup(xsToString(xsVar(REPORT_STACK)));
 		}
 	}
 	xsCatch {
@@ -208,14 +212,53 @@ static void install_globals(xsMachine *the)
 	xsDefine(xsGlobal, xsID("__sealcamHost"), xsVar(0), xsDontEnum);
 }
 
-enum { TURN_OK = 0, TURN_FATAL = 1 };
+enum { TURN_OK = 0, TURN_FATAL = 1, TURN_ABORT = 2 };
+
+/*
+ * An engine abort (stack overflow, memory full...) calls fxExitToHost, which longjmps to the OUTERMOST jump
+ * of the machine. If that were xsBeginHost's own jump, its "else" branch would call fxAbort again with the
+ * same jump installed and loop forever. So every entry into the machine sits inside this guard: the abort
+ * lands here, the machine state is restored, and the caller gets TURN_ABORT (the host then exits).
+ */
+#define GUARD_BEGIN(M) \
+	do { \
+		xsJump guard_; \
+		guard_.nextJump = (M)->firstJump; \
+		guard_.stack = (M)->stack; \
+		guard_.scope = (M)->scope; \
+		guard_.frame = (M)->frame; \
+		guard_.environment = NULL; \
+		guard_.code = (M)->code; \
+		guard_.flag = 0; \
+		(M)->firstJump = &guard_; \
+		if (setjmp(guard_.buffer) == 0) {
+#define GUARD_END(M, RESULT) \
+		} \
+		else \
+			RESULT = TURN_ABORT; \
+		(M)->stack = guard_.stack; \
+		(M)->scope = guard_.scope; \
+		(M)->frame = guard_.frame; \
+		(M)->code = guard_.code; \
+		(M)->firstJump = guard_.nextJump; \
+	} while (0)
+
+static int run_promises(xsMachine *machine)
+{
+	volatile int result = TURN_OK;
+	GUARD_BEGIN(machine);
+	jobs_run_promises(machine);
+	GUARD_END(machine, result);
+	return result;
+}
 
 static int evaluate(xsMachine *machine, const char *source, size_t length)
 {
 	volatile int result = TURN_OK;
+	GUARD_BEGIN(machine);
 	xsBeginHost(machine);
 	{
-		xsVars(1);
+		xsVars(HOST_VARS);
 		xsTry {
 			xsVar(0) = xsStringBuffer((char *)source, (xsIntegerValue)length);
 			xsCall1(xsGlobal, xsID("eval"), xsVar(0));
@@ -226,6 +269,7 @@ static int evaluate(xsMachine *machine, const char *source, size_t length)
 		}
 	}
 	xsEndHost(machine);
+	GUARD_END(machine, result);
 	return result;
 }
 
@@ -234,9 +278,10 @@ static int tick(xsMachine *machine, double *delay)
 {
 	volatile int result = TURN_OK;
 	*delay = -1;
+	GUARD_BEGIN(machine);
 	xsBeginHost(machine);
 	{
-		xsVars(1);
+		xsVars(HOST_VARS);
 		xsTry {
 			if (xsHas(xsGlobal, xsID("__sealcamHostTick"))) {
 				xsVar(0) = xsCall0(xsGlobal, xsID("__sealcamHostTick"));
@@ -249,6 +294,7 @@ static int tick(xsMachine *machine, double *delay)
 		}
 	}
 	xsEndHost(machine);
+	GUARD_END(machine, result);
 	return result;
 }
 
@@ -265,9 +311,10 @@ static int dispatch(xsMachine *machine, const uint8_t *body, size_t length)
 		fprintf(stderr, "xs-host: malformed frame from the channel\n");
 		return TURN_FATAL;
 	}
+	GUARD_BEGIN(machine);
 	xsBeginHost(machine);
 	{
-		xsVars(3);
+		xsVars(HOST_VARS);
 		xsTry {
 			size_t offset = 4 + jsonLength;
 			int index = 0;
@@ -293,6 +340,7 @@ static int dispatch(xsMachine *machine, const uint8_t *body, size_t length)
 		}
 	}
 	xsEndHost(machine);
+	GUARD_END(machine, result);
 	return result;
 }
 
@@ -301,7 +349,12 @@ static int aborted(xsMachine *machine)
 	int status = jobs_abort_status(machine);
 	if (status) {
 		char message[64];
-		snprintf(message, sizeof(message), "xs engine aborted (status %d)", status);
+		snprintf(message, sizeof(message), "xs engine aborted: %s (status %d)",
+			status == xsStackOverflowExit ? "stack overflow"
+				: status == xsNotEnoughMemoryExit ? "memory full"
+				: status == xsNoMoreKeysExit ? "no more keys"
+				: "abort",
+			status);
 		report_fatal(message, "");
 		return 2 + status;
 	}
@@ -313,20 +366,20 @@ static int run_loop(xsMachine *machine)
 	int status;
 	for (;;) {
 		double delay;
-		jobs_run_promises(machine);
+		run_promises(machine);
 		if ((status = aborted(machine)))
 			return status;
 		if (host_exit_requested)
 			return host_exit_code;
-		if (tick(machine, &delay) != TURN_OK)
-			return 1;
+		if ((status = tick(machine, &delay)) != TURN_OK)
+			return status == TURN_ABORT ? aborted(machine) : 1;
 		if ((status = aborted(machine)))
 			return status;
 		if (host_exit_requested)
 			return host_exit_code;
 		if (delay == 0)
 			continue;
-		jobs_run_promises(machine);
+		run_promises(machine);
 		if ((status = aborted(machine)))
 			return status;
 		if (channel_fd < 0) {
@@ -348,11 +401,11 @@ static int run_loop(xsMachine *machine)
 				if (got <= 0)
 					return got == 0 ? host_exit_code : 1; /* Node closed the channel: stop */
 				while ((frame = channel_next_frame(&body, &length)) == 1) {
-					if (dispatch(machine, body, length) != TURN_OK)
-						return 1;
+					if ((status = dispatch(machine, body, length)) != TURN_OK)
+						return status == TURN_ABORT ? aborted(machine) : 1;
 					if ((status = aborted(machine)))
 						return status;
-					jobs_run_promises(machine);
+					run_promises(machine);
 					if ((status = aborted(machine)))
 						return status;
 				}
@@ -363,6 +416,19 @@ static int run_loop(xsMachine *machine)
 			}
 		}
 	}
+}
+
+/* At a clean end: unhandled rejections are reported (console.error in the prelude), then their jobs run. */
+static int finish(xsMachine *machine)
+{
+	volatile int result = TURN_OK;
+	GUARD_BEGIN(machine);
+	jobs_check_unhandled_rejections(machine);
+	jobs_run_promises(machine);
+	GUARD_END(machine, result);
+	if (result != TURN_OK)
+		return aborted(machine);
+	return host_exit_requested ? host_exit_code : 0;
 }
 
 static void usage(void)
@@ -431,14 +497,12 @@ int main(int argc, char **argv)
 
 	status = evaluate(machine, source, length);
 	free(source);
+	if (status == TURN_ABORT)
+		status = aborted(machine);
 	if (status == TURN_OK)
 		status = run_loop(machine);
-	if (status == 0 && !jobs_abort_status(machine)) {
-		jobs_check_unhandled_rejections(machine);
-		jobs_run_promises(machine);
-		if (host_exit_requested)
-			status = host_exit_code;
-	}
+	if (status == 0 && !jobs_abort_status(machine))
+		status = finish(machine);
 	fflush(stdout);
 	/* The machine is not deleted: exiting releases everything, and a broken machine may not survive it. */
 	return status;
