@@ -86,8 +86,23 @@ export class BoardServices {
     );
   }
 
-  /** A new boot of the firmware: volatile state (radio, camera, listeners) starts over. */
+  private readonly sleeps = new Set<NodeJS.Timeout>();
+
+  /** A firmware timer; forgotten (never fires) when the board reboots or stops. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.sleeps.delete(timer);
+        resolve();
+      }, ms);
+      this.sleeps.add(timer);
+    });
+  }
+
+  /** A new boot of the firmware: volatile state (radio, camera, listeners, timers) starts over. */
   async reboot(): Promise<void> {
+    for (const timer of this.sleeps) clearTimeout(timer);
+    this.sleeps.clear();
     this.bootTime = Date.now();
     this.camera.stop();
     this.wifiState = "off";
@@ -197,7 +212,7 @@ export class BoardServices {
       case "board.boot":
         return this.bootSnapshot();
       case "clock.sleep":
-        await delay(Math.min(Math.max(0, num(p.ms)), 2 ** 31 - 1));
+        await this.sleep(Math.min(Math.max(0, num(p.ms)), 2 ** 31 - 1));
         return null;
       case "wifi.startAp": {
         const ssid = str(p.ssid);
@@ -290,6 +305,8 @@ export class BoardServices {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.sleeps) clearTimeout(timer);
+    this.sleeps.clear();
     this.camera.stop();
     await this.softAp.close();
   }

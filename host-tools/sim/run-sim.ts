@@ -1,0 +1,317 @@
+/**
+ * The main job (`sealcam sim`, `make sim`): the whole system on this host, end to end.
+ *
+ *   cloud server  ->  phone A enrolls (passphrase printed)  ->  camera boots in setup mode (firmware in XS)
+ *   ->  phone A adds it over the authenticated setup channel  ->  camera joins Wi-Fi, registers, records
+ *   clips, seals them to the roster and uploads  ->  phone A opens them  ->  phone B is recovered from the
+ *   passphrase and opens the same clips through the account data key  ->  report, with a scan of the
+ *   cloud's data folder for any plaintext JPEG.
+ *
+ * Every output lands in one folder (`outDir`); the report names it. Throws SimFailure (with the step that
+ * failed) on any failure; `main` turns that into a non-zero exit.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fromBase64Url } from "../../firmware/core/bytes";
+import { parseClipHead } from "../../firmware/core/clip/head";
+import { startCloud, type CloudServer } from "../cloud/server";
+import { addCamera } from "../phone/add-camera";
+import { CloudClient } from "../phone/client";
+import { Phone } from "../phone/phone";
+import { SimulatedBoard, type FirmwareRunner } from "../board-sim/simulator";
+import type { LogRecord } from "../board-sim/services";
+
+export interface SimOptions {
+  outDir: string;
+  clips: number;
+  clipSeconds: number;
+  fps: number;
+  width: number;
+  height: number;
+  runner: () => FirmwareRunner;
+  engineName: string;
+  print: (line: string) => void;
+}
+
+export class SimFailure extends Error {
+  constructor(readonly step: string, message: string) {
+    super(`${step}: ${message}`);
+    this.name = "SimFailure";
+  }
+}
+
+export interface ClipResult {
+  clipId: string;
+  frames: number;
+  plaintextBytes: number;
+  sealedBytes: number;
+  recipients: number;
+  recipientKinds: string[];
+  openedByA: string;
+  openedByB: string;
+}
+
+export interface SimReport {
+  outDir: string;
+  timings: Record<string, number>;
+  clips: ClipResult[];
+  passphraseWords: number;
+  cloudFilesScanned: number;
+  cloudBytesScanned: number;
+  plaintextFound: string[];
+}
+
+const WIFI = { ssid: "sealcam-home", password: "correct-horse-wifi" };
+
+function u8(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof SimFailure) throw error;
+    const e = error as { code?: string; message?: string };
+    throw new SimFailure(name, `${e.code ? e.code + ": " : ""}${e.message ?? String(error)}`);
+  }
+}
+
+function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    return entry.isDirectory() ? listFiles(full) : entry.isFile() ? [full] : [];
+  });
+}
+
+/** A JPEG start: SOI + APP0 "JFIF\0" (random ciphertext matches with odds of 2^-72 per offset), or SOI+APP0. */
+function findJpegMarkers(data: Buffer): number {
+  let count = 0;
+  for (let at = data.indexOf(0xff); at >= 0 && at + 10 < data.length; at = data.indexOf(0xff, at + 1)) {
+    if (data[at + 1] === 0xd8 && data[at + 2] === 0xff && data[at + 3] === 0xe0 && data.toString("latin1", at + 6, at + 11) === "JFIF\0") count++;
+  }
+  return count;
+}
+
+export async function runSim(options: SimOptions): Promise<SimReport> {
+  const out = path.resolve(options.outDir);
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  const since = () => ((Date.now() - t0) / 1000).toFixed(1).padStart(5);
+  const say = (line: string) => options.print(`[${since()}s] ${line}`);
+  const mark = (name: string, start: number) => (timings[name] = Date.now() - start);
+
+  let cloud: CloudServer | undefined;
+  let board: SimulatedBoard | undefined;
+  const cameraLog = fs.createWriteStream(path.join(out, "camera-uart.log"));
+  try {
+    // 1. The cloud.
+    let start = Date.now();
+    cloud = await step("start the cloud", () => startCloud({ dataDir: path.join(out, "cloud"), port: 0, host: "127.0.0.1" }));
+    const cloudUrl = cloud.url;
+    mark("cloud start", start);
+    say(`cloud: listening on ${cloudUrl} (data in ${path.join(out, "cloud")})`);
+
+    // 2. Phone A enrolls: E2EE on, passphrase shown once.
+    start = Date.now();
+    const credentials = { email: "alice@example.org", password: "alice-sign-in-password" };
+    const phoneA = new Phone({ home: path.join(out, "phone-a"), cloud: cloudUrl });
+    const enrolled = await step("enroll phone A", () => phoneA.enroll(credentials, "phone-a"));
+    mark("phone A enroll", start);
+    say(`phone A: enrolled ${credentials.email}; E2EE on (account ${enrolled.accountId})`);
+    say(`phone A: passphrase (write it down): ${enrolled.passphrase}`);
+
+    // 3. The camera: firmware in XS, unprovisioned -> setup mode.
+    start = Date.now();
+    board = new SimulatedBoard({
+      dataDir: path.join(out, "camera"),
+      runner: options.runner,
+      firmwareConfig: {
+        clipMs: Math.round(options.clipSeconds * 1000),
+        sensor: { width: options.width, height: options.height, quality: 12, framesPerSecond: options.fps },
+        uploadRetryMs: 500,
+        uploadRetryMaxMs: 2000,
+      },
+      network: { ssid: WIFI.ssid, password: WIFI.password, allowedOrigin: new URL(cloudUrl).origin },
+    });
+    const theBoard = board;
+    theBoard.on("uart", (line: string) => cameraLog.write(line + "\n"));
+    theBoard.on("crash", (reason: string) => say(`camera: firmware stopped: ${reason}`));
+    const setupStarted = theBoard.waitForLog("setup.start", 20000);
+    await step("boot the camera", async () => {
+      await theBoard.start();
+      await setupStarted;
+      const deadline = Date.now() + 10000;
+      while (!theBoard.setupUrl && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (!theBoard.setupUrl) throw new Error("the setup API did not come up");
+    });
+    mark("camera boot to setup mode", start);
+    say(`camera: booted in setup mode (${options.engineName}); soft AP ${theBoard.factory.ssid}, setup API ${theBoard.setupUrl}`);
+    if (theBoard.uartPath) say(`camera: UART on ${theBoard.uartPath} (${theBoard.uart!.devicePath}); log in ${path.join(out, "camera-uart.log")}`);
+
+    // 4. Phone A adds the camera over the setup channel.
+    start = Date.now();
+    const registered = theBoard.waitForLog("cloud.registered", 30000);
+    const added = await step("add the camera from phone A", async () => {
+      const signer = await phoneA.unlockSigningKey();
+      const client = new CloudClient(cloudUrl, phoneA.state().token);
+      const { roster } = await client.json<{ roster: string }>("GET", "/v1/e2ee/roster");
+      try {
+        return await addCamera({
+          setupUrl: theBoard.setupUrl,
+          secret: theBoard.factory.setupSecretText,
+          wifi: WIFI,
+          cloudUrl,
+          signer,
+          roster: fromBase64Url(roster),
+          onProgress: (text) => say(`phone A: ${text}`),
+        });
+      } finally {
+        signer.pkcs8.fill(0);
+      }
+    });
+    await step("camera joins Wi-Fi and registers", () => registered);
+    mark("add camera + register", start);
+    say(`camera: joined "${WIFI.ssid}", certificate registered with the cloud (camera ${added.cameraId}, roster v${added.rosterVersion})`);
+
+    // 5. Record clips.
+    start = Date.now();
+    const done: LogRecord[] = [];
+    for (let i = 1; i <= options.clips; i++) {
+      const record = await step(`record clip ${i}`, async () => {
+        const outcome = theBoard.waitForLog((r) => ["record.done", "record.fail", "record.skip"].includes(r.e), options.clipSeconds * 1000 + 30000);
+        theBoard.trigger("motion");
+        const r = await outcome;
+        if (r.e !== "record.done") throw new Error(`camera: ${r.m} ${JSON.stringify(r.f ?? {})}`);
+        return r;
+      });
+      done.push(record);
+      say(`camera: clip ${i}/${options.clips} sealed: ${record.f?.frames} frames, ${record.f?.sealedBytes} bytes (clip ${record.f?.clip}...)`);
+    }
+    mark("record + seal", start);
+
+    // 6. Uploads land on the cloud.
+    start = Date.now();
+    const clips = await step("upload the clips", async () => {
+      const deadline = Date.now() + 60000;
+      for (;;) {
+        const listed = (await phoneA.clips()).filter((c) => c.cameraId === added.cameraId);
+        const complete = listed.filter((c) => c.complete);
+        if (complete.length >= options.clips) return complete.sort((a, b) => a.startTime - b.startTime);
+        if (Date.now() > deadline) throw new Error(`only ${complete.length} of ${options.clips} clips complete on the cloud after 60 s`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    });
+    mark("upload", start);
+    say(`cloud: ${clips.length} complete clips stored (${clips.reduce((n, c) => n + (c.size ?? 0), 0)} bytes of ciphertext)`);
+
+    // 7. Phone A opens them.
+    start = Date.now();
+    const results: ClipResult[] = [];
+    const client = new CloudClient(cloudUrl, phoneA.state().token);
+    for (const [i, clip] of clips.entries()) {
+      const sealed = await step(`download clip ${i + 1}`, () => client.bytes(`/v1/clips/${clip.clipId}`));
+      fs.mkdirSync(path.join(out, "sealed"), { recursive: true });
+      fs.writeFileSync(path.join(out, "sealed", `clip-${i + 1}-${clip.clipId}.sealed`), sealed);
+      const head = parseClipHead(sealed);
+      const dir = path.join(out, "phone-a", `clip-${i + 1}`);
+      const opened = await step(`open clip ${i + 1} on phone A`, () => phoneA.open(clip.clipId, path.join(dir, "clip.frames"), dir));
+      results.push({
+        clipId: clip.clipId,
+        frames: opened.frames,
+        plaintextBytes: opened.bytes,
+        sealedBytes: sealed.length,
+        recipients: head.header.recipients.length,
+        recipientKinds: head.header.recipients.map((r) => String(r.alg)),
+        openedByA: dir,
+        openedByB: "",
+      });
+      say(`phone A: opened clip ${i + 1}: ${opened.frames} frames -> ${dir}`);
+    }
+    mark("open on phone A", start);
+
+    // 8. Phone B: recovered from the passphrase; opens the same clips through the account data key.
+    start = Date.now();
+    const phoneB = new Phone({ home: path.join(out, "phone-b"), cloud: cloudUrl });
+    const recovered = await step("recover phone B from the passphrase", () => phoneB.recover(credentials, enrolled.passphrase, "phone-b"));
+    say(`phone B: recovered from the passphrase (roster v${recovered.rosterVersion})`);
+    for (const [i, result] of results.entries()) {
+      const dir = path.join(out, "phone-b", `clip-${i + 1}`);
+      const opened = await step(`open clip ${i + 1} on phone B`, () => phoneB.open(result.clipId, path.join(dir, "clip.frames"), dir));
+      if (opened.bytes !== result.plaintextBytes || opened.frames !== result.frames) {
+        throw new SimFailure(`open clip ${i + 1} on phone B`, "phone B decrypted something different from phone A");
+      }
+      const a = fs.readFileSync(path.join(result.openedByA, "clip.frames"));
+      const b = fs.readFileSync(path.join(dir, "clip.frames"));
+      if (!a.equals(b)) throw new SimFailure(`open clip ${i + 1} on phone B`, "phone B's plaintext differs from phone A's");
+      result.openedByB = dir;
+      say(`phone B: opened clip ${i + 1} with the account data key: ${opened.frames} frames -> ${dir}`);
+    }
+    mark("recover B + open", start);
+
+    // 9. The cloud holds only ciphertext: no frame, no JPEG marker anywhere in its data folder.
+    start = Date.now();
+    const frames: Buffer[] = [];
+    for (const result of results) {
+      for (const file of fs.readdirSync(result.openedByA).filter((f) => f.endsWith(".jpg"))) {
+        frames.push(fs.readFileSync(path.join(result.openedByA, file)));
+      }
+    }
+    if (frames.length === 0) throw new SimFailure("check the cloud", "no decrypted frames to look for");
+    const found: string[] = [];
+    let scanned = 0;
+    const files = listFiles(path.join(out, "cloud"));
+    for (const file of files) {
+      const data = fs.readFileSync(file);
+      scanned += data.length;
+      const markers = findJpegMarkers(data);
+      if (markers > 0) found.push(`${path.relative(out, file)}: ${markers} JPEG start marker(s)`);
+      for (const [n, frame] of frames.entries()) {
+        // A 64-byte window from the middle of the entropy-coded data identifies the frame.
+        const probe = frame.subarray(Math.floor(frame.length / 2), Math.floor(frame.length / 2) + 64);
+        if (data.indexOf(probe) >= 0) found.push(`${path.relative(out, file)}: bytes of frame ${n + 1}`);
+      }
+    }
+    mark("ciphertext scan", start);
+    const report: SimReport = {
+      outDir: out,
+      timings,
+      clips: results,
+      passphraseWords: enrolled.passphrase.trim().split(/\s+/).length,
+      cloudFilesScanned: files.length,
+      cloudBytesScanned: scanned,
+      plaintextFound: found,
+    };
+    fs.writeFileSync(path.join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
+    for (const line of formatReport(report, frames.length)) options.print(line);
+    if (found.length > 0) throw new SimFailure("check the cloud", `plaintext found in the cloud's data: ${found.join("; ")}`);
+    return report;
+  } finally {
+    await board?.stop().catch(() => undefined);
+    await cloud?.close().catch(() => undefined);
+    cameraLog.end();
+  }
+}
+
+export function formatReport(report: SimReport, framesChecked: number): string[] {
+  const lines: string[] = [];
+  const total = (f: (c: ClipResult) => number) => report.clips.reduce((n, c) => n + f(c), 0);
+  lines.push("", "sealcam sim report");
+  lines.push(`  outputs         ${report.outDir}`);
+  lines.push("  timings (ms)    " + Object.entries(report.timings).map(([k, v]) => `${k} ${v}`).join(", "));
+  lines.push(`  clips           ${report.clips.length}: ${total((c) => c.frames)} frames, ${total((c) => c.plaintextBytes)} plaintext bytes sealed into ${total((c) => c.sealedBytes)} bytes`);
+  for (const [i, c] of report.clips.entries()) {
+    lines.push(`    clip ${i + 1} ${c.clipId}: ${c.frames} frames, ${c.plaintextBytes} -> ${c.sealedBytes} bytes, ${c.recipients} recipients (${c.recipientKinds.join(", ")})`);
+  }
+  lines.push(`  phone A frames  ${report.clips.map((c) => c.openedByA).join(" ")}`);
+  lines.push(`  phone B frames  ${report.clips.map((c) => c.openedByB).join(" ")}`);
+  lines.push(
+    `  cloud check     ${report.cloudFilesScanned} files, ${report.cloudBytesScanned} bytes scanned for ${framesChecked} frames and JPEG/JFIF markers: ` +
+      (report.plaintextFound.length === 0 ? "ciphertext only" : `PLAINTEXT FOUND (${report.plaintextFound.length})`),
+  );
+  lines.push(`  report          ${path.join(report.outDir, "report.json")}`);
+  return lines;
+}
