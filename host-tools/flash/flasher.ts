@@ -7,7 +7,7 @@
  * No printing here: stages, progress and esptool's own lines go to the injected FlashEvents.
  */
 import { createHash } from "node:crypto";
-import { ESPError, ESPLoader, Transport } from "esptool-js";
+import { ESPError, ESPLoader, HardReset, Transport } from "esptool-js";
 import { SealcamError } from "../../firmware/core/errors";
 import { NodeSerialLink, type SerialLink } from "../serial/link";
 import { WebSerialShim } from "../serial/webserial-shim";
@@ -62,6 +62,25 @@ class QuietTransport extends Transport {
   }
 }
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * esptool.py's hard reset: EN pulled low through RTS for 100 ms with DTR (IO0) released, so the chip boots the
+ * app. esptool-js 0.7.0's HardReset only drops RTS, and its Transport never clears its remembered DTR after a
+ * classic reset (`if (dtr)`), so it would re-assert DTR (IO0 low) at the end: on a UART-bridge board that can
+ * leave the chip in the ROM loader instead of running what was just written.
+ */
+class PulseHardReset extends HardReset {
+  constructor(transport: Transport, private readonly usbOtg = false) {
+    super(transport, usbOtg);
+  }
+  override async reset(): Promise<void> {
+    await this.transport.setSignals(false, true);
+    await sleep(this.usbOtg ? 200 : 100);
+    await this.transport.setSignals(false, false);
+  }
+}
+
 function connectError(port: string, cause: unknown): SealcamError {
   if (cause instanceof SealcamError) return cause;
   const text = cause instanceof Error ? cause.message : String(cause);
@@ -96,7 +115,13 @@ export async function flashBoard(job: FlashJob, events: FlashEvents): Promise<Fl
     write: (s: string) => events.log(s),
     writeLine: (s: string) => events.log(s),
   };
-  const loader = new ESPLoader({ transport, baudrate: job.baud, romBaudrate: ROM_BAUD, terminal });
+  const loader = new ESPLoader({
+    transport,
+    baudrate: job.baud,
+    romBaudrate: ROM_BAUD,
+    terminal,
+    resetConstructors: { hardReset: (t, usbOtg) => new PulseHardReset(t, usbOtg) },
+  });
   const usbJtag = job.usb.vid === 0x303a && job.usb.pid === 0x1001;
 
   try {

@@ -35,6 +35,8 @@ export interface RomSimOptions {
   image?: Uint8Array;
   /** Debug sink, one line per command. */
   trace?: (line: string) => void;
+  /** Called after each completed write or erase (the runnable entry saves the image then). */
+  onChange?: () => void;
 }
 
 export const OP = {
@@ -125,6 +127,7 @@ export class Esp32s3RomSim {
   private memLoaded = 0;
   private decoder = new SlipDecoder();
   private readonly trace: (line: string) => void;
+  private readonly onChange: () => void;
 
   constructor(options: RomSimOptions) {
     if (!Number.isInteger(options.flashSize) || options.flashSize < SECTOR || options.flashSize % SECTOR !== 0)
@@ -134,6 +137,7 @@ export class Esp32s3RomSim {
     this.chip = options.chip ?? "ESP32-S3";
     this.fault = options.fault ?? "none";
     this.trace = options.trace ?? (() => undefined);
+    this.onChange = options.onChange ?? (() => undefined);
     const mac = options.mac ?? new Uint8Array([0x74, 0x4d, 0xbd, 0x5e, 0xa1, 0x07]);
     this.regs.set(CHIP_MAGIC_REG, CHIPS[this.chip].magic);
     // eFuse BLOCK1 (ESP32-S3 layout): MAC in words 0-1; word3: pkg 0 (QFN56), minor-rev low bits = 2,
@@ -249,6 +253,7 @@ export class Esp32s3RomSim {
       this.flash[at]! ^= 0x10;
       this.flips.push(at);
     }
+    this.onChange();
   }
 
   private async dispatch(op: number, data: Uint8Array, checksum: number): Promise<Uint8Array[]> {
@@ -257,9 +262,10 @@ export class Esp32s3RomSim {
       case OP.SYNC: {
         if (data.length !== 36 || data[0] !== 0x07 || data[1] !== 0x07 || data[2] !== 0x12 || data[3] !== 0x20)
           throw new CommandError(ERR.INVALID, "bad sync pattern");
-        // The ROM answers a SYNC eight times with a non-zero value; the stub once with 0.
-        if (this.stubRunning) return [this.reply(op, 0)];
-        return Array.from({ length: 8 }, () => this.reply(op, 0x20120707));
+        // The ROM answers a SYNC eight times with a non-zero value. A running stub answers with 0, which is
+        // how esptool notices it is still talking to the stub (no reset lines on a pty, so after one flash the
+        // simulated chip is still in the stub when the next run connects) and skips the upload.
+        return Array.from({ length: 8 }, () => this.reply(op, this.stubRunning ? 0 : 0x20120707));
       }
       case OP.READ_REG:
         return [this.reply(op, this.regs.get(u32(data, 0)) ?? 0)];
@@ -399,7 +405,7 @@ export class Esp32s3RomSim {
       case OP.ERASE_FLASH:
         if (!this.stubRunning) throw new CommandError(ERR.INVALID, "ERASE_FLASH needs the stub");
         this.flash.fill(0xff);
-        this.writes.push({ offset: 0, length: 0 });
+        this.onChange();
         return [this.reply(op, 0)];
       case OP.ERASE_REGION: {
         if (!this.stubRunning) throw new CommandError(ERR.INVALID, "ERASE_REGION needs the stub");
@@ -408,6 +414,7 @@ export class Esp32s3RomSim {
         if (offset % SECTOR !== 0 || size % SECTOR !== 0) throw new CommandError(ERR.FAILED, "erase region must be 4 KiB aligned");
         this.range(offset, size);
         this.flash.fill(0xff, offset, offset + size);
+        this.onChange();
         return [this.reply(op, 0)];
       }
       case OP.READ_FLASH: {

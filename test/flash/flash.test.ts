@@ -194,8 +194,8 @@ describe("sealcam flash against the ROM simulator", () => {
       expect(run.err).toMatch(/is missing partition-table\.bin: run `make firmware BOARD=sealcam_test_s3` again \[E_NOT_FOUND\]/);
       const none = await flash(["--port", "/dev/null", "--board", BOARD, "--build", partial.dir + "-nope"]);
       expect(none.err).toMatch(/no build at .*: run `make firmware BOARD=sealcam_test_s3` first/);
-      const noBoard = await flash(["--port", "/dev/null", "--board", "no-such-board", "--build", partial.dir]);
-      expect(noBoard.err).toMatch(/unknown board 'no-such-board'/);
+      const noBoard = await flash(["--port", "/dev/null", "--board", "no_such_board", "--build", partial.dir]);
+      expect(noBoard.err).toMatch(/unknown board 'no_such_board'; known boards: sealcam_test_s3/);
     } finally {
       rmSync(partial.dir, { recursive: true, force: true });
     }
