@@ -17,4 +17,4 @@ $(SIM_BUNDLE_OUT): $(SIM_BUNDLER) $(SIM_FIRMWARE_SOURCES)
 BUILD_TARGETS += $(SIM_BUNDLE_OUT)
 
 sim: build
-	@bin/sealcam sim --out $(SIM_OUT)
+	@node $(CLI_OUT) sim --out $(SIM_OUT)
