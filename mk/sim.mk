@@ -4,7 +4,7 @@
 SIM_BUNDLE_OUT := build/xs-bundles/board-sim.js
 SIM_BUNDLER := build/board-sim/build-sim-bundle.cjs
 SIM_FIRMWARE_SOURCES := $(shell find firmware host-tools/board-sim/xs-host/js -name '*.ts' 2>/dev/null)
-SIM_OUT ?= sim-output
+SIM_OUT ?= .sim/run
 
 $(SIM_BUNDLER): $(NPM_STAMP) host-tools/board-sim/build-sim-bundle.ts host-tools/board-sim/bundle.ts host-tools/board-sim/xs-runner.ts
 	@mkdir -p $(@D)

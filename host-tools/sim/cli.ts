@@ -9,7 +9,7 @@ import { runSim, SimFailure } from "./run-sim";
 
 const USAGE = `usage: sealcam sim [options]
 
-  --out DIR           where every output goes (default: ./sim-output; emptied first)
+  --out DIR           where every output goes (default: ./.sim/run; emptied first)
   --clips N           clips to record (default 3)
   --clip-seconds S    clip length (default 2)
   --fps N             frames per second (default 5)
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const runner = await createRunner(engine);
     const report = await runSim({
-      outDir: path.resolve(opts.out ?? "sim-output"),
+      outDir: path.resolve(opts.out ?? ".sim/run"),
       clips,
       clipSeconds,
       fps,
