@@ -96,8 +96,13 @@ function findJpegMarkers(data: Buffer): number {
 
 export async function runSim(options: SimOptions): Promise<SimReport> {
   const out = path.resolve(options.outDir);
+  // Only a folder this job made before (it holds our marker), or an empty one, is emptied.
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !fs.existsSync(path.join(out, ".sealcam-sim"))) {
+    throw new SimFailure("prepare the output folder", `${out} is not empty and was not made by sealcam sim; choose another --out`);
+  }
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, ".sealcam-sim"), "outputs of sealcam sim; emptied by the next run\n");
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   const since = () => ((Date.now() - t0) / 1000).toFixed(1).padStart(5);
