@@ -4,6 +4,7 @@
  *   enroll --email E --name N          turn E2EE on; prints the 10-word passphrase ONCE
  *   recover --email E --name N         enroll this phone from the passphrase (SEALCAM_PASSPHRASE or --passphrase-file)
  *   phones                             list the account's phones
+ *   roster                             the current key roster, verified against the pinned root
  *   remove-phone KEYID                 remove a phone (new roster without it)
  *   disable --yes                      turn E2EE off (deletes every key; old clips stay unreadable)
  *   clips                              list clips
@@ -22,6 +23,7 @@ commands:
   enroll --email E --name N            turn end-to-end encryption on; shows the passphrase once
   recover --email E --name N           enroll this phone with the passphrase (SEALCAM_PASSPHRASE or --passphrase-file F)
   phones                               list the account's phones
+  roster                               show the current key roster, verified against the account root
   remove-phone KEYID                   remove a phone from the account
   disable --yes                        turn end-to-end encryption off (deletes all keys)
   clips                                list the account's clips
@@ -99,6 +101,12 @@ export async function main(argv: string[]): Promise<number> {
         const passphrase = secret(flags, "passphrase-file", "SEALCAM_PASSPHRASE", "the 10-word passphrase");
         const result = await phone.recover({ email, password }, passphrase, name);
         out(`This phone is enrolled (key id ${result.phoneKeyId}); roster version ${result.rosterVersion}.`);
+        return 0;
+      }
+      case "roster": {
+        const roster = await phone.roster();
+        out(`roster version ${roster.version} (verified against this phone's account root):`);
+        for (const e of roster.entries) out(`  ${e.role.padEnd(12)} ${e.keyId}  ${e.name ?? ""}`);
         return 0;
       }
       case "phones":

@@ -260,6 +260,20 @@ export class Phone {
     return verifyRoster(this.crypto, unb64(roster), rootDer, { minVersion, accountId });
   }
 
+  /**
+   * The account's current roster, verified against this phone's pinned root and never older than the
+   * newest this phone has seen (which it then remembers).
+   */
+  async roster(): Promise<{ version: number; entries: { role: RosterRole; keyId: string; name: string | null }[] }> {
+    const state = this.state();
+    const current = await this.#currentRoster(this.#client(state), unb64(state.rootCertificate), state.accountId, state.rosterVersion);
+    if (current.version > state.rosterVersion) saveState(this.home, { ...state, rosterVersion: current.version });
+    return {
+      version: current.version,
+      entries: current.entries.map((e) => ({ role: e.role, keyId: toHex(e.keyId), name: e.certificate.subjectCommonName })),
+    };
+  }
+
   /** Opens the signing-key PKCS#12 with the passphrase key, then the data-key PKCS#12 through the signing key. */
   async #openBackup(backup: Backup, passphraseKey: Uint8Array, rootB64: string, dataCertB64: string) {
     const crypto = this.crypto;

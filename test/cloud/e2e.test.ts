@@ -17,7 +17,7 @@ import { signRequest } from "../../firmware/core/request-auth";
 import { assembleRoster, encodeRosterTbs, verifyRoster, type Roster } from "../../firmware/core/roster";
 import { rsaPssSha256AlgorithmIdentifier } from "../../firmware/core/x509";
 import { startCloud, type CloudServer } from "../../host-tools/cloud/server";
-import { createAccountSigningKey, signPss } from "../../host-tools/phone/certs";
+import { createAccountSigningKey, issueCameraCertificate, signPss } from "../../host-tools/phone/certs";
 import { backupAuthKey, deriveKey, derivePassphraseKey, pkcs12Password } from "../../host-tools/phone/kdf";
 import { LABEL_DATA_KEY_WRAP, Phone, signRoster } from "../../host-tools/phone/phone";
 import { readPkcs12 } from "../../host-tools/phone/pkcs12";
@@ -246,6 +246,10 @@ test("remove-phone: B removes A; roster v3 lists only B; A is locked out", async
   const roster = await cameraRoster(3);
   expect(roster.entries.map((e) => toHex(e.keyId))).not.toContain(aKey);
   expect(roster.recipients.filter((r) => r.kind === "hpke-p256")).toHaveLength(1);
+  const seen = await phoneB.roster();
+  expect(seen.version).toBe(3);
+  expect(seen.entries.map((e) => e.role).sort()).toEqual(["account-data", "phone"]);
+  expect(phoneB.state().rosterVersion).toBe(3);
   expect((await http("GET", "/v1/e2ee/phones/self", undefined, aToken)).status).toBe(401);
   await expect(phoneA.unlockSigningKey()).rejects.toMatchObject({ code: "E_AUTH" });
   // B cannot remove the last phone.
@@ -312,6 +316,40 @@ test("bad input on every endpoint: 4xx JSON {code, message}, nothing changes", a
   expect(garbageHead.status).toBeLessThan(500);
   expect((await camera("PUT", `/v1/clips/${clipId}/segments/99999999999`, new Uint8Array(100))).status).toBe(400);
   expect((await camera("PUT", `/v1/clips/${clipId}/segments/0`, new Uint8Array(5))).status).toBe(400);
+  expect(snapshot()).toBe(before);
+});
+
+test("accounts are isolated: another account sees none of this one's clips, roster or backup", async () => {
+  const bob = await http("POST", "/v1/accounts", { email: "bob@example.org", password: "bob's password" });
+  expect(bob.status).toBe(201);
+  const t = bob.json.token as string;
+  expect((await http("GET", "/v1/clips", undefined, t)).json).toEqual({ clips: [] });
+  expect((await http("GET", `/v1/clips/${clipId}`, undefined, t)).status).toBe(404);
+  expect((await http("GET", "/v1/e2ee/roster", undefined, t)).status).toBe(409);
+  expect((await http("GET", "/v1/e2ee/kdf", undefined, t)).status).toBe(409);
+  expect((await http("POST", "/v1/e2ee/unlock", { authKey: toBase64Url(new Uint8Array(32)) }, t)).status).toBe(409);
+  expect((await http("GET", "/v1/account", undefined, t)).json).toMatchObject({ e2ee: false, phones: [], cameras: [] });
+});
+
+test("camera registration refuses certificates from another root, a wrong CN, or a key the camera does not hold", async () => {
+  const before = snapshot();
+  const accountId = phoneB.state().accountId;
+  const stranger = await createAccountSigningKey(accountId);
+  const key = crypto.p256Generate();
+  const strangers = await issueCameraCertificate(buildCsr(crypto, key, "cam-intruder"), stranger);
+  const register = async (k: typeof key, id: string, certDer: Uint8Array, account = accountId) => {
+    const body = new Uint8Array(Buffer.from(JSON.stringify({ accountId: account, certificate: toBase64Url(certDer) })));
+    const headers = signRequest(crypto, k, { cameraId: id, method: "POST", path: "/v1/camera/register", body, timestamp: now() });
+    const res = await fetch(cloud.url + "/v1/camera/register", { method: "POST", headers, body });
+    return { status: res.status, json: (await res.json()) as { code: string } };
+  };
+  expect(await register(key, "cam-intruder", strangers.certificateDer)).toEqual({ status: 400, json: expect.objectContaining({ code: "E_CERT" }) });
+  // Our camera's genuine certificate, presented by someone without its key.
+  expect((await register(key, cameraId, cameraCert)).status).toBe(401);
+  // A genuine certificate under another camera id.
+  const real = await phoneB.issueCameraCertificate(buildCsr(crypto, key, "cam-real"));
+  expect(await register(key, "cam-other", real.certificateDer)).toEqual({ status: 400, json: expect.objectContaining({ code: "E_CERT" }) });
+  expect((await register(key, "cam-real", real.certificateDer, "acct-0000000000000000")).status).toBe(404);
   expect(snapshot()).toBe(before);
 });
 
