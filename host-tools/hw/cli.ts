@@ -1,0 +1,196 @@
+/**
+ * Board build helpers for mk/board.mk (bundled to build/hw-tools.cjs), also usable as `sealcam hw ...`:
+ *
+ *   hw validate [root]                      every manifest/board/partition rule (validate.ts)
+ *   hw doctor                               is a Moddable SDK + ESP-IDF installed and usable? what to install
+ *   hw platform <board>                     the mcconfig -p value for a board
+ *   hw subplatform <board>                  the subplatform name mcconfig builds it as (output folders)
+ *   hw collect <board> <mcconfig-out> <dest> [--flavor release|debug]
+ *                                           copies bootloader.bin, partition-table.bin, xs_esp32.bin into
+ *                                           <dest> and writes <dest>/flasher.json (layout in docs/HARDWARE.md)
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { defaultHwDir, findPartition, loadBoard, type Board } from "./boards";
+import { formatProblems, validateAll } from "./validate";
+
+export const IMAGES = ["bootloader.bin", "partition-table.bin", "xs_esp32.bin"] as const;
+
+export const INSTALL_HELP = [
+  "Install the Moddable SDK and ESP-IDF v6.0 for ESP32-S3, either",
+  "  - with xs-dev (https://github.com/HipsterBrown/xs-dev):",
+  "      npm install -g xs-dev && xs-dev setup && xs-dev setup --device esp32",
+  "  - or by hand, following Moddable's guide:",
+  "      https://github.com/Moddable-OpenSource/moddable/blob/public/documentation/devices/esp32.md",
+  "then, in the shell that runs make:",
+  "  export MODDABLE=~/Projects/moddable        (the SDK checkout; its build/bin/<os>/release on PATH)",
+  "  source ~/esp32/esp-idf/export.sh            (sets IDF_PATH and puts idf.py on PATH)",
+].join("\n");
+
+export interface DoctorReport {
+  ok: boolean;
+  problems: string[];
+  mcconfig?: string;
+  idfPy?: string;
+}
+
+function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Checks the environment make firmware needs; every problem names what to do about it. */
+export function doctor(env: NodeJS.ProcessEnv = process.env): DoctorReport {
+  const problems: string[] = [];
+  const moddable = env.MODDABLE;
+  let mcconfig: string | undefined;
+  if (!moddable) problems.push("MODDABLE is not set: it must point at your Moddable SDK checkout");
+  else if (!fs.existsSync(path.join(moddable, "build", "devices", "esp32")) || !fs.existsSync(path.join(moddable, "modules")))
+    problems.push(`MODDABLE=${moddable} does not look like a Moddable SDK checkout (no build/devices/esp32 or modules/)`);
+  else {
+    const os = process.platform === "darwin" ? "mac" : "lin";
+    const built = path.join(moddable, "build", "bin", os, "release", "mcconfig");
+    mcconfig = onPath("mcconfig", env) ?? (fs.existsSync(built) ? built : undefined);
+    if (!mcconfig) problems.push(`mcconfig is not built or not on PATH (expected ${built}); build the SDK tools (xs-dev setup does it)`);
+  }
+  const idf = env.IDF_PATH;
+  if (!idf) problems.push("IDF_PATH is not set: source the ESP-IDF export.sh (ESP-IDF v6.0, the version Moddable 8.2 pins)");
+  else if (!fs.existsSync(path.join(idf, "tools", "idf.py"))) problems.push(`IDF_PATH=${idf} is not an ESP-IDF checkout (no tools/idf.py)`);
+  const idfPy = onPath("idf.py", env);
+  if (idf && !idfPy) problems.push("idf.py is not on PATH: run `source $IDF_PATH/export.sh` in this shell");
+  return { ok: problems.length === 0, problems, mcconfig, idfPy };
+}
+
+/** The value for `mcconfig -p`: an SDK target, or our own target folder by absolute path. */
+export function platformArgument(board: Board): string {
+  return board.targetDir ? `esp32:${board.targetDir}` : board.moddableTarget;
+}
+
+export interface FlasherManifest {
+  schema: 1;
+  board: string;
+  chip: "ESP32-S3";
+  flavor: "release" | "debug";
+  flashSize: string;
+  flashMode: string;
+  flashFreq: string;
+  /** Image files in this folder and where they go (hex strings, as in board.json). */
+  images: { file: string; offset: string }[];
+  partitions: { name: string; type: string; subtype: string; offset: string; size: string }[];
+}
+
+function hex(n: number): string {
+  return "0x" + n.toString(16);
+}
+
+/** Finds mcconfig's bin folder for this build: <out>/bin/esp32/<sub>/<flavor>/<NAME>. */
+export function findBinDir(board: Board, outDir: string, flavor: "release" | "debug"): string | undefined {
+  const sub = board.moddableTarget.split("/")[1];
+  for (const name of ["sealcam", "manifests"]) {
+    const dir = path.join(outDir, "bin", "esp32", sub, flavor, name);
+    if (fs.existsSync(path.join(dir, "xs_esp32.bin"))) return dir;
+  }
+  return undefined;
+}
+
+export function collect(board: Board, outDir: string, dest: string, flavor: "release" | "debug"): FlasherManifest {
+  const bin = findBinDir(board, outDir, flavor);
+  if (!bin) throw new Error(`no xs_esp32.bin under ${path.join(outDir, "bin", "esp32")}: did mcconfig finish?`);
+  const missing = IMAGES.filter((f) => !fs.existsSync(path.join(bin, f)));
+  if (missing.length > 0) throw new Error(`${bin} lacks ${missing.join(", ")}`);
+  const app = findPartition(board, "factory");
+  const size = fs.statSync(path.join(bin, "xs_esp32.bin")).size;
+  if (size > app.size) throw new Error(`xs_esp32.bin is ${size} bytes but the factory partition holds ${app.size}`);
+  fs.mkdirSync(dest, { recursive: true });
+  for (const f of IMAGES) fs.copyFileSync(path.join(bin, f), path.join(dest, f));
+  const manifest: FlasherManifest = {
+    schema: 1,
+    board: board.name,
+    chip: "ESP32-S3",
+    flavor,
+    flashSize: board.flashSize,
+    flashMode: board.flashMode,
+    flashFreq: board.flashFreq,
+    images: [
+      { file: "bootloader.bin", offset: hex(board.offsets.bootloader) },
+      { file: "partition-table.bin", offset: hex(board.offsets.partitionTable) },
+      { file: "xs_esp32.bin", offset: hex(board.offsets.app) },
+    ],
+    partitions: board.partitions.map((p) => ({ name: p.name, type: p.type, subtype: p.subtype, offset: hex(p.offset), size: hex(p.size) })),
+  };
+  fs.writeFileSync(path.join(dest, "flasher.json"), JSON.stringify(manifest, null, 2) + "\n");
+  return manifest;
+}
+
+function usage(): string {
+  return [
+    "usage: hw validate [root]",
+    "       hw doctor",
+    "       hw platform <board>",
+    "       hw subplatform <board>",
+    "       hw collect <board> <mcconfig-output-dir> <dest> [--flavor release|debug]",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "validate": {
+        const root = path.resolve(rest[0] ?? path.dirname(defaultHwDir()));
+        const problems = validateAll({ root });
+        if (problems.length > 0) {
+          process.stderr.write(formatProblems(problems, root) + `\nhw: ${problems.length} problem(s) in manifests/ or hw/\n`);
+          return 1;
+        }
+        process.stdout.write("hw: manifests, boards and partition tables are consistent\n");
+        return 0;
+      }
+      case "doctor": {
+        const report = doctor();
+        if (report.ok) {
+          process.stdout.write(`hw: Moddable SDK (${report.mcconfig}) and ESP-IDF (${report.idfPy}) found\n`);
+          return 0;
+        }
+        process.stderr.write(["make firmware needs the Moddable SDK and ESP-IDF, and this shell lacks them:", ...report.problems.map((p) => "  - " + p), "", INSTALL_HELP, ""].join("\n"));
+        return 3;
+      }
+      case "platform": {
+        if (!rest[0]) break;
+        process.stdout.write(platformArgument(loadBoard(rest[0])) + "\n");
+        return 0;
+      }
+      case "subplatform": {
+        if (!rest[0]) break;
+        process.stdout.write(loadBoard(rest[0]).moddableTarget.split("/")[1] + "\n");
+        return 0;
+      }
+      case "collect": {
+        const [name, outDir, dest] = rest;
+        if (!name || !outDir || !dest) break;
+        const flavorIndex = rest.indexOf("--flavor");
+        const flavor = flavorIndex >= 0 ? rest[flavorIndex + 1] : "release";
+        if (flavor !== "release" && flavor !== "debug") break;
+        const manifest = collect(loadBoard(name), path.resolve(outDir), path.resolve(dest), flavor);
+        process.stdout.write(`hw: images for ${manifest.board} in ${dest}: ${manifest.images.map((i) => `${i.file}@${i.offset}`).join(" ")}\n`);
+        return 0;
+      }
+      default:
+        break;
+    }
+  } catch (error) {
+    process.stderr.write(`hw: ${(error as Error).message}\n`);
+    return 1;
+  }
+  process.stderr.write(usage() + "\n");
+  return 2;
+}
