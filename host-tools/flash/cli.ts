@@ -7,11 +7,13 @@
  * Everything that can be checked without the board (board definition, build files, image sizes against the
  * partitions, confirmation for --erase-all) is checked before the port is opened.
  */
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isSealcamError, SealcamError } from "../../firmware/core/errors";
 import { processIo, readLine, type CliIo } from "../serial/cli-io";
 import { usbIdsForPath } from "../serial/ports";
+import { defaultHwDir } from "../hw/boards";
 import { loadFlashBoard } from "./board";
 import { flashBoard, type FlashEvents, type Stage } from "./flasher";
 import { findBuildFiles, nvsPartition, otadataPartition, planRegions, type FlashPartitionDef, type Region } from "./layout";
@@ -110,6 +112,13 @@ function makeRenderer(io: CliIo, mode: "json" | "tty" | "plain", verbose: boolea
   };
 }
 
+/** build/firmware/<board> (where `make firmware` leaves it) under the current directory, else under the repository. */
+function defaultBuildDir(board: string): string {
+  const here = resolve("build", "firmware", board);
+  if (existsSync(here)) return here;
+  return join(dirname(defaultHwDir()), "build", "firmware", board);
+}
+
 function parseBaud(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 9600 || n > 5_000_000) throw new SealcamError("E_ARGUMENT", `--baud ${text}: give a rate such as 115200, 460800 or 921600`);
@@ -148,6 +157,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stdout.write(USAGE);
     return 0;
   }
+  // A closed pipe (`| head`) must not kill a flash half-way: the board would be left without a bootloader.
+  io.stdout.on("error", () => undefined);
   const mode = args.json ? "json" : io.stdout.isTTY ? "tty" : "plain";
   const ui = makeRenderer(io, mode, args.verbose === true);
   try {
@@ -160,7 +171,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 
     let regions: Region[] = [];
     if (!eraseOnly) {
-      const buildDir = resolve(args.build ?? `build/firmware/${board.name}`);
+      const buildDir = args.build ? resolve(args.build) : defaultBuildDir(board.name);
       regions = planRegions(board, findBuildFiles(buildDir, board.name));
     }
     const erase: FlashPartitionDef[] = [];

@@ -58,7 +58,9 @@ async function run(argv: string[]): Promise<number> {
     mkdirSync(dir, { recursive: true });
     device = join(dir, "ttyDEV");
     host = join(dir, "ttyHOST");
-    socat = spawn("socat", [`pty,raw,echo=0,link=${device}`, `pty,raw,echo=0,link=${host}`], { stdio: "ignore" });
+    const child = spawn("socat", [`pty,raw,echo=0,link=${device}`, `pty,raw,echo=0,link=${host}`], { stdio: "ignore" });
+    socat = child;
+    process.once("exit", () => child.kill("SIGTERM"));
     for (let i = 0; i < 300 && !(existsSync(device) && existsSync(host)); i++) await sleep(10);
     if (!existsSync(device)) {
       process.stderr.write("esp32s3-rom: socat did not create the ptys (is socat installed?)\n");

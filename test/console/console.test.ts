@@ -132,7 +132,7 @@ test("attach, setup lines, status, reset mid-line, garbage, unplug and replug, l
 
 test("xsbug-framed logs (Moddable debug builds) are unwrapped and their SC lines parsed", async () => {
   const board = new UartBoard({ xsbug: true, machineId: "3fc9a2b4" });
-  await attachBoard(board);
+  const device = await attachBoard(board);
   const c = startConsole(["--port", pair.host, "--send", "status", "--linger", "100"]);
   await until("connected", () => c.err().includes("connected to"));
   await until("status via --send", () => c.out().includes("status: state=setup"));
@@ -148,4 +148,45 @@ test("xsbug-framed logs (Moddable debug builds) are unwrapped and their SC lines
   expect(c.out()).not.toContain("<?xs");
   c.stdin.end();
   expect(await c.exit).toBe(0);
+  await device.close();
+});
+
+test("keys on a terminal: s status, c command, r reset, q quit; colours on a TTY", async () => {
+  const board = new UartBoard();
+  const device = await attachBoard(board);
+  const stdout = new PassThrough() as PassThrough & { isTTY?: boolean };
+  const stderr = new PassThrough();
+  const stdin = new PassThrough() as PassThrough & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+  stdout.isTTY = true;
+  stdin.isTTY = true;
+  const raw: boolean[] = [];
+  stdin.setRawMode = (on: boolean) => raw.push(on);
+  let out = "";
+  let err = "";
+  stdout.on("data", (c) => (out += c));
+  stderr.on("data", (c) => (err += c));
+  const exit = main(["--port", pair.host], { stdout, stderr, stdin }, { backoff: { firstMs: 50, maxMs: 200 } });
+  await until("connected", () => err.includes("connected to"));
+  expect(err).toContain("keys: r reset  s status  c command  q quit  h help");
+  await board.boot();
+  await until("coloured setup line", () => out.includes("setup.start"));
+  expect(out).toContain("\x1b[32mINFO");
+  stdin.write("s");
+  await until("status", () => out.includes("status: state=setup"));
+  stdin.write("c");
+  stdin.write("rostr\x7fer\r");
+  await until("roster", () => out.includes("roster: none (not enrolled)"));
+  expect(err).toContain("command> ");
+  stdin.write("c");
+  stdin.write("setup ABCD\r");
+  await until("setup sent", () => board.received.includes("setup ***"));
+  expect(err).toContain("setup ****"); // the secret is masked as it is typed
+  expect(err).not.toContain("ABCD");
+  stdin.write("r");
+  await until("reset notice", () => err.includes("press RESET on the board"));
+  stdin.write("q");
+  expect(await exit).toBe(0);
+  expect(raw).toEqual([true, false]); // raw mode on, and restored
+  expect(board.received).toEqual(["status", "roster", "setup ***"]);
+  await device.close();
 });

@@ -48,8 +48,15 @@ beforeAll(async () => {
   build = writeBuild(loadFlashBoard(BOARD, HW_DIR), { appSize: 400_000 });
 });
 
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+afterAll(async () => {
+  // SIGTERM first: the simulator then closes its port and stops the socat it started.
+  for (const c of children) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    const gone = new Promise((r) => c.once("exit", r));
+    c.kill("SIGTERM");
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 2000))]);
+    if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  }
   rmSync(tmp, { recursive: true, force: true });
   rmSync(build.dir, { recursive: true, force: true });
 });
