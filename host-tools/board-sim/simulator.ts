@@ -306,6 +306,33 @@ export class SimulatedBoard extends EventEmitter {
     return this.cutting;
   }
 
+  /** Types a line on the camera's serial console (as a UART client would). */
+  consoleInput(line: string): void {
+    this.runner?.emit("console.line", { line });
+  }
+
+  /**
+   * Runs a console command and resolves with the first output line that starts with "<command>:" (or
+   * "error:"), e.g. `await board.command("status")` -> "status: state=running ...".
+   */
+  command(line: string, timeoutMs = 10000): Promise<string> {
+    const word = line.trim().split(/\s+/)[0].toLowerCase();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off("uart", onLine);
+        reject(new Error(`board-sim: no answer to '${word}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onLine = (out: string) => {
+        if (!out.startsWith(word + ":") && !out.startsWith("error:")) return;
+        clearTimeout(timer);
+        this.off("uart", onLine);
+        resolve(out);
+      };
+      this.on("uart", onLine);
+      this.consoleInput(line);
+    });
+  }
+
   trigger(reason = "command"): void {
     this.runner?.emit("camera.trigger", { reason });
   }
