@@ -451,6 +451,13 @@ int main(int argc, char **argv)
 	creation.symbolModulo = 127;
 	creation.parserBufferSize = 64 * 1024;
 	creation.parserTableModulo = 1993;
+#if mxStress
+	/* Every allocation collects: a small heap keeps each collection (sweep is proportional to it) cheap. */
+	creation.initialChunkSize = 512 * 1024;
+	creation.incrementalChunkSize = 512 * 1024;
+	creation.initialHeapCount = 8 * 1024;
+	creation.incrementalHeapCount = 8 * 1024;
+#endif
 	const char *path = NULL;
 	char *source;
 	size_t length = 0;
