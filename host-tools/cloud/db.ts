@@ -22,6 +22,9 @@ CREATE INDEX IF NOT EXISTS unlock_failures_account ON unlock_failures(account_id
 CREATE TABLE IF NOT EXISTS cameras (
   camera_id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), cert BLOB NOT NULL,
   key_id TEXT NOT NULL, registered_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS camera_certs (
+  cert_sha256 TEXT PRIMARY KEY, camera_id TEXT NOT NULL, account_id TEXT NOT NULL REFERENCES accounts(id),
+  cert BLOB NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, registered_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS nonces (camera_id TEXT NOT NULL, nonce TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY (camera_id, nonce));
 CREATE TABLE IF NOT EXISTS clips (

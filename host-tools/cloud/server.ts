@@ -193,8 +193,11 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     return body;
   }
   async function noBody(ctx: Ctx): Promise<void> {
-    const body = await readBody(ctx.req, 0);
-    if (body.length !== 0) httpFail(400, "E_FORMAT", "this request takes no body");
+    const length = ctx.req.headers["content-length"];
+    if ((length !== undefined && length !== "0") || ctx.req.headers["transfer-encoding"] !== undefined) {
+      httpFail(400, "E_FORMAT", "this request takes no body");
+    }
+    await readBody(ctx.req, 0);
   }
 
   // Accounts and sessions (the ordinary account sign-in, separate from E2EE).
@@ -239,6 +242,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       .map((p) => ({ keyId: p.key_id, name: p.name, certificate: toBase64Url(p.cert), addedAt: p.added_at }));
     const cameras = (db.prepare("SELECT camera_id, cert, key_id, registered_at FROM cameras WHERE account_id = ? ORDER BY camera_id").all(s.accountId) as { camera_id: string; cert: Buffer; key_id: string; registered_at: number }[])
       .map((c) => ({ cameraId: c.camera_id, certificate: toBase64Url(c.cert), keyId: c.key_id, registeredAt: c.registered_at }));
+    const cameraCertificates = (db.prepare("SELECT cert_sha256, camera_id, cert, revoked FROM camera_certs WHERE account_id = ? ORDER BY registered_at").all(s.accountId) as { cert_sha256: string; camera_id: string; cert: Buffer; revoked: number }[])
+      .map((c) => ({ cameraId: c.camera_id, sha256: c.cert_sha256, certificate: toBase64Url(c.cert), removed: c.revoked === 1 }));
     sendJson(ctx.res, 200, {
       accountId: account.id,
       email: account.email,
@@ -249,6 +254,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       rosterVersion: e2ee ? e2ee.roster_version : 0,
       phones,
       cameras,
+      cameraCertificates,
     });
   });
 
@@ -295,6 +301,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       db.prepare("DELETE FROM phones WHERE account_id = ?").run(s.accountId);
       db.prepare("DELETE FROM e2ee WHERE account_id = ?").run(s.accountId);
       db.prepare("DELETE FROM cameras WHERE account_id = ?").run(s.accountId);
+      db.prepare("DELETE FROM camera_certs WHERE account_id = ?").run(s.accountId);
       db.prepare("DELETE FROM unlock_failures WHERE account_id = ?").run(s.accountId);
       db.prepare("UPDATE sessions SET phone_key_id = NULL, unlocked = 0 WHERE account_id = ?").run(s.accountId);
     })();
@@ -437,9 +444,14 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     if (camCert.publicKey.kind !== "p256") httpFail(400, "E_CERT", "a camera key must be P-256");
     if (camCert.subjectCommonName !== cameraId) httpFail(400, "E_CERT", "certificate CN must be the camera id");
     const keyId = toHex(crypto.sha256(camCert.spki));
+    const certHash = sha256hex(camCert.der);
     db.transaction(() => {
       const existing = db.prepare("SELECT account_id FROM cameras WHERE camera_id = ?").get(cameraId) as { account_id: string } | undefined;
       if (existing && existing.account_id !== accountId) httpFail(409, "E_CONFLICT", "this camera id belongs to another account");
+      const history = db.prepare("SELECT revoked FROM camera_certs WHERE cert_sha256 = ?").get(certHash) as { revoked: number } | undefined;
+      if (history?.revoked) httpFail(403, "E_AUTH", "this camera certificate was removed from the account; set the camera up again");
+      db.prepare("INSERT OR IGNORE INTO camera_certs (cert_sha256, camera_id, account_id, cert, registered_at) VALUES (?, ?, ?, ?, ?)")
+        .run(certHash, cameraId, accountId, camCert.der, now());
       db.prepare("INSERT INTO cameras (camera_id, account_id, cert, key_id, registered_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(camera_id) DO UPDATE SET cert = excluded.cert, key_id = excluded.key_id")
         .run(cameraId, accountId, camCert.der, keyId, now());
     })();
@@ -451,6 +463,24 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const cam = cameraAuth(ctx, raw);
     const row = requireE2ee(cam.accountId as string);
     sendJson(ctx.res, 200, { version: row.roster_version, roster: toBase64Url(row.roster) });
+  });
+
+  // A phone removes a camera: it can no longer authenticate or register that certificate again; its
+  // certificate stays listed (marked removed) so clips it made can still be verified and opened.
+  route("POST", "/v1/cameras/:cameraid/remove", async (ctx) => {
+    const s = session(ctx);
+    const cameraId = ctx.params[0];
+    if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(cameraId)) httpFail(400, "E_FORMAT", "bad camera id");
+    await noBody(ctx);
+    requireE2ee(s.accountId);
+    if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may remove cameras");
+    db.transaction(() => {
+      const row = db.prepare("SELECT cert FROM cameras WHERE camera_id = ? AND account_id = ?").get(cameraId, s.accountId) as { cert: Buffer } | undefined;
+      if (!row) httpFail(404, "E_NOT_FOUND", "no such camera in this account");
+      db.prepare("UPDATE camera_certs SET revoked = 1 WHERE camera_id = ? AND account_id = ?").run(cameraId, s.accountId);
+      db.prepare("DELETE FROM cameras WHERE camera_id = ?").run(cameraId);
+    })();
+    sendJson(ctx.res, 200, { removed: cameraId });
   });
 
   function clipRow(id: string) {

@@ -6,6 +6,7 @@
  *   phones                             list the account's phones
  *   roster                             the current key roster, verified against the pinned root
  *   remove-phone KEYID                 remove a phone (new roster without it)
+ *   remove-camera ID                   remove a camera; its earlier clips stay readable
  *   disable --yes                      turn E2EE off (deletes every key; old clips stay unreadable)
  *   clips                              list clips
  *   open CLIP --out FILE [--frames DIR]  verify and decrypt a clip (id on the cloud, or a local file)
@@ -25,6 +26,7 @@ commands:
   phones                               list the account's phones
   roster                               show the current key roster, verified against the account root
   remove-phone KEYID                   remove a phone from the account
+  remove-camera CAMERA_ID              remove a camera (its earlier clips stay readable)
   disable --yes                        turn end-to-end encryption off (deletes all keys)
   clips                                list the account's clips
   open CLIP --out FILE [--frames DIR]  verify and decrypt a clip (clip id or local file)
@@ -116,6 +118,12 @@ export async function main(argv: string[]): Promise<number> {
         if (args.length !== 1) throw new Error("remove-phone needs the phone's key id");
         const result = await phone.removePhone(args[0]);
         out(`Removed. Roster version ${result.rosterVersion}: cameras stop sealing to that phone when they fetch it.`);
+        return 0;
+      }
+      case "remove-camera": {
+        if (args.length !== 1) throw new Error("remove-camera needs the camera id");
+        await phone.removeCamera(args[0]);
+        out(`Camera ${args[0]} removed: it can no longer upload; clips it recorded still open.`);
         return 0;
       }
       case "disable":

@@ -370,6 +370,12 @@ export class Phone {
     return { rosterVersion: version };
   }
 
+  /** Removes a camera from the account (whitepaper: its earlier clips stay readable). */
+  async removeCamera(cameraId: string): Promise<void> {
+    if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(cameraId)) fail("E_ARGUMENT", "bad camera id");
+    await this.#client(this.state()).json("POST", `/v1/cameras/${cameraId}/remove`);
+  }
+
   async phones(): Promise<{ keyId: string; name: string; self: boolean }[]> {
     const state = this.state();
     const account = await this.#client(state).json<{ phones: { keyId: string; name: string }[] }>("GET", "/v1/account");
@@ -407,7 +413,7 @@ export class Phone {
     const sealed = /^[0-9a-f]{32}$/.test(clip) && !fs.existsSync(clip) ? await client.bytes(`/v1/clips/${clip}`) : new Uint8Array(fs.readFileSync(clip));
     const head = parseClipHead(sealed);
     const root = parseCertificate(unb64(state.rootCertificate));
-    const account = await client.json<{ cameras: { cameraId: string; certificate: string }[] }>("GET", "/v1/account");
+    const account = await client.json<{ cameraCertificates: { cameraId: string; certificate: string }[] }>("GET", "/v1/account");
     const unwrappers: Unwrapper[] = [];
     const myKeyId = this.crypto.sha256(parseCertificate(unb64(state.instanceCertificate)).spki);
     const forMe = head.header.recipients.some((r) => constantTimeEqual(r.kid, myKeyId));
@@ -419,11 +425,11 @@ export class Phone {
         crypto: this.crypto,
         unwrappers,
         camera: (header) => {
-          const entry = account.cameras.find((c) => c.cameraId === header.cameraId);
-          if (!entry) fail("E_CERT", `camera ${header.cameraId} is not registered to this account`);
+          // Every certificate the camera ever registered (also after it was removed): old clips stay verifiable.
+          const entry = account.cameraCertificates.find((c) => constantTimeEqual(this.crypto.sha256(unb64(c.certificate)), header.cameraCertHash));
+          if (!entry) fail("E_CERT", `no certificate of camera ${header.cameraId} matches this clip`);
           const der = unb64(entry.certificate);
           const cert = verifyChain(this.crypto, parseCertificate(der), root);
-          if (!constantTimeEqual(this.crypto.sha256(der), header.cameraCertHash)) fail("E_CERT", "clip names a different camera certificate");
           if (cert.subjectCommonName !== header.cameraId || cert.publicKey.kind !== "p256") fail("E_CERT", "camera certificate does not match the clip");
           return { publicKey: cert.publicKey.point65, certificateHash: this.crypto.sha256(der) };
         },

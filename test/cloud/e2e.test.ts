@@ -66,7 +66,7 @@ async function cameraRoster(minVersion: number): Promise<Roster> {
 }
 
 function snapshot(): string {
-  const tables = ["accounts", "sessions", "e2ee", "phones", "unlock_failures", "cameras", "clips", "clip_segments"];
+  const tables = ["accounts", "sessions", "e2ee", "phones", "unlock_failures", "cameras", "camera_certs", "clips", "clip_segments"];
   const rows = tables.map((t) => JSON.stringify(cloud.db.prepare(`SELECT * FROM ${t}`).all()));
   const files: string[] = [];
   const walk = (dir: string) => {
@@ -288,6 +288,11 @@ test("bad input on every endpoint: 4xx JSON {code, message}, nothing changes", a
     ["PUT", `/v1/clips/${clipId}/footer`, "junk", undefined, 400],
     ["GET", `/v1/clips/${clipId}/status`, undefined, undefined, 401],
     ["GET", "/v1/clips", undefined, undefined, 401],
+    ["POST", "/v1/cameras/Bad%20Id/remove", undefined, token, 400],
+    ["POST", `/v1/cameras/${cameraId}/remove`, undefined, undefined, 401],
+    ["POST", `/v1/cameras/${cameraId}/remove`, { unexpected: true }, token, 400],
+    ["DELETE", "/v1/sessions/current", "a body where none belongs", token, 400],
+    ["POST", "/v1/cameras/cam-nobody/remove", undefined, token, 404],
     ["GET", "/v1/clips/../../etc/passwd", undefined, token, 404],
     ["GET", `/v1/clips/${"f".repeat(32)}`, undefined, token, 404],
     ["GET", "/v1/nothing", undefined, token, 404],
@@ -353,6 +358,19 @@ test("camera registration refuses certificates from another root, a wrong CN, or
   expect(snapshot()).toBe(before);
 });
 
+test("removing a camera: it can no longer upload or re-register, and its earlier clip still opens", async () => {
+  expect((await camera("GET", "/v1/camera/roster")).status).toBe(200);
+  await phoneB.removeCamera(cameraId);
+  expect((await camera("GET", "/v1/camera/roster")).status).toBe(401);
+  const body = new Uint8Array(Buffer.from(JSON.stringify({ accountId: phoneB.state().accountId, certificate: toBase64Url(cameraCert) })));
+  const again = await camera("POST", "/v1/camera/register", body);
+  expect(again.status).toBe(403);
+  await expect(phoneB.removeCamera(cameraId)).rejects.toMatchObject({ code: "E_NOT_FOUND" });
+  const out = path.join(tmp, "b-clip-after-removal.bin");
+  await phoneB.open(clipId, out);
+  expect(fs.readFileSync(out).toString("latin1")).toContain(MARKER);
+});
+
 test("disable: keys deleted on the phone and the cloud; the clip stays listed but nothing can open it", async () => {
   // Collect every secret first, for the scan below.
   const row = cloud.db.prepare("SELECT backup, account_id FROM e2ee").get() as { backup: string; account_id: string };
@@ -390,7 +408,7 @@ test("disable: keys deleted on the phone and the cloud; the clip stays listed bu
   expect(fs.existsSync(path.join(phoneB.home, "keystore.json"))).toBe(false);
   const session = await http("POST", "/v1/sessions", creds);
   const account = await http("GET", "/v1/account", undefined, session.json.token as string);
-  expect(account.json).toMatchObject({ e2ee: false, phones: [], cameras: [] });
+  expect(account.json).toMatchObject({ e2ee: false, phones: [], cameras: [], cameraCertificates: [] });
   expect(((await http("GET", "/v1/clips", undefined, session.json.token as string)).json.clips as unknown[]).length).toBe(1);
 });
 
