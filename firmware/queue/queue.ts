@@ -11,8 +11,12 @@
  *   (seqFloor: no record sequence number below it was ever handed out, so numbers stay monotonic even when
  *   every older block has been reclaimed)
  *   and holds entries back to back, each 4-byte aligned:
- *     magic 0x5345 u16be | ack u8 | flags u8 | seq u32be | clip u32be | length u32be | crc u32be | payload
- *   The CRC covers the header without the ack byte and the CRC itself, then the payload. A record (one
+ *     magic 0x5345 u16be | ack u8 | flags u8 | seq u32be | clip u32be | length u32be | payloadCrc u32be |
+ *     headerCrc u32be | payload
+ *   payloadCrc is the CRC-32 of the payload; headerCrc covers the header bytes before it except the ack byte
+ *   (so it covers payloadCrc too). Recovery checks every header but reads and checks payloads only in the
+ *   tail block, the only place a power cut can tear a write; payloads elsewhere are checked when read
+ *   (peek), so a boot costs a few bytes per record instead of reading the whole partition. A record (one
  *   append) is one entry or several consecutive entries with the same seq (flags FIRST .. LAST), so a record
  *   larger than a block spans blocks. Blocks in use form one run of consecutive blockSeq values around the
  *   ring; the oldest is the head, the newest the tail, where appends go.
@@ -21,7 +25,8 @@
  *   - appends only ever program erased bytes at the tail; a torn entry fails its CRC, and recovery closes the
  *     tail block so that nothing is written over it;
  *   - ack clears the ack byte of the record's first entry (NOR writes only clear bits, so any value other
- *     than 0xFF means acknowledged; a torn ack is still an ack);
+ *     than 0xFF means acknowledged; a torn ack is still an ack); a record with any entry's ack byte cleared
+ *     is gone, which is also how recovery retires a torn entry it found in the tail block;
  *   - a block is reclaimed only when no live record touches it: its header is first zeroed (so a torn erase
  *     can never bring old records back), then it is erased;
  *   - a new block is erased (unless erased ahead earlier in this boot) before its header is written.
@@ -35,7 +40,7 @@ import { readU16be, readU32be } from "../core/bytes";
 import { crc32 } from "./crc32";
 
 export const BLOCK_HEADER = 20;
-export const ENTRY_HEADER = 20;
+export const ENTRY_HEADER = 24;
 const BLOCK_MAGIC = [0x53, 0x43, 0x51, 0x31]; // "SCQ1"
 const BLOCK_VERSION = 1;
 const ENTRY_MAGIC = 0x5345; // "SE"
@@ -294,14 +299,13 @@ export class ClipQueue {
     putU32(out, 8, clip);
     putU32(out, 12, payload.length);
     out.set(payload, ENTRY_HEADER);
-    putU32(out, 16, this.entryCrc(out, payload));
+    putU32(out, 16, crc32(payload));
+    putU32(out, 20, this.headerCrc(out));
     return out;
   }
 
-  private entryCrc(header: Uint8Array, payload: Uint8Array): number {
-    let c = crc32(header, 0, 0, 2);
-    c = crc32(header, c, 3, 16);
-    return crc32(payload, c);
+  private headerCrc(header: Uint8Array): number {
+    return crc32(header, crc32(header, 0, 0, 2), 3, 20);
   }
 
   private encodeBlockHeader(seq: number): Uint8Array {
@@ -331,7 +335,7 @@ export class ClipQueue {
       const raw = this.flash.read(fragment.offset, ENTRY_HEADER + fragment.length);
       const header = raw.subarray(0, ENTRY_HEADER);
       const payload = raw.subarray(ENTRY_HEADER);
-      if (readU32be(header, 16) !== this.entryCrc(header, payload)) return undefined;
+      if (readU32be(header, 20) !== this.headerCrc(header) || readU32be(header, 16) !== crc32(payload)) return undefined;
       out.set(payload, at);
       at += fragment.length;
     }
@@ -460,14 +464,17 @@ export class ClipQueue {
         if (
           readU16be(header, 0) !== ENTRY_MAGIC ||
           (flags & 0xfc) !== FLAG_FIXED ||
-          length > this.blockSize - offset - ENTRY_HEADER
+          length > this.blockSize - offset - ENTRY_HEADER ||
+          readU32be(header, 20) !== this.headerCrc(header)
         ) {
-          clean = false;
+          clean = false; // a torn or damaged header: nothing after it in this block can be trusted
           break;
         }
-        const payload = this.flash.read(base + offset + ENTRY_HEADER, length);
-        if (readU32be(header, 16) !== this.entryCrc(header, payload)) {
-          // Torn or decayed. Skip it by its length; if the length itself is bad, the next header fails too.
+        if (block === tail && readU32be(header, 16) !== crc32(this.flash.read(base + offset + ENTRY_HEADER, length))) {
+          // A torn payload (the header made it, the data did not). Clear its ack byte: once this block is no
+          // longer the tail its payloads are not re-read at boot, and a record with any cleared fragment is
+          // dead. The header stays valid, so the scan can step over it by its length.
+          this.flash.write(base + offset + 2, new Uint8Array([0]));
           clean = false;
           abandon();
           offset += align4(ENTRY_HEADER + length);
@@ -488,6 +495,7 @@ export class ClipQueue {
           abandon(); // an orphan continuation: its first part was reclaimed or torn
         }
         if (current) {
+          if (header[2] !== ACK_LIVE) current.acked = true;
           current.entry.fragments.push(fragment);
           current.entry.length += length;
           if (flags & FLAG_LAST) {

@@ -160,6 +160,12 @@ export class PowerCutFlash implements FlashPartition {
     return this.dead;
   }
 
+  /** Sets a new budget from now on (the partition must still have power). */
+  arm(budget: number): void {
+    if (this.dead) throw new PowerCut();
+    this.remaining = budget;
+  }
+
   read(offset: number, length: number): Uint8Array {
     if (this.dead) throw new PowerCut();
     return this.inner.read(offset, length);
