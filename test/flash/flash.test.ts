@@ -39,6 +39,8 @@ async function flash(args: string[], options: { tty?: boolean; stdin?: string } 
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
 let build: Build;
+/** A smaller app for the tests about erasing (the full-size layout is the first test's subject). */
+let small: Build;
 const boards: SimBoard[] = [];
 async function fresh(options: Parameters<typeof simBoard>[0] = {}): Promise<SimBoard> {
   const b = await simBoard(options);
@@ -48,11 +50,13 @@ async function fresh(options: Parameters<typeof simBoard>[0] = {}): Promise<SimB
 
 beforeAll(() => {
   build = writeBuild(board);
+  small = writeBuild(board, { appSize: 150_000 });
 });
 
 afterAll(async () => {
   for (const b of boards) await b.close();
   rmSync(build.dir, { recursive: true, force: true });
+  rmSync(small.dir, { recursive: true, force: true });
 });
 
 describe("sealcam flash against the ROM simulator", () => {
@@ -86,7 +90,7 @@ describe("sealcam flash against the ROM simulator", () => {
   test("--erase-config erases exactly the NVS partition", async () => {
     const before = bytes(8 << 20, 7, 0);
     const b = await fresh({ image: before });
-    const run = await flash(["--port", b.port, "--board", BOARD, "--build", build.dir, "--erase-config", "--json"]);
+    const run = await flash(["--port", b.port, "--board", BOARD, "--build", small.dir, "--erase-config", "--json"]);
     expect(run.code).toBe(0);
     const f = b.sim.flash;
     expect(f.subarray(NVS.offset, NVS.offset + NVS.size).every((x) => x === 0xff)).toBe(true);
@@ -134,12 +138,12 @@ describe("sealcam flash against the ROM simulator", () => {
 
   test("--erase-all --yes then a full write leaves only the images", async () => {
     const b = await fresh({ image: bytes(8 << 20, 4, 0) });
-    const run = await flash(["--port", b.port, "--board", BOARD, "--build", build.dir, "--erase-all", "--yes"]);
+    const run = await flash(["--port", b.port, "--board", BOARD, "--build", small.dir, "--erase-all", "--yes"]);
     expect(run.code).toBe(0);
     const expected = new Uint8Array(8 << 20).fill(0xff);
-    expected.set(build.bootloader, 0);
-    expected.set(build.partitionTable, 0x8000);
-    expected.set(build.app, 0x10000);
+    expected.set(small.bootloader, 0);
+    expected.set(small.partitionTable, 0x8000);
+    expected.set(small.app, 0x10000);
     expect(eq(b.sim.flash, expected)).toBe(true);
   });
 
