@@ -64,3 +64,22 @@ $(eval $(call XSH_VARIANT,stress,-DmxStress=1,$(XS_HOST_STRESS)))
 .PHONY: xs-host
 xs-host: $(XS_HOST) $(XS_HOST_STRESS)
 BUILD_TARGETS += $(XS_HOST) $(XS_HOST_STRESS)
+
+# Firmware bundles for the XS host (bundleFirmware in host-tools/board-sim/bundle.ts): the XS smoke/test entry.
+XS_BUNDLES := build/xs-bundles/smoke.js
+build/xs-bundles/smoke.js: test/xs/smoke.entry.ts $(wildcard firmware/native/*.ts host-tools/board-sim/*.ts host-tools/board-sim/xs-host/js/*.ts) $(NPM_STAMP)
+	@mkdir -p $(@D)
+	node --experimental-strip-types --no-warnings -e 'require("./host-tools/board-sim/bundle.ts").bundleFirmware(process.argv[1], process.argv[2]).catch((e) => { console.error(e); process.exit(1); })' $< $@
+BUILD_TARGETS += $(XS_BUNDLES)
+
+# Benchmark: XS sealing vs the plain-C ceiling vs pure-JS GCM in XS (bench/xs-seal).
+$(XSH_OUT)/gcm-ceiling: bench/xs-seal/gcm_ceiling.c mk/xs-host.mk
+	@mkdir -p $(@D)
+	$(XSH_CC) -O2 -Wall -Wextra -Werror $< -lmbedcrypto -o $@
+build/bench/xs-seal.cjs: bench/xs-seal/run.ts bench/lib/results.ts host-tools/board-sim/board-sim.ts host-tools/board-sim/bundle.ts $(NPM_STAMP)
+	@mkdir -p $(@D)
+	npx esbuild bench/xs-seal/run.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --external:esbuild --outfile=$@
+.PHONY: bench-xs-seal
+bench-xs-seal: $(XS_HOST) $(XSH_OUT)/gcm-ceiling build/bench/xs-seal.cjs
+	node build/bench/xs-seal.cjs
+BENCH_TARGETS += bench-xs-seal
