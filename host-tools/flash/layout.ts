@@ -119,6 +119,23 @@ export function parsePartitionTable(bin: Uint8Array): { name: string; type: numb
   return out;
 }
 
+/** ESP image chip ids (esp_image_format.h `esp_chip_id_t`). */
+const CHIP_IDS: Record<number, string> = { 0: "ESP32", 2: "ESP32-S2", 5: "ESP32-C3", 9: "ESP32-S3", 12: "ESP32-C2", 13: "ESP32-C6", 16: "ESP32-H2", 18: "ESP32-P4" };
+
+/**
+ * An ESP image starts with magic 0xE9; its extended header names the chip it was built for (u16 at byte 12).
+ * Catches swapped files and builds for another chip before anything is written.
+ */
+export function checkImageHeader(region: Region, board: FlashBoard): void {
+  const d = region.data;
+  if (d.length < 24 || d[0] !== 0xe9)
+    throw new SealcamError("E_FORMAT", `${region.file} does not look like an ESP32 ${region.name} image (no 0xE9 magic): check the build`);
+  const chipId = d[12]! | (d[13]! << 8);
+  const chip = CHIP_IDS[chipId] ?? `chip id ${chipId}`;
+  if (chip !== board.chip)
+    throw new SealcamError("E_WRONG_CHIP", `${region.file} was built for ${chip}, but board ${board.name} has an ${board.chip}: rebuild with \`make firmware BOARD=${board.name}\``);
+}
+
 /**
  * Reads the images and checks each fits where it goes (before any port is opened): the bootloader below the
  * partition table, the table in its sector, the app in its partition. If the build's partition table puts the
@@ -141,6 +158,9 @@ export function planRegions(board: FlashBoard, files: BuildFiles): Region[] {
     if (r.address + r.data.length > board.flashSize)
       throw new SealcamError("E_LIMIT", `${r.name} image ends past the ${board.flashSize}-byte flash of ${board.name}`);
   }
+  for (const r of [regions[0]!, regions[2]!]) checkImageHeader(r, board);
+  if (regions[1]!.data[0] !== 0xaa || regions[1]!.data[1] !== 0x50)
+    throw new SealcamError("E_FORMAT", `${regions[1]!.file} is not an ESP-IDF partition table (no 0xAA50 magic)`);
   const table = parsePartitionTable(regions[1]!.data);
   const builtApp = table.find((p) => p.type === 0x00 && p.offset === app.offset);
   if (table.length > 0 && !builtApp) {

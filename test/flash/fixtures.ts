@@ -31,6 +31,7 @@ export function bytes(length: number, seed: number, compressible = 0.5): Uint8Ar
 export function espImage(length: number, seed: number): Uint8Array {
   const img = bytes(length, seed);
   img.set([0xe9, 0x03, 0x02, 0x2f], 0); // magic, segments, DIO, 8 MB / 80 MHz
+  img.set([0x09, 0x00], 12); // extended header: chip id 9 = ESP32-S3
   return img;
 }
 

@@ -82,3 +82,19 @@ test("classic DTR/RTS reset for UART bridges, the USB-Serial/JTAG sequence for 3
   for (const seq of [classic!, jtag!])
     expect(seq.slice(-2)).toEqual([{ dtr: false, rts: true, brk: undefined }, { dtr: false, rts: false, brk: undefined }]);
 });
+
+test("images that are not ESP32-S3 images are refused before connecting", () => {
+  const board = loadFlashBoard(BOARD, HW_DIR);
+  const build = writeBuild(board, { appSize: 50_000 });
+  const fs = require("node:fs") as typeof import("node:fs");
+  try {
+    const app = fs.readFileSync(`${build.dir}/app.bin`);
+    app[12] = 5; // built for an ESP32-C3
+    fs.writeFileSync(`${build.dir}/app.bin`, app);
+    expect(() => planRegions(board, findBuildFiles(build.dir, BOARD))).toThrow(/app\.bin was built for ESP32-C3, but board sealcam_test_s3 has an ESP32-S3/);
+    fs.writeFileSync(`${build.dir}/app.bin`, fs.readFileSync(`${build.dir}/partition-table.bin`)); // swapped files
+    expect(() => planRegions(board, findBuildFiles(build.dir, BOARD))).toThrow(/does not look like an ESP32 app image/);
+  } finally {
+    rmSync(build.dir, { recursive: true, force: true });
+  }
+});
