@@ -21,8 +21,12 @@ interface Run {
   err: string;
 }
 
-async function flash(args: string[], options: { tty?: boolean; stdin?: string } = {}): Promise<Run> {
-  const stdout = new PassThrough();
+async function flash(args: string[], options: { tty?: boolean; ttyOut?: boolean; stdin?: string } = {}): Promise<Run> {
+  const stdout = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
+  if (options.ttyOut) {
+    stdout.isTTY = true;
+    stdout.columns = 100;
+  }
   const stderr = new PassThrough();
   const stdin = new PassThrough() as PassThrough & { isTTY?: boolean };
   let out = "";
@@ -145,6 +149,15 @@ describe("sealcam flash against the ROM simulator", () => {
     expected.set(small.partitionTable, 0x8000);
     expected.set(small.app, 0x10000);
     expect(eq(b.sim.flash, expected)).toBe(true);
+  });
+
+  test("on a terminal each region gets a progress bar", async () => {
+    const b = await fresh();
+    const run = await flash(["--port", b.port, "--board", BOARD, "--build", small.dir], { ttyOut: true });
+    expect(run.code).toBe(0);
+    for (const [region, at] of [["bootloader", "0x0"], ["partition-table", "0x8000"], ["app", "0x10000"]])
+      expect(run.out).toContain(`\r  ${region.padEnd(15)} ${at.padStart(8)} [${"#".repeat(40)}] 100%\n`);
+    expect(run.out).toMatch(/\r  app\s+0x10000 \[\.{40}\]   0%/);
   });
 
   test("a chip that is not the board's is refused before anything is written", async () => {
