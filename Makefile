@@ -16,7 +16,7 @@ BUILD_TARGETS :=
 TEST_TARGETS :=
 BENCH_TARGETS :=
 
-.PHONY: setup build test sim bench typecheck check-firmware-imports clean cli
+.PHONY: setup build build-targets test test-targets sim bench bench-targets typecheck clean cli
 
 setup: $(SYS_STAMP) $(NPM_STAMP)
 
@@ -43,16 +43,24 @@ BUILD_TARGETS += $(CLI_OUT)
 
 -include mk/*.mk
 
-build: setup $(BUILD_TARGETS)
+# Two phases: setup first, then a fresh make that reads the makefiles again, so rules that list files inside
+# node_modules (the XS engine sources) see them on a fresh clone (make caches directory listings).
+build: setup
+	@$(MAKE) build-targets
+build-targets: $(BUILD_TARGETS)
 
 typecheck: $(NPM_STAMP)
 	npx tsc --noEmit -p tsconfig.json
 	npx tsc --noEmit -p firmware/tsconfig.json
 
-test: build typecheck $(TEST_TARGETS)
+test: setup
+	@$(MAKE) test-targets
+test-targets: build-targets typecheck $(TEST_TARGETS)
 	npx jest --ci
 
-bench: build $(BENCH_TARGETS)
+bench: setup
+	@$(MAKE) bench-targets
+bench-targets: build-targets $(BENCH_TARGETS)
 
 clean:
 	rm -rf build dist
