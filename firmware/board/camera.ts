@@ -9,6 +9,7 @@
  * not applied. Frame rate: readFrame() paces itself to config.framesPerSecond.
  * Triggers: the board's BOOT button (active low) reports "button"; the camera app may add its own.
  */
+/// <reference path="../types/embedded_io/image/in/camera.d.ts" />
 import CameraDevice from "embedded:io/image/in/camera";
 import Digital from "embedded:io/digital";
 import Timer from "timer";
