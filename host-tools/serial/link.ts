@@ -99,8 +99,6 @@ export class NodeSerialLink implements SerialLink {
   private state: Required<Signals> = { dtr: false, rts: false, brk: false };
   private ended = true;
   private waiters = new Set<() => void>();
-  /** Called once when the port closes on its own (device unplugged, pty gone). */
-  onLost: ((error: Error | null) => void) | null = null;
 
   constructor(path: string, options: LinkOptions = {}) {
     this.path = path;
@@ -131,11 +129,10 @@ export class NodeSerialLink implements SerialLink {
       for (const w of [...this.waiters]) w();
     };
     port.on("readable", wake);
-    port.on("close", (err: Error | null | undefined) => {
-      const lost = !this.ended && err !== undefined && err !== null;
+    // Unplugged, pty gone, or closed by us: reads end (null) either way.
+    port.on("close", () => {
       this.ended = true;
       wake();
-      if (lost && this.onLost) this.onLost(err);
     });
     port.on("error", () => {
       this.ended = true;

@@ -8,6 +8,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build as esbuild } from "esbuild";
 import { loadFlashBoard } from "../../host-tools/flash/board";
+import { NodeSerialLink } from "../../host-tools/serial/link";
+import { UartBoard } from "../../host-tools/sim/uart-board";
+import { ptyPair } from "../serial/pty";
 import { BOARD, HW_DIR, writeBuild, type Build } from "./fixtures";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -90,4 +93,31 @@ test("bundled sealcam flash writes a build to the bundled ROM simulator", async 
   expect(image.subarray(0, build.bootloader.length).equals(Buffer.from(build.bootloader))).toBe(true);
   expect(image.subarray(0x8000, 0x8000 + build.partitionTable.length).equals(Buffer.from(build.partitionTable))).toBe(true);
   expect(image.subarray(0x10000, 0x10000 + build.app.length).equals(Buffer.from(build.app))).toBe(true);
+});
+
+test("bundled sealcam console sends a command from stdin and shows the answer", async () => {
+  const consoleCli = await bundle("console.cjs", `import { main } from "./host-tools/console/cli"; main(process.argv.slice(2)).then((c) => { process.exitCode = c; });`);
+  const pair = await ptyPair();
+  const board = new UartBoard();
+  const device = new NodeSerialLink(pair.device);
+  await device.open();
+  void board.serve(device);
+  try {
+    const child = spawn(process.execPath, [consoleCli, "--port", pair.host, "--linger", "300"], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    children.push(child);
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (c) => (out += c));
+    child.stderr!.on("data", (c) => (err += c));
+    const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    while (!err.includes("connected to")) await new Promise((r) => setTimeout(r, 20));
+    await board.boot();
+    child.stdin!.end("status\n");
+    expect(await exit).toBe(0);
+    expect(out).toMatch(/INFO  setup\.start/);
+    expect(out).toContain("status: state=setup enrolled=no");
+  } finally {
+    await device.close();
+    await pair.dispose();
+  }
 });
