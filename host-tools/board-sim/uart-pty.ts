@@ -92,9 +92,11 @@ export class UartPty {
     this.holdFd = -1;
     const child = this.socat;
     if (child && child.exitCode === null && child.signalCode === null) {
+      let timer: NodeJS.Timeout | undefined;
       const done = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
-      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 2000))]);
+      await Promise.race([done, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+      clearTimeout(timer);
     }
     fs.rmSync(this.linkPath, { force: true });
   }
