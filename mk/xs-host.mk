@@ -27,12 +27,11 @@ XSH_INCLUDES := -isystem $(XS_INC) -isystem $(XS_PLAT) -isystem $(XS_SRC) -isyst
 # XS's own sources are not ours to fix: no warnings. Ours build with -Wall -Wextra -Werror.
 XSH_ENGINE_CFLAGS := -O2 -fno-common -w $(XSH_DEFINES) $(XSH_INCLUDES)
 XSH_OWN_CFLAGS := -O2 -fno-common -Wall -Wextra -Werror $(XSH_DEFINES) $(XSH_INCLUDES)
-XSH_LIBS := -lmbedcrypto -lm -ldl -lpthread
 
 XSH_OWN_SOURCES := $(XSH_DIR)/main.c $(XSH_DIR)/host_natives.c $(XSH_DIR)/channel.c $(XSH_DIR)/jobs.c \
   firmware/native/sealcam_crypto.c
 
-# $(1) = variant (normal|stress), $(2) = extra flags, $(3) = binary
+# $(1) = variant (normal|stress|psa4), $(2) = extra flags, $(3) = binary, $(4) = crypto library
 define XSH_VARIANT
 XSH_$(1)_ENGINE_OBJS := $$(addprefix $(XSH_OUT)/$(1)/engine/,$$(XS_ENGINE_NAMES:.c=.o)) $(XSH_OUT)/$(1)/engine/xsnapPlatform.o
 XSH_$(1)_OWN_OBJS := $$(addprefix $(XSH_OUT)/$(1)/own/,$$(notdir $$(XSH_OWN_SOURCES:.c=.o)))
@@ -51,15 +50,27 @@ $(XSH_OUT)/$(1)/own/sealcam_crypto.o: firmware/native/sealcam_crypto.c mk/xs-hos
 	$(XSH_CC) $(XSH_OWN_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
 
 $(3): $$(XSH_$(1)_ENGINE_OBJS) $$(XSH_$(1)_OWN_OBJS)
-	$(XSH_CC) -rdynamic $$^ $(XSH_LIBS) -o $$@
+	$(XSH_CC) -rdynamic $$^ $(4) -lm -ldl -lpthread -o $$@
 
 -include $$(XSH_$(1)_ENGINE_OBJS:.o=.d) $$(XSH_$(1)_OWN_OBJS:.o=.d)
 endef
 
 XS_HOST := $(XSH_OUT)/xs-host
 XS_HOST_STRESS := $(XSH_OUT)/xs-host-stress
-$(eval $(call XSH_VARIANT,normal,,$(XS_HOST)))
-$(eval $(call XSH_VARIANT,stress,-DmxStress=1,$(XS_HOST_STRESS)))
+$(eval $(call XSH_VARIANT,normal,,$(XS_HOST),-lmbedcrypto))
+$(eval $(call XSH_VARIANT,stress,-DmxStress=1,$(XS_HOST_STRESS),-lmbedcrypto))
+
+# Optional: the same host against Mbed TLS 4's crypto (TF-PSA-Crypto 1.x, PSA only, as in ESP-IDF 6), to check
+# the non-2.28 branches of sealcam_crypto.c for real. Not part of the default build: needs a TF-PSA-Crypto
+# source tree built with cmake, e.g. make xs-host-psa4 TFPSA=/path/to/TF-PSA-Crypto TFPSA_BUILD=/path/to/build
+# (libtfpsacrypto.a in $(TFPSA_BUILD)/core). test/xs runs the conformance suite on it when the binary exists.
+ifneq ($(TFPSA),)
+TFPSA_BUILD ?= $(TFPSA)/build
+XS_HOST_PSA4 := $(XSH_OUT)/xs-host-psa4
+$(eval $(call XSH_VARIANT,psa4,-I$(TFPSA)/include -I$(TFPSA)/drivers/builtin/include,$(XS_HOST_PSA4),$(TFPSA_BUILD)/core/libtfpsacrypto.a))
+.PHONY: xs-host-psa4
+xs-host-psa4: $(XS_HOST_PSA4)
+endif
 
 .PHONY: xs-host
 xs-host: $(XS_HOST) $(XS_HOST_STRESS)

@@ -43,20 +43,17 @@
 #include "psa/crypto.h"
 #include "mbedtls/platform_util.h" /* mbedtls_platform_zeroize: Mbed TLS 2.28, 3.x and TF-PSA-Crypto (4.x) */
 
-#if defined(__has_include)
-#if __has_include("mbedtls/build_info.h")
-#include "mbedtls/build_info.h" /* Mbed TLS >= 3: version macros */
-#elif __has_include("mbedtls/version.h")
-#include "mbedtls/version.h" /* Mbed TLS 2.x */
-#endif
-#endif
-
-#if !defined(MBEDTLS_VERSION_MAJOR)
+/*
+ * Which Mbed TLS. Mbed TLS 4 (ESP-IDF 6) moved all crypto to TF-PSA-Crypto 1.x, whose headers psa/crypto.h
+ * pulls in (TF_PSA_CRYPTO_VERSION_MAJOR); PSA is then the only crypto API. Mbed TLS 2.x/3.x have
+ * mbedtls/version.h. Test for TF-PSA-Crypto first: a build against it alone may still see an unrelated
+ * system mbedtls/version.h on the include path.
+ */
 #if defined(TF_PSA_CRYPTO_VERSION_MAJOR)
-#define MBEDTLS_VERSION_MAJOR 4 /* TF-PSA-Crypto alone: the crypto half of Mbed TLS 4 */
+#define SEALCAM_MBEDTLS_MAJOR 4
 #else
-#error "sealcam_crypto.c: cannot tell which Mbed TLS this is (no MBEDTLS_VERSION_MAJOR)"
-#endif
+#include "mbedtls/version.h"
+#define SEALCAM_MBEDTLS_MAJOR MBEDTLS_VERSION_MAJOR
 #endif
 
 /*
@@ -65,7 +62,7 @@
  * the legacy mbedtls_hkdf_* functions are gone). Mbed TLS 2.28's PSA only has the combined PSA_ALG_HKDF,
  * so on 2.x we use the legacy mbedtls_hkdf_extract/expand (MBEDTLS_HKDF_C, on in Debian's build).
  */
-#if MBEDTLS_VERSION_MAJOR < 3 || !defined(PSA_ALG_HKDF_EXTRACT)
+#if SEALCAM_MBEDTLS_MAJOR < 3 || !defined(PSA_ALG_HKDF_EXTRACT)
 #define SEALCAM_LEGACY_HKDF 1
 #include "mbedtls/hkdf.h"
 #include "mbedtls/md.h"

@@ -363,6 +363,8 @@ export class BoardSim {
 export interface RunInXsOptions extends BoardSimOptions, BundleOptions {
   /** Use the GC-stress binary. */
   stress?: boolean;
+  /** Use this XS host binary (default: $XS_HOST_BINARY, else build/xs-host/xs-host; `stress` picks the stress build). */
+  binary?: string;
   /** Request handlers XS can call (e.g. to fetch test vectors from disk). */
   handlers?: Record<string, RequestHandler>;
   /** Overall limit (default 120000 ms). */
@@ -387,7 +389,8 @@ export async function runInXs(entry: string, options: RunInXsOptions = {}): Prom
   const sim = new BoardSim();
   for (const [method, handler] of Object.entries(options.handlers ?? {})) sim.handle(method, handler);
   const timeoutMs = options.timeoutMs ?? 120000;
-  await sim.start(xsHostBinary(options.stress), bundle, { ...options, timeoutMs });
+  const binary = options.binary ?? (options.stress ? xsHostBinary(true) : (process.env.XS_HOST_BINARY ?? xsHostBinary()));
+  await sim.start(binary, bundle, { ...options, timeoutMs });
   try {
     return await sim.once("done", timeoutMs);
   } finally {

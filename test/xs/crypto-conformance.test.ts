@@ -73,6 +73,7 @@ interface Report {
 }
 
 async function conformance(stress: boolean, sample: number): Promise<Report> {
+  // XS_HOST_BINARY=build/xs-host/xs-host-psa4 runs the normal-build half on another host (see mk/xs-host.mk).
   return (await runInXs("test/xs/crypto-conformance.entry.ts", { stress, handlers: handlers(sample), timeoutMs: 100000 })) as unknown as Report;
 }
 
