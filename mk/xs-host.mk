@@ -76,11 +76,18 @@ endif
 xs-host: $(XS_HOST) $(XS_HOST_STRESS)
 BUILD_TARGETS += $(XS_HOST) $(XS_HOST_STRESS)
 
-# Firmware bundles for the XS host (bundleFirmware in host-tools/board-sim/bundle.ts): the XS smoke/test entry.
-XS_BUNDLES := build/xs-bundles/smoke.js
-build/xs-bundles/smoke.js: test/xs/smoke.entry.ts $(wildcard firmware/native/*.ts host-tools/board-sim/*.ts host-tools/board-sim/xs-host/js/*.ts) $(NPM_STAMP)
+# Firmware bundles for the XS host (bundleFirmware in host-tools/board-sim/bundle.ts, through its small CLI):
+#   $(XS_BUNDLER) <entry.ts> <out.js> [specifier=path ...]     (other mk files may use it for their bundles)
+XS_BUNDLER := $(XSH_OUT)/bundle.cjs
+XS_BUNDLE_DEPS := $(XS_BUNDLER) $(wildcard firmware/native/*.ts firmware/core/*.ts firmware/core/*/*.ts \
+  host-tools/board-sim/xs-host/js/*.ts)
+$(XS_BUNDLER): host-tools/board-sim/bundle-main.ts host-tools/board-sim/bundle.ts $(NPM_STAMP)
 	@mkdir -p $(@D)
-	node --experimental-strip-types --no-warnings -e 'require("./host-tools/board-sim/bundle.ts").bundleFirmware(process.argv[1], process.argv[2]).catch((e) => { console.error(e); process.exit(1); })' $< $@
+	npx esbuild host-tools/board-sim/bundle-main.ts --bundle --platform=node --format=cjs --target=node20 \
+	  --log-level=warning --external:esbuild --outfile=$@
+XS_BUNDLES := build/xs-bundles/smoke.js
+build/xs-bundles/smoke.js: test/xs/smoke.entry.ts $(XS_BUNDLE_DEPS)
+	node $(XS_BUNDLER) $< $@
 BUILD_TARGETS += $(XS_BUNDLES)
 
 # Benchmark: XS sealing vs the plain-C ceiling vs pure-JS GCM in XS (bench/xs-seal).
