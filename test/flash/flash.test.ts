@@ -218,6 +218,12 @@ describe("sealcam flash against the ROM simulator", () => {
     }
   });
 
+  test("a port that does not exist is named", async () => {
+    const run = await flash(["--port", "/dev/ttyACM97", "--board", BOARD, "--build", small.dir]);
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/no serial port at \/dev\/ttyACM97: is the board plugged in\? .* \[E_NOT_FOUND\]/);
+  });
+
   test("a port another program holds is reported as busy", async () => {
     const b = await fresh();
     const other = new NodeSerialLink(b.port);
