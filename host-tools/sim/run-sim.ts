@@ -94,6 +94,27 @@ function findJpegMarkers(data: Buffer): number {
   return count;
 }
 
+/**
+ * Looks through every file under `root` for JPEG starts (SOI + APP0 "JFIF") and for a 64-byte window from the
+ * middle of each frame's entropy-coded data. Returns what it found, named relative to `base`.
+ */
+export function scanForPlaintext(root: string, frames: Buffer[], base = root): { files: number; bytes: number; found: string[] } {
+  const found: string[] = [];
+  let bytes = 0;
+  const files = listFiles(root);
+  for (const file of files) {
+    const data = fs.readFileSync(file);
+    bytes += data.length;
+    const markers = findJpegMarkers(data);
+    if (markers > 0) found.push(`${path.relative(base, file)}: ${markers} JPEG start marker(s)`);
+    for (const [n, frame] of frames.entries()) {
+      const probe = frame.subarray(Math.floor(frame.length / 2), Math.floor(frame.length / 2) + 64);
+      if (data.indexOf(probe) >= 0) found.push(`${path.relative(base, file)}: bytes of frame ${n + 1}`);
+    }
+  }
+  return { files: files.length, bytes, found };
+}
+
 export async function runSim(options: SimOptions): Promise<SimReport> {
   const out = path.resolve(options.outDir);
   // Only a folder this job made before (it holds our marker), or an empty one, is emptied.
@@ -266,33 +287,20 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
       }
     }
     if (frames.length === 0) throw new SimFailure("check the cloud", "no decrypted frames to look for");
-    const found: string[] = [];
-    let scanned = 0;
-    const files = listFiles(path.join(out, "cloud"));
-    for (const file of files) {
-      const data = fs.readFileSync(file);
-      scanned += data.length;
-      const markers = findJpegMarkers(data);
-      if (markers > 0) found.push(`${path.relative(out, file)}: ${markers} JPEG start marker(s)`);
-      for (const [n, frame] of frames.entries()) {
-        // A 64-byte window from the middle of the entropy-coded data identifies the frame.
-        const probe = frame.subarray(Math.floor(frame.length / 2), Math.floor(frame.length / 2) + 64);
-        if (data.indexOf(probe) >= 0) found.push(`${path.relative(out, file)}: bytes of frame ${n + 1}`);
-      }
-    }
+    const scan = scanForPlaintext(path.join(out, "cloud"), frames, out);
     mark("ciphertext scan", start);
     const report: SimReport = {
       outDir: out,
       timings,
       clips: results,
       passphraseWords: enrolled.passphrase.trim().split(/\s+/).length,
-      cloudFilesScanned: files.length,
-      cloudBytesScanned: scanned,
-      plaintextFound: found,
+      cloudFilesScanned: scan.files,
+      cloudBytesScanned: scan.bytes,
+      plaintextFound: scan.found,
     };
     fs.writeFileSync(path.join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
     for (const line of formatReport(report, frames.length)) options.print(line);
-    if (found.length > 0) throw new SimFailure("check the cloud", `plaintext found in the cloud's data: ${found.join("; ")}`);
+    if (scan.found.length > 0) throw new SimFailure("check the cloud", `plaintext found in the cloud's data: ${scan.found.join("; ")}`);
     return report;
   } finally {
     await board?.stop().catch(() => undefined);
