@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { build as esbuild } from "esbuild";
+import { build as esbuild, stop as stopEsbuild } from "esbuild";
 import { loadFlashBoard } from "../../host-tools/flash/board";
 import { NodeSerialLink } from "../../host-tools/serial/link";
 import { UartBoard } from "../../host-tools/sim/uart-board";
@@ -52,6 +52,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await stopEsbuild(); // esbuild's service process would keep jest alive
   // SIGTERM first: the simulator then closes its port and stops the socat it started.
   for (const c of children) {
     if (c.exitCode !== null || c.signalCode !== null) continue;
