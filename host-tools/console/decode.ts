@@ -58,7 +58,10 @@ export class LineSplitter {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** The line as text if it is valid UTF-8 without control characters (TAB and a lone trailing CR are allowed). */
+/**
+ * The line as text if it is valid UTF-8 without control characters (TAB and a trailing CR are allowed; ANSI
+ * colour sequences are removed), else null.
+ */
 export function asText(line: Uint8Array): string | null {
   let text: string;
   try {
@@ -66,7 +69,9 @@ export function asText(line: Uint8Array): string | null {
   } catch {
     return null;
   }
-  text = text.replace(/\r+$/, "");
+  // ESP-IDF colours its log lines (CONFIG_LOG_COLORS): drop SGR sequences rather than call the line binary.
+  // eslint-disable-next-line no-control-regex
+  text = text.replace(/\r+$/, "").replace(/\x1b\[[0-9;]*m/g, "");
   // eslint-disable-next-line no-control-regex
   return /[\x00-\x08\x0b-\x1f\x7f]/.test(text) ? null : text;
 }

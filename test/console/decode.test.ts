@@ -90,6 +90,8 @@ describe("xsbug deframing", () => {
 describe("decoder + renderer", () => {
   test("text, SC, raw and the boot banner", () => {
     const d = new ConsoleDecoder();
+    const idf = d.push(enc("\x1b[0;32mI (27) boot: ESP-IDF v5.4 2nd stage bootloader\x1b[0m\r\n"));
+    expect(idf).toEqual([{ kind: "text", text: "I (27) boot: ESP-IDF v5.4 2nd stage bootloader" }]);
     const items = d.push(Uint8Array.from([...enc("ESP-ROM:esp32s3-20210327\r\n"), ...enc('SC {"t":0,"l":"debug","e":"x","m":"y"}\n'), 0xff, 0xfe, 0x0a, ...enc("ok\ttab\n")]));
     expect(items.map((i) => i.kind)).toEqual(["text", "sc", "raw", "text"]);
     const lines = items.flatMap((i) => renderItem(i, false));
