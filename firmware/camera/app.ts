@@ -54,6 +54,7 @@ export class CameraApp {
   private rosterTimer: number | undefined;
   private wifiTimer: number | undefined;
   private wifiDelay: number;
+  private connecting: Promise<void> | undefined;
   private pending: Promise<unknown>[] = [];
   private readonly console: CameraConsole;
 
@@ -164,7 +165,16 @@ export class CameraApp {
     this.track(this.connect());
   }
 
-  private async connect(): Promise<void> {
+  /** Single-flight: Wi-Fi events during a connect attempt must not start a second one. */
+  private connect(): Promise<void> {
+    if (this.connecting) return this.connecting;
+    this.connecting = this.connectOnce().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connectOnce(): Promise<void> {
     const running = this.running;
     if (!running || this.state === "setup" || this.state === "stopped") return;
     const { wifi } = this.platform;

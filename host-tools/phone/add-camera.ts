@@ -46,7 +46,7 @@ interface Reply {
 function post(base: string, path: string, body: Uint8Array, timeoutMs: number): Promise<Reply> {
   const url = new URL(path, base.endsWith("/") ? base : base + "/");
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: "POST", headers: { "content-type": "application/octet-stream", "content-length": body.length }, timeout: timeoutMs }, (res) => {
+    const req = http.request(url, { method: "POST", agent: false, headers: { "content-type": "application/octet-stream", "content-length": body.length }, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: new Uint8Array(Buffer.concat(chunks)) }));

@@ -46,7 +46,8 @@ export class TestAccount {
   private constructor(
     readonly cloudUrl: string,
     readonly accountId: string,
-    readonly token: string,
+    public token: string,
+    private readonly email: string,
     readonly signer: AccountSigningKey,
     readonly dataKey: nodeCrypto.KeyObject,
     readonly dataCert: Uint8Array,
@@ -59,7 +60,7 @@ export class TestAccount {
     const rsa = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
     const dataSpki = new Uint8Array(rsa.publicKey.export({ format: "der", type: "spki" }));
     const dataCert = await issueLeafCertificate(signer, "account-data", "sealcam account data key", dataSpki);
-    const account = new TestAccount(cloudUrl, accountId, created.token as string, signer, rsa.privateKey, dataCert);
+    const account = new TestAccount(cloudUrl, accountId, created.token as string, email, signer, rsa.privateKey, dataCert);
     const phone = await account.newPhone("phone-a");
     const roster = await account.signRoster(1, [phone]);
     await call(cloudUrl, "POST", "/v1/e2ee", account.token, {
@@ -112,8 +113,9 @@ export class TestAccount {
     if (!phone) throw new Error(`no phone ${name}`);
     const rest = [...this.phones.values()].filter((p) => p !== phone);
     const roster = await this.signRoster(this.rosterVersion + 1, rest);
-    // The session belongs to phone-a (the first phone), which stays.
     await call(this.cloudUrl, "POST", `/v1/e2ee/phones/${toHex(phone.keyId)}/remove`, this.token, { roster: toBase64Url(roster) });
+    // The cloud ends the removed phone's sessions (ours, if it was the last phone added): sign in again.
+    this.token = (await call(this.cloudUrl, "POST", "/v1/sessions", undefined, { email: this.email, password: "correct horse battery" })).token as string;
     this.phones.delete(name);
     this.rosterVersion++;
     this.roster = roster;

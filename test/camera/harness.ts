@@ -197,7 +197,7 @@ export class LoopbackHttpClient implements HttpClient {
     this.requests.push({ method: request.method, path: request.path, bytes: request.body.length });
     const url = new URL(request.path, baseUrl);
     return new Promise((resolve, reject) => {
-      const req = http.request(url, { method: request.method, headers: { ...request.headers, "content-length": request.body.length } }, (res) => {
+      const req = http.request(url, { method: request.method, agent: false, headers: { ...request.headers, "content-length": request.body.length } }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
