@@ -3,6 +3,7 @@
  *
  *   xs_sealcam_system_random(length)   -> ArrayBuffer   esp_fill_random: the hardware RNG
  *   xs_sealcam_system_mac()            -> ArrayBuffer   esp_read_mac(ESP_MAC_WIFI_STA)
+ *   xs_sealcam_system_crc32(u8, prev) -> number        esp_rom_crc32_le (zlib-compatible CRC-32)
  *   xs_sealcam_system_restart()                         esp_restart
  *   xs_sealcam_system_free_heap()      -> number        esp_get_free_heap_size
  *   xs_sealcam_system_console_write(u8) -> number       USB Serial/JTAG driver
@@ -19,6 +20,7 @@
 #include "esp_random.h"
 #include "esp_mac.h"
 #include "esp_system.h"
+#include "esp_rom_crc.h"
 #include "driver/usb_serial_jtag.h"
 
 #define SEALCAM_RANDOM_MAX 65536
@@ -55,6 +57,16 @@ void xs_sealcam_system_mac(xsMachine *the)
 	if (ESP_OK != esp_read_mac(mac, ESP_MAC_WIFI_STA))
 		xsUnknownError("esp_read_mac failed");
 	xsmcSetArrayBuffer(xsResult, mac, sizeof(mac));
+}
+
+void xs_sealcam_system_crc32(xsMachine *the)
+{
+	void *data;
+	xsUnsignedValue length;
+	uint32_t previous = (uint32_t)xsmcToNumber(xsArg(1));
+	xsmcGetBufferReadable(xsArg(0), &data, &length);
+	/* no JS runs between getting the pointer and the ROM routine returning */
+	xsmcSetNumber(xsResult, (xsNumberValue)esp_rom_crc32_le(previous, (const uint8_t *)data, (uint32_t)length));
 }
 
 void xs_sealcam_system_restart(xsMachine *the)

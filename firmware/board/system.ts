@@ -19,6 +19,11 @@ export function stationMac(): Uint8Array {
   return new Uint8Array(native.macAddress());
 }
 
+/** The ROM's CRC-32 (same results as firmware/queue/crc32.ts; installed with useCrc32 after a check). */
+export function romCrc32(data: Uint8Array, previous = 0): number {
+  return native.crc32(data, previous >>> 0);
+}
+
 export function restart(): void {
   native.restart();
 }

@@ -305,7 +305,7 @@ export class ClipQueue {
   }
 
   private headerCrc(header: Uint8Array): number {
-    return crc32(header, crc32(header, 0, 0, 2), 3, 20);
+    return crc32(header.subarray(3, 20), crc32(header.subarray(0, 2)));
   }
 
   private encodeBlockHeader(seq: number): Uint8Array {
@@ -314,7 +314,7 @@ export class ClipQueue {
     out[4] = BLOCK_VERSION;
     putU32(out, 8, seq);
     putU32(out, 12, this.nextSeq);
-    putU32(out, 16, crc32(out, 0, 0, 16));
+    putU32(out, 16, crc32(out.subarray(0, 16)));
     return out;
   }
 
@@ -323,7 +323,7 @@ export class ClipQueue {
     const h = this.flash.read(block * this.blockSize, BLOCK_HEADER);
     for (let i = 0; i < 4; i++) if (h[i] !== BLOCK_MAGIC[i]) return [0, 0];
     if (h[4] !== BLOCK_VERSION) return [0, 0];
-    if (crc32(h, 0, 0, 16) !== readU32be(h, 16)) return [0, 0];
+    if (crc32(h.subarray(0, 16)) !== readU32be(h, 16)) return [0, 0];
     return [readU32be(h, 8), readU32be(h, 12)];
   }
 

@@ -8,6 +8,8 @@ declare module "sealcam/native-system" {
   export function random(length: number): ArrayBuffer;
   /** The 6-byte station MAC from eFuse (esp_read_mac, ESP_MAC_WIFI_STA). */
   export function macAddress(): ArrayBuffer;
+  /** CRC-32 (IEEE, zlib-compatible) of data continuing from `previous`, by the ROM's esp_rom_crc32_le. */
+  export function crc32(data: Uint8Array, previous: number): number;
   /** Reboots the chip (esp_restart); does not return. */
   export function restart(): void;
   /** Free heap bytes, internal RAM and PSRAM together (esp_get_free_heap_size). */

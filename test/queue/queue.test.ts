@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { BLOCK_HEADER, ClipQueue, ENTRY_HEADER, type DropReport } from "../../firmware/queue/queue";
-import { crc32 } from "../../firmware/queue/crc32";
+import { crc32, crc32Portable, useCrc32 } from "../../firmware/queue/crc32";
 import { FileFlash, MemoryFlash, PowerCut, PowerCutFlash } from "../../host-tools/board-sim/flash-file";
 import { SealcamError } from "../../firmware/core/errors";
 
@@ -61,6 +61,32 @@ test("crc32 matches the IEEE check value and continues across calls", () => {
   expect(crc32(check)).toBe(0xcbf43926);
   expect(crc32(check.subarray(4), crc32(check.subarray(0, 4)))).toBe(0xcbf43926);
   expect(crc32(new Uint8Array(0))).toBe(0);
+  const zlib = require("node:zlib") as { crc32?: (data: Uint8Array, value?: number) => number };
+  if (zlib.crc32) expect(crc32(payload(5, 5000))).toBe(zlib.crc32(payload(5, 5000)));
+});
+
+test("useCrc32 installs a faster body only if it computes the same CRC-32", () => {
+  const zlibLike = (data: Uint8Array, previous = 0) => crc32Portable(data, previous);
+  const wrongInit = (data: Uint8Array, previous = 0) => crc32Portable(data, previous ^ 0xffffffff);
+  const noContinuation = (data: Uint8Array) => crc32Portable(data);
+  let calls = 0;
+  const counting = (data: Uint8Array, previous = 0) => {
+    calls += 1;
+    return crc32Portable(data, previous);
+  };
+  try {
+    expect(useCrc32(wrongInit)).toBe(false);
+    expect(useCrc32(noContinuation)).toBe(false);
+    expect(useCrc32(zlibLike)).toBe(true);
+    expect(useCrc32(counting)).toBe(true);
+    calls = 0;
+    const flash = new MemoryFlash(BS * BLOCKS, BS);
+    ClipQueue.open(flash).append(1, payload(1, 50));
+    expect(calls).toBeGreaterThan(0); // the queue goes through the installed body
+    expect(ClipQueue.open(flash).count).toBe(1);
+  } finally {
+    useCrc32(undefined);
+  }
 });
 
 test("append, peek and ack are first in, first out, and survive a reopen", () => {
