@@ -14,7 +14,10 @@ import { fail, SealcamError, type ErrorCode } from "../../firmware/core/errors";
 import { deriveSetupKeys, parseSetupSecret, SetupInitiator, type SetupSession } from "../../firmware/core/setup-channel";
 import { wipe } from "../../firmware/core/bytes";
 import { NodeCrypto } from "../platform/node-crypto";
+import { verifyRoster } from "../../firmware/core/roster";
 import { issueCameraCertificate, type AccountSigningKey } from "./certs";
+import { CloudClient } from "./client";
+import type { Phone } from "./phone";
 
 export interface AddCameraOptions {
   /** The camera's setup API, e.g. http://192.168.4.1 (soft AP) or http://127.0.0.1:PORT (simulator). */
@@ -140,4 +143,47 @@ export async function addCamera(options: AddCameraOptions): Promise<AddCameraRes
   } finally {
     client.close();
   }
+}
+
+/**
+ * `sealcam phone add-camera` with an enrolled phone: the account signing key comes out of this phone's
+ * backup (opened with its instance key), the roster from the cloud, verified against the phone's pinned root
+ * and never older than the newest it has seen; the cloud URL is the phone's.
+ */
+export async function addCameraWithPhone(
+  phone: Phone,
+  options: { setupUrl: string; secret: string; wifi: { ssid: string; password: string }; onProgress?: (step: string) => void },
+): Promise<AddCameraResult> {
+  const state = phone.state();
+  const crypto = new NodeCrypto();
+  const client = new CloudClient(state.cloud, state.token);
+  const { roster } = await client.json<{ roster: string }>("GET", "/v1/e2ee/roster");
+  const rosterBytes = fromBase64Url(roster);
+  verifyRoster(crypto, rosterBytes, fromBase64Url(state.rootCertificate), { minVersion: state.rosterVersion, accountId: state.accountId });
+  const signer = await phone.unlockSigningKey();
+  try {
+    return await addCamera({ ...options, cloudUrl: state.cloud, signer, roster: rosterBytes });
+  } finally {
+    wipe(signer.pkcs8);
+  }
+}
+
+export const ADD_CAMERA_USAGE =
+  "add-camera --setup-url URL --secret LABEL --wifi-ssid S --wifi-password P   enroll a camera in setup mode";
+
+/** The body of `sealcam phone add-camera` (flags already parsed by host-tools/phone/cli.ts). */
+export async function addCameraCommand(phone: Phone, flags: Record<string, string | true>, out: (line: string) => void): Promise<number> {
+  const need = (name: string): string => {
+    const v = flags[name];
+    if (typeof v !== "string") throw new SealcamError("E_ARGUMENT", `add-camera needs --${name}`);
+    return v;
+  };
+  const result = await addCameraWithPhone(phone, {
+    setupUrl: need("setup-url"),
+    secret: need("secret"),
+    wifi: { ssid: need("wifi-ssid"), password: typeof flags["wifi-password"] === "string" ? flags["wifi-password"] : "" },
+    onProgress: (step) => out(`  ${step}`),
+  });
+  out(`Camera ${result.cameraId} is enrolled (roster version ${result.rosterVersion}); it now joins the Wi-Fi and registers with the cloud.`);
+  return 0;
 }

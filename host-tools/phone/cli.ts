@@ -17,6 +17,7 @@
 import * as fs from "node:fs";
 import { isSealcamError } from "../../firmware/core/errors";
 import { Phone } from "./phone";
+import { ADD_CAMERA_USAGE, addCameraCommand } from "./add-camera";
 
 const USAGE = `usage: sealcam phone <command> --home DIR --cloud URL [options]
 
@@ -31,6 +32,7 @@ commands:
   clips                                list the account's clips
   open CLIP --out FILE [--frames DIR]  verify and decrypt a clip (clip id or local file)
   export --out DIR                     write the account's public certificates as PEM
+  ${ADD_CAMERA_USAGE}
 
 The account sign-in password is read from SEALCAM_LOGIN_PASSWORD or --password-file F.`;
 
@@ -120,6 +122,8 @@ export async function main(argv: string[]): Promise<number> {
         out(`Removed. Roster version ${result.rosterVersion}: cameras stop sealing to that phone when they fetch it.`);
         return 0;
       }
+      case "add-camera":
+        return await addCameraCommand(phone, flags, out);
       case "remove-camera": {
         if (args.length !== 1) throw new Error("remove-camera needs the camera id");
         await phone.removeCamera(args[0]);
