@@ -67,9 +67,12 @@ function u8(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
+/** Rejects when the camera firmware dies on its own (not a power cut): every step then fails at once. */
+let firmwareDied: Promise<never> = new Promise<never>(() => {});
+
 async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
   try {
-    return await run();
+    return await Promise.race([run(), firmwareDied]);
   } catch (error) {
     if (error instanceof SimFailure) throw error;
     const e = error as { code?: string; message?: string };
@@ -165,7 +168,10 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     });
     const theBoard = board;
     theBoard.on("uart", (line: string) => cameraLog.write(line + "\n"));
-    theBoard.on("crash", (reason: string) => say(`camera: firmware stopped: ${reason}`));
+    firmwareDied = new Promise<never>((_, reject) => {
+      theBoard.once("crash", (reason: string) => reject(new Error(`the camera firmware stopped: ${reason}`)));
+    });
+    firmwareDied.catch(() => {});
     const setupStarted = theBoard.waitForLog("setup.start", 20000);
     await step("boot the camera", async () => {
       await theBoard.start();
@@ -303,6 +309,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     if (scan.found.length > 0) throw new SimFailure("check the cloud", `plaintext found in the cloud's data: ${scan.found.join("; ")}`);
     return report;
   } finally {
+    firmwareDied = new Promise<never>(() => {});
     await board?.stop().catch(() => undefined);
     await cloud?.close().catch(() => undefined);
     cameraLog.end();
