@@ -104,6 +104,22 @@ test("an exception while evaluating the bundle and a throw inside a timer both b
   expect(lines).toContain("tick");
 });
 
+test("a promise rejected with no handler at the end of a turn is fatal, as in Node", async () => {
+  const source = `import { emit } from "sealcam/host-channel";
+const handled = Promise.reject(new Error("handled later in the same turn"));
+handled.catch(() => emit("caught"));
+setTimeout(() => { void Promise.reject(new TypeError("nobody handles me")); }, 5);
+`;
+  const sim = new BoardSim();
+  sims.push(sim);
+  const caught = sim.once("caught", 10000);
+  await sim.start(xsHostBinary(), await scriptBundle("rejection", source));
+  await caught;
+  await sim.exited;
+  expect(sim.failure!.message).toContain("unhandled promise rejection: TypeError: nobody handles me");
+  expect(sim.failure!.exitCode).toBe(1);
+});
+
 test("an engine abort (stack overflow) is an XsError, not a hang", async () => {
   const overflow = await scriptBundle("overflow", `function f(n: number): number { return f(n + 1) + 1; }\nsetTimeout(() => f(0), 0);\n`);
   const sim = new BoardSim();

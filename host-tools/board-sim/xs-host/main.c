@@ -361,12 +361,24 @@ static int aborted(xsMachine *machine)
 	return 0;
 }
 
+/* End of a turn: promises still rejected without a handler are reported (the prelude makes that fatal). */
+static int report_rejections(xsMachine *machine)
+{
+	volatile int result = TURN_OK;
+	GUARD_BEGIN(machine);
+	jobs_check_unhandled_rejections(machine);
+	jobs_run_promises(machine);
+	GUARD_END(machine, result);
+	return result;
+}
+
 static int run_loop(xsMachine *machine)
 {
 	int status;
 	for (;;) {
 		double delay;
 		run_promises(machine);
+		report_rejections(machine);
 		if ((status = aborted(machine)))
 			return status;
 		if (host_exit_requested)

@@ -69,7 +69,34 @@ function format(args: unknown[]): string {
 }
 
 const say = (level: string) => (...args: unknown[]) => host.print(level ? `${level} ${format(args)}` : format(args));
-g.console = { log: say(""), info: say(""), debug: say(""), warn: say("warn:"), error: say("error:") };
+
+/**
+ * main.c reports every promise still rejected without a handler at the end of each turn (like Node's default),
+ * through the platform's console.error("UnhandledPromiseRejectionWarning:", reason). That is a firmware bug:
+ * it is fatal here, reported to Node exactly like an uncaught exception.
+ */
+function unhandledRejection(reason: unknown): void {
+  const message = `unhandled promise rejection: ${reason instanceof Error ? `${reason.name}: ${reason.message}` : format([reason])}`;
+  const stack = reason instanceof Error && reason.stack ? reason.stack : "";
+  host.print(`error: ${message}${stack ? "\n" + stack : ""}`);
+  if (host.channel) {
+    const json = JSON.stringify({ t: "fatal", message, stack }).replace(
+      /[\u007f-\uffff]/g,
+      (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
+    );
+    host.send(json);
+  }
+  host.exit(1);
+}
+
+const error = say("error:");
+g.console = {
+  log: say(""),
+  info: say(""),
+  debug: say(""),
+  warn: say("warn:"),
+  error: (...args: unknown[]) => (args[0] === "UnhandledPromiseRejectionWarning:" ? unhandledRejection(args[1]) : error(...args)),
+};
 g.print = (...args: unknown[]) => host.print(format(args));
 // Moddable's trace() writes without adding a newline; here each call is one line.
 g.trace = (...args: unknown[]) => host.print(format(args).replace(/\n$/, ""));
