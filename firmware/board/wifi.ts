@@ -2,8 +2,8 @@
  * Wi-Fi on the board: Moddable's classic `wifi` module (soft AP + station) and `net`.
  *
  * - startAccessPoint: WPA2-PSK soft AP for setup mode (password 8..63 printable ASCII). If the station is in
- *   use at the time (hand-over from setup to the home network), the AP is started in AP+STA mode so neither
- *   side drops.
+ *   use at the time, the AP is started in AP+STA mode (`station: true`); connecting while the AP is up (the
+ *   hand-over from setup to the home network) switches to AP+STA, so neither side drops.
  * - connect: joins a network and resolves on the first address; rejects with E_NETWORK when no address came
  *   within `connectTimeoutMs`. Either way it keeps trying in the background with exponential backoff
  *   (1 s doubling to 60 s) until disconnect(); every loss of the address is retried the same way.
@@ -118,7 +118,9 @@ export class BoardWifi implements Wifi {
     this.stopStation();
     this.network = { ssid: options.ssid, password: options.password };
     this.backoff = this.backoffFirstMs;
-    if (this.ap) this.applyAccessPoint(); // keep the setup AP up next to the station (AP+STA)
+    // Keep the setup AP up next to the station. Moddable's accessPoint() leaves an AP that is already up in
+    // AP-only mode, so switch the mode itself: AP+STA keeps the AP's configuration (xs6wifi.c set_mode).
+    if (this.ap) WiFi.mode = 3;
     this.set("connecting");
     const dictionary = options.password ? { ssid: options.ssid, password: options.password } : { ssid: options.ssid };
     this.monitor = new WiFi(dictionary, (message) => this.onMessage(message));
@@ -134,8 +136,10 @@ export class BoardWifi implements Wifi {
   disconnect(): void {
     this.stopStation();
     WiFi.disconnect();
-    if (this.ap) this.set("access-point");
-    else this.set("off");
+    if (this.ap) {
+      WiFi.mode = WiFi.Mode.accessPoint;
+      this.set("access-point");
+    } else this.set("off");
   }
 
   // ---- internals -----------------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ describe("BoardWifi", () => {
     expect(wifi.state).toBe("access-point");
     // Hand-over: joining the home network keeps the AP up (AP+STA).
     const joined = wifi.connect({ ssid: "home", password: "homepass1" });
-    expect(fakes.wifi.calls.filter((c) => c.op === "accessPoint").pop()?.options?.station).toBe(true);
+    expect(fakes.wifi.calls.slice(1, 3)).toEqual([{ op: "mode", options: { value: 3 } }, { op: "new", options: { ssid: "home", password: "homepass1" } }]);
+    expect(fakes.wifi.ip.ap).toBe("192.168.4.1"); // the AP stays up
     fakes.wifi.emit("gotIP");
     await joined;
     expect(wifi.state).toBe("connected");
@@ -66,6 +67,10 @@ describe("BoardWifi", () => {
     expect(fakes.wifi.mode).toBe(1); // station only
     expect(wifi.state).toBe("connected");
     expect(states).toEqual(["access-point", "connecting", "connected"]);
+    // An AP started while the station is up comes up as AP+STA.
+    expect(wifi.startAccessPoint({ ssid: "sealcam-BBCC", password: "password123" })).toBeInstanceOf(Promise);
+    expect(fakes.wifi.calls.filter((c) => c.op === "accessPoint").pop()?.options?.station).toBe(true);
+    expect(fakes.wifi.mode).toBe(3);
     expect(Array.from(wifi.mac())).toEqual(Array.from(fakes.mac));
   });
 

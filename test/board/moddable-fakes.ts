@@ -197,7 +197,7 @@ export function installModdableFakes(): Fakes {
     static set mode(value: number) {
       state.mode = value;
       state.calls.push({ op: "mode", options: { value } });
-      if (value !== 2 && value !== 3) delete state.ip.ap;
+      if (value !== 2 && value !== 3) delete state.ip.ap; // AP config survives AP <-> AP+STA
     }
     static accessPoint(options: Record<string, unknown>): void {
       state.calls.push({ op: "accessPoint", options });
