@@ -379,7 +379,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       const updated = db.prepare("UPDATE e2ee SET roster = ?, roster_version = ? WHERE account_id = ? AND roster_version = ?").run(rosterBytes, roster.version, s.accountId, row.roster_version);
       if (updated.changes !== 1) httpFail(409, "E_CONFLICT", "the roster changed meanwhile; fetch it and retry");
       db.prepare("INSERT INTO phones (key_id, account_id, name, cert, wraps, added_at) VALUES (?, ?, ?, ?, ?, ?)").run(keyId, s.accountId, name, phoneCert.der, wraps, now());
-      db.prepare("UPDATE sessions SET phone_key_id = ? WHERE token_hash = ?").run(keyId, s.tokenHash);
+      // A recovering phone's session becomes that phone's; an enrolled phone adding another keeps its own.
+      if (!s.phoneKeyId) db.prepare("UPDATE sessions SET phone_key_id = ? WHERE token_hash = ?").run(keyId, s.tokenHash);
     })();
     sendJson(ctx.res, 201, { phoneKeyId: keyId, rosterVersion: roster.version });
   });
