@@ -24,6 +24,9 @@ import { SetupMode, type SetupOutcome } from "./setup-mode";
 import { CameraStore, type Provisioning } from "./store";
 import { Uplink } from "./uplink";
 
+/** The Camera trigger reason a board reports for a long press of its setup (BOOT) button. */
+export const SETUP_BUTTON = "setup-button";
+
 export type CameraState = "booting" | "setup" | "setup-ended" | "connecting" | "running" | "stopped";
 
 export interface CameraHooks {
@@ -116,8 +119,10 @@ export class CameraApp {
     this.setup = undefined;
     // Cancellation comes from inside (stop, unenroll, a failed start): the caller decides what follows.
     if (outcome.kind === "cancelled" || this.state === "stopped") return;
+    // The enrollment that ran before setup mode (if any) is replaced by a fresh start below.
+    if (this.running) this.platform.crypto.p256Destroy(this.running.identity.key);
+    this.running = undefined;
     if (outcome.kind === "enrolled") {
-      this.running = undefined;
       this.startRunning(outcome.provisioning, outcome.enrollment.takeKey());
       return;
     }
@@ -239,6 +244,9 @@ export class CameraApp {
 
   private scheduleRosterRefresh(): void {
     if (this.rosterTimer !== undefined) this.platform.clock.clearTimeout(this.rosterTimer);
+    this.rosterTimer = undefined;
+    // A refresh that finishes after power-off, unenroll or entering setup must not start a new cycle.
+    if (!this.running || this.state === "stopped" || this.state === "setup") return;
     this.rosterTimer = this.platform.clock.setTimeout(() => {
       this.rosterTimer = undefined;
       this.track(this.refreshRoster().then(() => this.scheduleRosterRefresh()));
@@ -254,6 +262,14 @@ export class CameraApp {
 
   /** A motion or trigger event: records one clip if the camera is enrolled and not in setup mode. */
   async trigger(reason: string): Promise<ClipReport | undefined> {
+    if (reason === SETUP_BUTTON) {
+      // A long press of the setup button: physical presence stands in for the label secret.
+      if (this.state !== "setup" && this.state !== "stopped") {
+        this.events.info("button.setup", "setup button held; entering setup mode");
+        await this.enterSetup("button");
+      }
+      return undefined;
+    }
     const running = this.running;
     if (!running || (this.state !== "running" && this.state !== "connecting")) {
       this.events.debug("record.skip", "trigger ignored: not recording in this state", { state: this.state });

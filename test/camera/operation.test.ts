@@ -220,3 +220,14 @@ test("unenroll and factory reset from the console erase keys and certificates, k
   const out = cam.board.console.lines.join("\n");
   expect(out).not.toMatch(/[0-9a-f]{64}/); // no key material printed
 });
+
+test("a long press of the setup button re-opens setup mode; the old enrollment stays until a new one commits", async () => {
+  const cam = await enrolledCamera({ setupTimeoutMs: 1500 });
+  const before = cam.app.status().camera;
+  cam.board.camera.trigger("setup-button");
+  await until(() => cam.app.state === "setup" && cam.board.setupServer.url !== undefined, "setup mode");
+  expect(cam.board.storage.get("p.ok")).toBeDefined();
+  // nobody comes: setup times out and the camera goes back to work with its old enrollment
+  await until(() => cam.app.state === "running", "back to running");
+  expect(cam.app.status()).toMatchObject({ enrolled: true, camera: before });
+});
