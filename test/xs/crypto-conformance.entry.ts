@@ -5,6 +5,7 @@
  * rejected with a thrown SealcamError rather than a crash. "config" tells it which share of the vectors to run
  * (all of them normally, a sample under the GC-stress build).
  */
+/// <reference path="../../host-tools/board-sim/xs-host/js/host-globals.d.ts" />
 import { NativeCrypto } from "../../firmware/native/native-crypto";
 import { concat, fromHex, toHex } from "../../firmware/core/bytes";
 import { ask, assert, assertHex, assertThrowsCode, note, run, test } from "./harness";
@@ -395,5 +396,6 @@ void (async () => {
   const config = await ask<{ sample: number; rounds: number }>("config");
   sample = config.sample;
   rounds = config.rounds;
+  note(`gc stress: ${globalThis.__sealcamHost.stress}`);
   await run();
 })();
