@@ -3,6 +3,7 @@
  * "The simulated board"). Commands on stdin: trigger, net down [S], net up, cut [POINT], status, quit.
  */
 import * as readline from "node:readline";
+import type { LogRecord } from "./services";
 import { SimulatedBoard, type FirmwareRunner } from "./simulator";
 
 const USAGE = `usage: sealcam board-sim --data DIR [options]
@@ -18,7 +19,7 @@ const USAGE = `usage: sealcam board-sim --data DIR [options]
   --cut-power-at POINT  arm a power cut (repeatable): storage:<key>, log:<event>, step:<name>,
                         flash-write[:N], flash-erase[:N]
   --engine xs|node      run the firmware in the XS host (default) or in this Node process (fallback)
-  --quiet               do not echo UART lines on stdout
+  --quiet               do not echo UART lines; print only milestones, warnings and errors
 
 stdin commands: trigger | net down [S] | net up | cut [POINT] | status | quit`;
 
@@ -133,6 +134,15 @@ export async function main(argv: string[]): Promise<number> {
   const say = (text: string) => process.stdout.write(`[board-sim] ${text}\n`);
   board.on("notice", (text: string) => say(text));
   if (!quiet) board.on("uart", (line: string) => process.stdout.write(`uart> ${line}\n`));
+  else {
+    // Quiet: only the milestones and the problems.
+    const milestones = new Set(["setup.start", "setup.end", "camera.enrolled", "cloud.registered", "record.done", "queue.drained", "roster.update", "wifi.up", "wifi.down"]);
+    board.on("log", (record: LogRecord) => {
+      if (milestones.has(record.e) || record.l === "warn" || record.l === "error") {
+        say(`${record.l} ${record.e}: ${record.m}${record.f ? " " + JSON.stringify(record.f) : ""}`);
+      }
+    });
+  }
   await board.start();
   say(`camera ${board.factory.ssid} (mac ${board.factory.mac}), data in ${board.dataDir}`);
   say(`label: ${board.dataDir}/label.txt`);
