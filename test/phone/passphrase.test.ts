@@ -57,6 +57,11 @@ test("CLI enroll prints the passphrase once and stores it nowhere", async () => 
     out.push(String(chunk));
     return true;
   });
+  const errors: string[] = [];
+  const errSpy = jest.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    errors.push(String(chunk));
+    return true;
+  });
   process.env.SEALCAM_LOGIN_PASSWORD = "cli password 1";
   try {
     const home = path.join(tmp, "home");
@@ -71,8 +76,11 @@ test("CLI enroll prints the passphrase once and stores it nowhere", async () => 
     // A second enroll into the same home is refused, and a bad command is a usage error.
     expect(await main(["enroll", "--home", home, "--cloud", cloud.url, "--email", "cli@example.org"])).toBe(1);
     expect(await main(["frobnicate", "--home", home, "--cloud", cloud.url])).toBe(2);
+    expect(errors.join("")).toContain("already holds an enrolled phone");
+    expect(errors.join("")).toContain("unknown command 'frobnicate'");
   } finally {
     spy.mockRestore();
+    errSpy.mockRestore();
     delete process.env.SEALCAM_LOGIN_PASSWORD;
     await cloud.close();
     fs.rmSync(tmp, { recursive: true, force: true });
