@@ -54,7 +54,7 @@ function dh(scalar: Buffer, peer: Buffer): Buffer {
 class Ref {
   h: Buffer;
   ck: Buffer;
-  k = Buffer.alloc(0);
+  k: Buffer = Buffer.alloc(0);
   n = 0;
   constructor() {
     this.h = sha256(Buffer.from("Noise_NNpsk0+confirm_P256_AES128GCM_SHA256/sealcam-setup/1"));
