@@ -18,7 +18,8 @@ const USAGE = `usage: sealcam board-sim --data DIR [options]
   --wifi-ssid NAME --wifi-password PW   the home network the board can join (default: any)
   --cut-power-at POINT  arm a power cut (repeatable): storage:<key>, log:<event>, step:<name>,
                         flash-write[:N], flash-erase[:N]
-  --engine xs|node      run the firmware in the XS host (default) or in this Node process (fallback)
+  --engine xs|node      run the firmware in the XS host (default) or in this Node process (fallback);
+                        xs-stress: the GC-stress XS host (collects on every allocation; slow)
   --quiet               do not echo UART lines; print only milestones, warnings and errors
 
 stdin commands: trigger | net down [S] | net up | cut [POINT] | status | quit`;
@@ -65,19 +66,20 @@ function numberFlag(parsed: Parsed, name: string, min: number, max: number): num
   return n;
 }
 
-/** The runner for `--engine`: the XS host (issue 4's BoardSim) or this Node process. */
+/** The runner for `--engine`: the XS host (issue 4's BoardSim), its GC-stress build, or this Node process. */
 export async function createRunner(engine: string): Promise<() => FirmwareRunner> {
   if (engine === "node") {
     const { InProcessRunner } = await import("./simulator");
     const { inProcessMain } = await import("./in-process");
     return () => new InProcessRunner(inProcessMain);
   }
-  if (engine === "xs") {
+  if (engine === "xs" || engine === "xs-stress") {
     const { XsRunner, prepareXsFirmware } = await import("./xs-runner");
-    const prepared = await prepareXsFirmware();
-    return () => new XsRunner(prepared);
+    const stress = engine === "xs-stress";
+    const prepared = await prepareXsFirmware({ stress });
+    return () => new XsRunner(prepared, stress ? { XS_STRESS: "1" } : {});
   }
-  throw new Error(`--engine must be xs or node`);
+  throw new Error(`--engine must be xs, xs-stress or node`);
 }
 
 export async function main(argv: string[]): Promise<number> {

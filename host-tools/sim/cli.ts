@@ -14,7 +14,8 @@ const USAGE = `usage: sealcam sim [options]
   --clip-seconds S    clip length (default 2)
   --fps N             frames per second (default 5)
   --size WxH          frame size (default 640x480)
-  --engine xs|node    the camera firmware in the XS host (default) or in this Node process`;
+  --engine xs|node    the camera firmware in the XS host (default) or in this Node process;
+                      xs-stress: the GC-stress XS host (every allocation collects; slow, use short clips)`;
 
 export async function main(argv: string[]): Promise<number> {
   const opts: Record<string, string> = {};
@@ -43,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const print = (line: string) => process.stdout.write(line + "\n");
-  print(`sealcam sim: cloud + two phones + one camera (firmware in ${engine === "xs" ? "the XS engine" : "Node"}), end to end`);
+  print(`sealcam sim: cloud + two phones + one camera (firmware in ${engine === "node" ? "Node" : "the XS engine"}), end to end`);
   try {
     const runner = await createRunner(engine);
     const report = await runSim({
@@ -54,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
       width: Number(size[1]),
       height: Number(size[2]),
       runner,
-      engineName: engine === "xs" ? "firmware in XS" : "firmware in Node",
+      engineName: engine === "node" ? "firmware in Node" : engine === "xs-stress" ? "firmware in XS, GC stress" : "firmware in XS",
       print,
     });
     print(`sealcam sim: OK (${report.clips.length} clips sealed, uploaded and opened by two phones; outputs in ${report.outDir})`);
