@@ -238,3 +238,49 @@ describe("request-auth", () => {
     }
   });
 });
+
+describe("robustness", () => {
+  // Deterministic mutations (a seeded LCG), so a failure reproduces.
+  let seed = 0x5eed;
+  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+
+  function mutate(input: Uint8Array): Uint8Array {
+    const out = Uint8Array.from(input);
+    const kind = next() % 4;
+    if (kind === 0) out[next() % out.length] ^= 1 << (next() % 8);
+    else if (kind === 1) out[next() % out.length] = next() & 0xff;
+    else if (kind === 2) return out.subarray(0, next() % out.length);
+    else return Uint8Array.from([...out.subarray(0, next() % out.length), ...out.subarray((next() % out.length) + 1)]);
+    return out;
+  }
+
+  test("mutated certificates and rosters only ever fail with typed errors (never a crash, never accepted wrongly)", async () => {
+    const rosterBytes = await roster(account, 4, [
+      { role: "phone", certificateDer: phoneCert },
+      { role: "account-data", certificateDer: dataCert },
+    ]);
+    const untyped: string[] = [];
+    let accepted = 0;
+    const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, k) => x === b[k]);
+    for (let i = 0; i < 1500; i++) {
+      const cert = mutate(phoneCert);
+      const r = mutate(rosterBytes);
+      if (same(cert, phoneCert) || same(r, rosterBytes)) continue; // an unchanged input is rightly accepted
+      try {
+        verifyChain(crypto, parseCertificate(cert), parseCertificate(account.rootCertDer));
+        accepted++;
+      } catch (e) {
+        if (!(e instanceof Error) || !("code" in e)) untyped.push(`cert: ${String(e)}`);
+      }
+      try {
+        verifyRoster(crypto, r, account.rootCertDer, { minVersion: 1 });
+        accepted++;
+      } catch (e) {
+        if (!(e instanceof Error) || !("code" in e)) untyped.push(`roster: ${String(e)}`);
+      }
+    }
+    expect(untyped).toEqual([]);
+    // Strict DER leaves no unsigned byte that could change: every real mutation is refused.
+    expect(accepted).toBe(0);
+  });
+});
