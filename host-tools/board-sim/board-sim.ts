@@ -43,6 +43,11 @@ export interface BoardSimOptions {
   env?: Record<string, string>;
   /** Default timeout for request() and once(), in ms (default 30000). */
   timeoutMs?: number;
+  /**
+   * Caps the XS heap (chunks + slots, MiB); past it the engine aborts with "memory full" (an XsError). The host
+   * normal build starts with about 25 MiB (the stress build about 1 MiB), so useful values there are 32 and up.
+   */
+  memoryLimitMb?: number;
 }
 
 /** A failure inside the XS host, as seen from Node. */
@@ -134,7 +139,9 @@ export class BoardSim {
     if (!fs.existsSync(binary)) throw new Error(`xs host binary not found: ${binary} (run make xs-host)`);
     if (!fs.existsSync(bundle)) throw new Error(`bundle not found: ${bundle}`);
     this.#options = options;
-    const child = spawn(binary, ["--channel-fd", "3", bundle], {
+    const args = ["--channel-fd", "3"];
+    if (options.memoryLimitMb !== undefined) args.push("--memory-limit-mb", String(options.memoryLimitMb));
+    const child = spawn(binary, [...args, bundle], {
       stdio: ["ignore", "pipe", "pipe", "pipe"],
       env: { ...process.env, ...options.env },
     });

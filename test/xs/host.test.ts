@@ -120,6 +120,16 @@ setTimeout(() => { void Promise.reject(new TypeError("nobody handles me")); }, 5
   expect(sim.failure!.exitCode).toBe(1);
 });
 
+test("a memory limit makes a leaking bundle abort with \"memory full\" instead of eating the host", async () => {
+  const leak = await scriptBundle("leak", `const kept: Uint8Array[] = [];
+setInterval(() => { for (let i = 0; i < 64; i++) kept.push(new Uint8Array(65536)); }, 1);
+`);
+  const sim = new BoardSim();
+  sims.push(sim);
+  await sim.start(xsHostBinary(), leak, { memoryLimitMb: 64 });
+  await expect(sim.once("never", 30000)).rejects.toThrow("memory full");
+});
+
 test("an engine abort (stack overflow) is an XsError, not a hang", async () => {
   const overflow = await scriptBundle("overflow", `function f(n: number): number { return f(n + 1) + 1; }\nsetTimeout(() => f(0), 0);\n`);
   const sim = new BoardSim();

@@ -27,3 +27,8 @@ void jobs_check_unhandled_rejections(xsMachine *machine)
 {
 	fxCheckUnhandledRejections((txMachine *)machine, 1);
 }
+
+void jobs_set_memory_limit(xsMachine *machine, size_t bytes)
+{
+	((txMachine *)machine)->allocationLimit = bytes;
+}

@@ -2,6 +2,8 @@
 #ifndef SEALCAM_JOBS_H
 #define SEALCAM_JOBS_H
 
+#include <stddef.h>
+
 #include "xs.h"
 
 /* Runs queued promise jobs until none are left (what fxRunLoop does before it looks at timers). */
@@ -10,5 +12,8 @@ void jobs_run_promises(xsMachine *machine);
 int jobs_abort_status(xsMachine *machine);
 /* At exit: reports still-unhandled promise rejections through the platform (console.error in our prelude). */
 void jobs_check_unhandled_rejections(xsMachine *machine);
+
+/* Caps the engine's memory (chunks + slots) at `bytes`; past it the engine aborts with "memory full". */
+void jobs_set_memory_limit(xsMachine *machine, size_t bytes);
 
 #endif

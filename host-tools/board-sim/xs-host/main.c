@@ -2,7 +2,7 @@
  * main.c: the sealcam XS host (xs.h API only). Runs one firmware bundle (an IIFE script made by
  * host-tools/board-sim/bundle.ts) in the XS engine with the native crypto module and a channel to Node.
  *
- *   xs-host [--channel-fd N] bundle.js
+ *   xs-host [--channel-fd N] [--memory-limit-mb M] bundle.js
  *
  * Globals it installs before evaluating the bundle (the bundle's prelude builds on them):
  *   __sealcamNative   the native crypto functions (firmware/native/sealcam_crypto.c), by their C names
@@ -445,7 +445,7 @@ static int finish(xsMachine *machine)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xs-host [--channel-fd N] bundle.js\n");
+	fprintf(stderr, "usage: xs-host [--channel-fd N] [--memory-limit-mb M] bundle.js\n");
 }
 
 int main(int argc, char **argv)
@@ -475,12 +475,20 @@ int main(int argc, char **argv)
 	size_t length = 0;
 	xsMachine *machine;
 	int i, status;
+	long memoryLimitMb = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--channel-fd") && i + 1 < argc) {
 			channel_fd = atoi(argv[++i]);
 			if (fcntl(channel_fd, F_GETFD) < 0) {
 				fprintf(stderr, "xs-host: channel fd %d is not open\n", channel_fd);
+				return 2;
+			}
+		}
+		else if (!strcmp(argv[i], "--memory-limit-mb") && i + 1 < argc) {
+			memoryLimitMb = atol(argv[++i]);
+			if (memoryLimitMb <= 0) {
+				usage();
 				return 2;
 			}
 		}
@@ -504,6 +512,8 @@ int main(int argc, char **argv)
 
 	xsInitializeSharedCluster();
 	machine = xsCreateMachine(&creation, "sealcam", NULL);
+	if (memoryLimitMb > 0)
+		jobs_set_memory_limit(machine, (size_t)memoryLimitMb * 1024 * 1024);
 #if mxStress
 	{
 		const char *stress = getenv("XS_STRESS");
