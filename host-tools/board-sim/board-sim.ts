@@ -44,7 +44,7 @@ export interface BoardSimOptions {
   /** Default timeout for request() and once(), in ms (default 30000). */
   timeoutMs?: number;
   /**
-   * Caps the XS heap (chunks + slots, MiB); past it the engine aborts with "memory full" (an XsError). The host
+   * Caps the XS heap (chunks + slots, MiB); past it the engine aborts with "memory full" (an XsError). The
    * normal build starts with about 25 MiB (the stress build about 1 MiB), so useful values there are 32 and up.
    */
   memoryLimitMb?: number;
