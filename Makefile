@@ -56,7 +56,7 @@ typecheck: $(NPM_STAMP)
 test: setup
 	@$(MAKE) test-targets
 test-targets: build-targets typecheck $(TEST_TARGETS)
-	npx jest --ci
+	npx jest --ci --forceExit
 
 bench: setup
 	@$(MAKE) bench-targets
