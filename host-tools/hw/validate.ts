@@ -250,12 +250,63 @@ function checkRoot(m: Record<string, unknown>, file: string, ctx: ManifestContex
     problems.push({ rule: "camera-quality", file, message: `config.jpegQuality (${String(quality)}) must equal defines.camera.jpeg_quality (${String(built)}): the driver takes it at build time` });
 }
 
+/** Local module entries of a manifest (globs expanded): specifier -> source file (.ts or .js). */
+function localModules(file: string, manifest: Record<string, unknown>): Map<string, string> {
+  const out = new Map<string, string>();
+  const base = path.dirname(file);
+  const modules = isObject(manifest.modules) ? manifest.modules : {};
+  for (const [specifier, value] of Object.entries(modules)) {
+    if (specifier === "~") continue;
+    for (const p of strings(value) ?? []) {
+      if (!isLocal(p)) continue;
+      const full = path.resolve(base, p);
+      if (p.endsWith("/*") && specifier.endsWith("/*")) {
+        const dir = full.slice(0, -2);
+        if (!fs.existsSync(dir)) continue;
+        for (const f of fs.readdirSync(dir))
+          if (/\.(ts|js)$/.test(f) && !f.endsWith(".d.ts")) out.set(specifier.slice(0, -1) + f.replace(/\.(ts|js)$/, ""), path.join(dir, f));
+      } else {
+        if (/\.(ts|js)$/.test(full) && fs.existsSync(full)) out.set(specifier, full); // reported by the modules rule
+        for (const ext of [".ts", ".js"]) if (fs.existsSync(full + ext)) out.set(specifier, full + ext);
+      }
+    }
+  }
+  return out;
+}
+
+const IMPORT_PATTERNS = [
+  /\bimport\s+(?:type\s+)?(?:[^'"]*?\sfrom\s+)?["']([^"']+)["']/g,
+  /\bexport\s+(?:type\s+)?[^'"]*?\sfrom\s+["']([^"']+)["']/g,
+];
+
+/**
+ * Every relative import of a module in the build resolves to a module the manifest lists: mcconfig compiles
+ * modules by specifier, so "../core/bytes" from "camera/app" must exist as "core/bytes".
+ */
+export function validateImports(file: string, manifest: Record<string, unknown>): Problem[] {
+  const problems: Problem[] = [];
+  const modules = localModules(file, manifest);
+  for (const [specifier, source] of modules) {
+    const text = fs.readFileSync(source, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+    for (const pattern of IMPORT_PATTERNS)
+      for (const m of text.matchAll(pattern)) {
+        const target = m[1];
+        if (!target.startsWith("./") && !target.startsWith("../")) continue;
+        const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(specifier), target));
+        if (resolved.startsWith("..") || !modules.has(resolved))
+          problems.push({ rule: "import", file, message: `${specifier} imports '${target}', which resolves to '${resolved}', not a module in the manifest` });
+      }
+  }
+  return problems;
+}
+
 export function validateManifest(file: string): { problems: Problem[]; manifest: Record<string, unknown> | undefined } {
   const problems: Problem[] = [];
   const ctx: ManifestContext = { defined: new Set(), moduleSpecifiers: new Set() };
   const first = readJson(file, []);
   collectBuildNames(first, ctx.defined); // build names may be used before the section that defines them
   const manifest = validateManifestFile(path.resolve(file), ctx, problems, true);
+  if (manifest) problems.push(...validateImports(path.resolve(file), manifest));
   return { problems, manifest };
 }
 

@@ -124,6 +124,13 @@ describe("manifest rules", () => {
       /nope.json/,
     );
   });
+  test("import: a module whose relative import the manifest does not list", () => {
+    const problems = check((root) => editJson(manifest(root), (m) => delete obj(m.modules)["core/clip/*"]));
+    expect(rules(problems)).toEqual(["import"]);
+    expect(problems.map((p) => p.message).join("\n")).toMatch(/camera\/\S+ imports '\.\.\/core\/clip\/\S+', which resolves to 'core\/clip\//);
+    const missingBoardFile = check((root) => editJson(manifest(root), (m) => delete obj(m.modules)["board/system"]));
+    expect(missingBoardFile.map((p) => p.message).join("\n")).toMatch(/board\/main imports '\.\/system'/);
+  });
   test("preload: a preloaded module that is not listed", () => {
     expectOnly(check((root) => editJson(manifest(root), (m) => (m.preload = ["core/errors", "nothing/here"]))), "preload", /nothing\/here/);
   });
