@@ -65,7 +65,8 @@ export class CameraApp {
     this.config = resolveConfig(config);
     this.events = new Events(platform.log);
     this.store = new CameraStore(platform.storage, platform.crypto);
-    this.queue = ClipQueue.open(platform.queueFlash, { onDrop: Uplink.dropReporter(this.events), log: platform.log });
+    // The queue writes its own queue.drop line when it has to drop the oldest clip.
+    this.queue = ClipQueue.open(platform.queueFlash, { log: platform.log });
     this.uplink = new Uplink(
       this.queue, undefined, platform.clock, this.events,
       () => platform.wifi.state === "connected" && this.state === "running",

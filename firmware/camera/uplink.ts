@@ -8,7 +8,7 @@
  * the network from here.
  */
 import type { Clock } from "../platform/clock";
-import type { ClipQueue, DropReport } from "../queue/queue";
+import type { ClipQueue } from "../queue/queue";
 import { toHex } from "../core/bytes";
 import { decodePart, encodePart, type ClipPart } from "./parts";
 import { describeError, type Events } from "./events";
@@ -42,13 +42,6 @@ export class Uplink {
     private readonly retryMaxMs: number,
   ) {
     this.retryDelay = retryMs;
-  }
-
-  static dropReporter(events: Events): (report: DropReport) => void {
-    return (report) =>
-      events.warn("queue.drop", report.reason === "full" ? "queue full: oldest clip dropped" : "corrupt queue record dropped", {
-        clip: report.clip, records: report.records, bytes: report.bytes, reason: report.reason,
-      });
   }
 
   setUploader(uploader: PartUploader | undefined): void {

@@ -18,6 +18,7 @@ import { NodeCrypto } from "../../host-tools/platform/node-crypto";
 import { TestAccount, type TestPhone } from "./account";
 import { makeBoard, until, type TestBoard } from "./harness";
 import { CloudProxy } from "./proxy";
+import { MemoryFlash } from "../../host-tools/board-sim/flash-file";
 
 const crypto = new NodeCrypto();
 let dir: string;
@@ -58,8 +59,8 @@ interface Enrolled {
   secret: string;
 }
 
-async function enrolledCamera(config: Partial<CameraAppConfig> = {}): Promise<Enrolled> {
-  const board = makeBoard();
+async function enrolledCamera(config: Partial<CameraAppConfig> = {}, flash?: MemoryFlash): Promise<Enrolled> {
+  const board = makeBoard({ flash });
   const app = startCamera(board.platform, { ...FAST, ...config });
   running.push({ app, board });
   const url = await board.setupServer.ready();
@@ -230,4 +231,27 @@ test("a long press of the setup button re-opens setup mode; the old enrollment s
   // nobody comes: setup times out and the camera goes back to work with its old enrollment
   await until(() => cam.app.state === "running", "back to running");
   expect(cam.app.status()).toMatchObject({ enrolled: true, camera: before });
+});
+
+test("a full queue drops the oldest whole clip, logs it, and delivers the newest ones complete", async () => {
+  const cam = await enrolledCamera({}, new MemoryFlash(8 * 4096, 4096));
+  const known = await account.clipIds();
+  cam.board.net.setUp(false);
+  await until(() => cam.app.state === "connecting", "offline");
+  for (let i = 0; i < 8; i++) await record(cam);
+  const drops = cam.board.log.lines.filter((l) => l.event === "queue.drop");
+  expect(drops.length).toBeGreaterThan(0);
+  expect(drops.map((d) => d.text)).toEqual(drops.map(() => "queue full: oldest clip dropped"));
+  cam.board.net.setUp(true);
+  await until(() => cam.app.queue.count === 0 && cam.app.state === "running", "drained");
+  await cam.app.idle();
+  const ids = await newClips(known);
+  expect(ids.length).toBeGreaterThan(0);
+  expect(ids.length + drops.length).toBe(8);
+  const seqs: number[] = [];
+  for (const id of ids) seqs.push(account.open(await account.download(id), cam.certificate, account.phones.get("phone-a")!).sequence);
+  // the survivors are the newest clips
+  seqs.sort((a, b) => a - b);
+  expect(seqs[seqs.length - 1]).toBe(8);
+  expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => 8 - seqs.length + 1 + i));
 });
