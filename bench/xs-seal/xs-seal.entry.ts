@@ -2,7 +2,7 @@
  * Runs inside XS (bundled by bench/xs-seal/run.ts). For 16 KiB and 64 KiB segments it alternates, ROUNDS times:
  * a pass of the plain-C loop (Node runs gcm_ceiling.c on request, while XS waits) and a pass in XS, so both
  * see the same machine load; the best pass of each counts.
- *   seal: firmware ClipSealer.write/finish with NativeCrypto   vs   C: copy + GCM + SHA-256 + zero per segment
+ *   seal: firmware ClipSealer.write/finish with NativeCrypto   vs   C: copy + GCM + SHA-256 per segment
  *   gcm:  one NativeCrypto.aesGcmSeal per segment                vs   C: one psa_aead_encrypt per segment
  * Plus pure-JS GCM (@noble/ciphers) in XS, and the per-recipient wrap cost (HPKE P-256, RSA-OAEP-2048).
  */

@@ -70,6 +70,8 @@ export class ClipSealer {
   #payloadKey: Uint8Array | undefined;
   #pending: Uint8Array;
   #pendingLength = 0;
+  /** The caller's last full segment, borrowed without a copy until we know whether it is the final one. */
+  #held: Uint8Array | undefined;
   #index = 0;
   #plaintextLength = 0;
 
@@ -130,34 +132,52 @@ export class ClipSealer {
     this.#pending = new Uint8Array(segmentSize);
   }
 
-  #seal(last: boolean): SealedSegment {
+  /** Seals `plaintext` as the next segment; it is either the pending buffer or a full segment of the caller's. */
+  #seal(plaintext: Uint8Array, last: boolean): SealedSegment {
     const key = this.#payloadKey;
     if (!key) return fail("E_STATE", "sealer: clip already finished");
     if (this.#index > MAX_SEGMENTS) fail("E_LIMIT", "sealer: too many segments");
-    const bytes = this.#crypto.aesGcmSeal(
-      key,
-      segmentNonce(this.#index, last),
-      this.#headHash,
-      this.#pending.subarray(0, this.#pendingLength),
-    );
+    const bytes = this.#crypto.aesGcmSeal(key, segmentNonce(this.#index, last), this.#headHash, plaintext);
     this.#payloadHash.update(bytes);
-    this.#plaintextLength += this.#pendingLength;
-    this.#pending.fill(0, 0, this.#pendingLength);
-    this.#pendingLength = 0;
+    this.#plaintextLength += plaintext.length;
     return { index: this.#index++, bytes };
+  }
+
+  #sealPending(last: boolean): SealedSegment {
+    const segment = this.#seal(this.#pending.subarray(0, this.#pendingLength), last);
+    // Not wiped per segment: the next segment overwrites it, and finish()/abort() wipe it. (Wiping every
+    // segment doubled the sealer's cost in XS; the same plaintext sits in the camera's frame buffers anyway.)
+    this.#pendingLength = 0;
+    return segment;
   }
 
   /**
    * Adds plaintext; returns the segments that are complete. A full segment is held back until more data
    * arrives, because only then is it known not to be the final one.
+   *
+   * Zero-copy: full segments of `data` are sealed in place, and when `data` ends on a full segment the
+   * sealer keeps a reference to that last segment (no copy) until the next write() or finish(). Do not
+   * modify `data` before then. Only partial segments are copied.
    */
   write(data: Uint8Array): SealedSegment[] {
     if (!this.#payloadKey) fail("E_STATE", "sealer: clip already finished");
     const out: SealedSegment[] = [];
+    const size = this.segmentSize;
     let offset = 0;
     while (offset < data.length) {
-      if (this.#pendingLength === this.segmentSize) out.push(this.#seal(false));
-      const take = Math.min(this.segmentSize - this.#pendingLength, data.length - offset);
+      if (this.#held) {
+        out.push(this.#seal(this.#held, false));
+        this.#held = undefined;
+      }
+      if (this.#pendingLength === 0 && data.length - offset >= size) {
+        const segment = data.subarray(offset, offset + size);
+        offset += size;
+        if (offset < data.length) out.push(this.#seal(segment, false));
+        else this.#held = segment;
+        continue;
+      }
+      if (this.#pendingLength === size) out.push(this.#sealPending(false));
+      const take = Math.min(size - this.#pendingLength, data.length - offset);
       this.#pending.set(data.subarray(offset, offset + take), this.#pendingLength);
       this.#pendingLength += take;
       offset += take;
@@ -167,7 +187,14 @@ export class ClipSealer {
 
   /** Seals the final segment and signs the footer; the sealer cannot be used afterwards. */
   finish(): { segment: SealedSegment; footer: Uint8Array; plaintextLength: number; segmentCount: number } {
-    const segment = this.#seal(true);
+    let segment: SealedSegment;
+    if (this.#held) {
+      segment = this.#seal(this.#held, true);
+      this.#held = undefined;
+    } else {
+      segment = this.#sealPending(true);
+    }
+    wipe(this.#pending);
     const payloadHash = this.#payloadHash.digest();
     const message = concat(LABEL_FOOTER, this.#headHash, u32be(this.#index), u64be(this.#plaintextLength), payloadHash);
     const footer = this.#crypto.ecdsaP256Sign(this.#cameraKey, message);
@@ -180,5 +207,6 @@ export class ClipSealer {
   abort(): void {
     wipe(this.#payloadKey, this.#pending);
     this.#payloadKey = undefined;
+    this.#held = undefined;
   }
 }
