@@ -37,7 +37,7 @@ HOST_SOURCES := $(shell find host-tools firmware -name '*.ts' 2>/dev/null)
 $(CLI_OUT): $(NPM_STAMP) $(HOST_SOURCES)
 	@mkdir -p dist
 	npx esbuild host-tools/cli.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning \
-	  --external:better-sqlite3 --external:serialport --external:@serialport/* --outfile=$@
+	  --external:better-sqlite3 --external:serialport --external:@serialport/* --external:esbuild --outfile=$@
 cli: $(CLI_OUT)
 BUILD_TARGETS += $(CLI_OUT)
 
