@@ -257,6 +257,7 @@ export class SetupSession {
   seal(plaintext: Uint8Array): Uint8Array {
     if (this.closed) fail("E_STATE", "setup session is closed");
     if (plaintext.length > MAX_TRANSPORT_PLAINTEXT) fail("E_LIMIT", "setup message too long");
+    if (this.sendCounter >= 0xffffffff) fail("E_LIMIT", "setup session used up; start a new one");
     const head = concat(header(MSG_TRANSPORT), u32be(this.sendCounter));
     const c = this.crypto.aesGcmSeal(this.sendKey, nonceFor(this.sendCounter), concat(this.id, head), plaintext);
     this.sendCounter++;
