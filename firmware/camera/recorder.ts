@@ -9,7 +9,7 @@
 import type { Camera } from "../platform/camera";
 import type { Clock } from "../platform/clock";
 import type { Crypto } from "../platform/crypto";
-import { toHex } from "../core/bytes";
+import { toHex, wipe } from "../core/bytes";
 import { ClipSealer } from "../core/clip/sealer";
 import { CONTENT_TYPE_FRAMES } from "../core/clip/constants";
 import { encodeFrame } from "../core/clip/frames";
@@ -92,6 +92,9 @@ export class Recorder {
 
     let frames = 0;
     let plaintextBytes = 0;
+    // The sealer may keep a view of the last record it was given until the next write() or finish()
+    // (zero-copy for whole segments), so each record is wiped only one write later.
+    let previous: Uint8Array | undefined;
     this.camera.start(this.config.sensor);
     try {
       while (frames < this.config.maxFramesPerClip) {
@@ -105,12 +108,14 @@ export class Recorder {
           sealedBytes += segment.bytes.length;
           await this.uplink.deliver(queueClip, { kind: "segment", clipId, index: segment.index, bytes: segment.bytes });
         }
-        record.fill(0);
+        wipe(previous);
+        previous = record;
       }
     } finally {
       this.camera.stop();
     }
     const { segment, footer } = sealer.finish();
+    wipe(previous);
     sealedBytes += segment.bytes.length + footer.length;
     await this.uplink.deliver(queueClip, { kind: "final", clipId, index: segment.index, bytes: segment.bytes });
     await this.uplink.deliver(queueClip, { kind: "footer", clipId, index: segment.index + 1, bytes: footer });

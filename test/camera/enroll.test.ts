@@ -100,3 +100,32 @@ test("boot -> setup -> enrolled over the setup channel -> registered -> a clip b
   const status = board.console.lines[board.console.lines.length - 1];
   expect(status).toMatch(/^status: state=running enrolled=yes camera=cam-[0-9a-f]{16} roster=1 recipients=2 queue=0 wifi=connected clips=1/);
 });
+
+test("frames that fill whole segments (the sealer borrows them) arrive intact", async () => {
+  const board = makeBoard();
+  // Records of exactly one segment (12-byte record header + 4084 bytes): the sealer keeps a view of the
+  // caller's buffer until the next write, so the recorder must not wipe it early.
+  let n = 0;
+  board.camera.readFrame = async () => {
+    const jpeg = new Uint8Array(4084).fill(0x30 + (n % 10));
+    jpeg[0] = 0xff;
+    jpeg[1] = 0xd8;
+    board.camera.frameBytes.push(jpeg);
+    return { jpeg, time: Date.now() + n++ };
+  };
+  const app = startCamera(board.platform, { ...FAST, maxFramesPerClip: 4, clipMs: 60_000 });
+  cameras.push({ app, board });
+  const setupUrl = await board.setupServer.ready();
+  const result = await addCamera({
+    setupUrl, secret: labelSecret(board), wifi: { ssid: "home", password: "home-wifi-pw" }, cloudUrl: cloud.url,
+    signer: account.signer, roster: account.roster,
+  });
+  await until(() => app.state === "running" && board.log.count("cloud.registered") === 1, "registration");
+  const known = await account.clipIds();
+  board.camera.trigger("motion");
+  await until(() => board.log.count("record.done") === 1, "a clip");
+  await app.idle();
+  const [id] = (await account.clipIds()).filter((c) => !known.includes(c));
+  const opened = account.open(await account.download(id), result.certificate, account.phones.get("phone-a")!);
+  expect(opened.frames.map((f) => toHex(f))).toEqual(board.camera.frameBytes.slice(0, 4).map((f) => toHex(f)));
+});
