@@ -48,8 +48,9 @@ firmware: board-args $(HW_TOOLS)
 	@node $(HW_TOOLS) platform $(BOARD) >/dev/null
 	@node $(HW_TOOLS) validate .
 	@node $(HW_TOOLS) doctor
+	@node $(HW_TOOLS) cflags "$$IDF_PATH" build/firmware/idf-cflags.rsp
 	@echo "firmware: $(BOARD) ($(FLAVOR)) with mcconfig -p $$(node $(HW_TOOLS) platform $(BOARD))"
-	cd manifests && PATH="$$MODDABLE/build/bin/$(MODDABLE_HOST_DIR)/release:$$PATH" \
+	cd manifests && SEALCAM_IDF_CFLAGS=$(abspath build/firmware/idf-cflags.rsp) PATH="$$MODDABLE/build/bin/$(MODDABLE_HOST_DIR)/release:$$PATH" \
 	  mcconfig -m -t build -o $(MODDABLE_OUT) -p "$$(node ../$(HW_TOOLS) platform $(BOARD))" $(MC_FLAVOR_FLAGS) \
 	  consoleMode=$(CONSOLE_MODE) manifest.json
 	@node $(HW_TOOLS) collect $(BOARD) $(MODDABLE_OUT) $(FIRMWARE_DIR) --flavor $(FLAVOR)

@@ -12,6 +12,8 @@
  * Compiled by mcconfig for the board; test/board/native-compile.test.ts also compiles it on the host with
  * -Wall -Wextra -Werror against the XS headers and declaration-only stand-ins for the IDF headers.
  */
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -21,7 +23,22 @@
 #include "esp_mac.h"
 #include "esp_system.h"
 #include "esp_rom_crc.h"
+#include "freertos/FreeRTOS.h"
+#if defined(__has_include) && __has_include("driver/usb_serial_jtag.h")
 #include "driver/usb_serial_jtag.h"
+#else
+/* The driver's header is not on Moddable's include list and the build did not add it (make firmware passes
+ * it in a response file): declare the few calls we make exactly as ESP-IDF v6.0 does. */
+typedef struct {
+	uint32_t tx_buffer_size;
+	uint32_t rx_buffer_size;
+} usb_serial_jtag_driver_config_t;
+#define USB_SERIAL_JTAG_DRIVER_CONFIG_DEFAULT() (usb_serial_jtag_driver_config_t) { .tx_buffer_size = 256, .rx_buffer_size = 256 }
+esp_err_t usb_serial_jtag_driver_install(usb_serial_jtag_driver_config_t *usb_serial_jtag_config);
+int usb_serial_jtag_read_bytes(void *buf, uint32_t length, TickType_t ticks_to_wait);
+int usb_serial_jtag_write_bytes(const void *src, size_t size, TickType_t ticks_to_wait);
+bool usb_serial_jtag_is_driver_installed(void);
+#endif
 
 #define SEALCAM_RANDOM_MAX 65536
 #define SEALCAM_CONSOLE_CHUNK 256

@@ -5,6 +5,7 @@
  *   hw doctor                               is a Moddable SDK + ESP-IDF installed and usable? what to install
  *   hw platform <board>                     the mcconfig -p value for a board
  *   hw subplatform <board>                  the subplatform name mcconfig builds it as (output folders)
+ *   hw cflags <IDF_PATH> <out.rsp>          the gcc response file with the extra ESP-IDF include folders
  *   hw collect <board> <mcconfig-out> <dest> [--flavor release|debug]
  *                                           copies bootloader.bin, partition-table.bin, xs_esp32.bin into
  *                                           <dest> and writes <dest>/flasher.json (layout in docs/HARDWARE.md)
@@ -131,12 +132,32 @@ export function collect(board: Board, outDir: string, dest: string, flavor: "rel
   return manifest;
 }
 
+/** Include folders (relative to IDF_PATH) our native C needs that Moddable's make.esp32.mk does not list. */
+export const EXTRA_IDF_INCLUDES = [
+  "components/esp_driver_usb_serial_jtag/include",
+  "components/mbedtls/mbedtls/tf-psa-crypto/include",
+  "components/mbedtls/mbedtls/tf-psa-crypto/drivers/builtin/include",
+  "components/mbedtls/port/include",
+];
+
+/**
+ * The gcc response file behind C_FLAGS_SUBPLATFORM ("@file"): one -I per line. Returns the folders that do
+ * not exist in this ESP-IDF (reported, not fatal: the compiler then says which header it misses).
+ */
+export function writeIdfCflags(idfPath: string, out: string): string[] {
+  const lines = EXTRA_IDF_INCLUDES.map((dir) => `-I${path.join(idfPath, dir)}`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, lines.join("\n") + "\n");
+  return EXTRA_IDF_INCLUDES.filter((dir) => !fs.existsSync(path.join(idfPath, dir)));
+}
+
 function usage(): string {
   return [
     "usage: hw validate [root]",
     "       hw doctor",
     "       hw platform <board>",
     "       hw subplatform <board>",
+    "       hw cflags <IDF_PATH> <out.rsp>",
     "       hw collect <board> <mcconfig-output-dir> <dest> [--flavor release|debug]",
   ].join("\n");
 }
@@ -167,6 +188,13 @@ export async function main(argv: string[]): Promise<number> {
       case "platform": {
         if (!rest[0]) break;
         process.stdout.write(platformArgument(loadBoard(rest[0])) + "\n");
+        return 0;
+      }
+      case "cflags": {
+        const [idfPath, out] = rest;
+        if (!idfPath || !out) break;
+        const missing = writeIdfCflags(idfPath, path.resolve(out));
+        for (const dir of missing) process.stderr.write(`hw: warning: ${path.join(idfPath, dir)} does not exist in this ESP-IDF\n`);
         return 0;
       }
       case "subplatform": {

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { collect, doctor, findBinDir, platformArgument } from "../../host-tools/hw/cli";
+import { collect, doctor, EXTRA_IDF_INCLUDES, findBinDir, platformArgument, writeIdfCflags } from "../../host-tools/hw/cli";
 import { loadBoard } from "../../host-tools/hw/boards";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -87,6 +87,19 @@ test("collect copies mcconfig's three images and writes flasher.json with the bo
   expect(() => collect(board, out, path.join(dir, "dest2"), "release")).toThrow(/factory partition holds 3145728/);
   fs.rmSync(path.join(bin, "bootloader.bin"));
   expect(() => collect(board, out, path.join(dir, "dest3"), "release")).toThrow(/lacks bootloader.bin/);
+});
+
+test("the ESP-IDF include folders go to a gcc response file, one flag per line (one build value, no spaces)", () => {
+  const idf = path.join(dir, "idf-for-cflags");
+  fs.mkdirSync(path.join(idf, EXTRA_IDF_INCLUDES[0]), { recursive: true });
+  const out = path.join(dir, "cflags", "idf-cflags.rsp");
+  const missing = writeIdfCflags(idf, out);
+  expect(missing).toEqual(EXTRA_IDF_INCLUDES.slice(1));
+  expect(fs.readFileSync(out, "utf8").trim().split("\n")).toEqual(EXTRA_IDF_INCLUDES.map((d) => `-I${path.join(idf, d)}`));
+  // The manifest points C_FLAGS_SUBPLATFORM at it, with an empty checked-in default for hand-run mcconfig.
+  const esp32 = JSON.parse(fs.readFileSync(path.join(ROOT, "manifests", "esp32.json"), "utf8")) as { build: Record<string, string> };
+  expect(esp32.build).toEqual({ "SEALCAM_IDF_CFLAGS ?=": "./idf-cflags.rsp", C_FLAGS_SUBPLATFORM: "@$(SEALCAM_IDF_CFLAGS)" });
+  expect(fs.readFileSync(path.join(ROOT, "manifests", "idf-cflags.rsp"), "utf8")).toBe("");
 });
 
 function make(args: string[], env: NodeJS.ProcessEnv): { status: number | null; out: string } {

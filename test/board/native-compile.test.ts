@@ -40,6 +40,19 @@ test("sealcam_system.c (esp_fill_random, MAC, USB console) compiles with -Wall -
   expect(result.status).toBe(0);
 });
 
+test("sealcam_system.c also compiles when the USB Serial/JTAG driver header is not on the include path", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-cc-"));
+  try {
+    fs.cpSync(IDF_DECLS, dir, { recursive: true });
+    fs.rmSync(path.join(dir, "driver"), { recursive: true });
+    const result = compile(path.join(ROOT, "firmware", "board", "sealcam_system.c"), ["-I", dir]);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("the same command fails on a warning (the check is live)", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-cc-"));
   try {

@@ -4,8 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "esp_err.h"
-typedef uint32_t TickType_t;
-#define portTICK_PERIOD_MS ((TickType_t)1)
+#include "freertos/FreeRTOS.h"
 typedef struct {
 	uint32_t tx_buffer_size;
 	uint32_t rx_buffer_size;
