@@ -14,14 +14,8 @@ import { NvsFile, PowerCut } from "./nvs-file";
 import { SoftAp } from "./soft-ap";
 import { SyntheticCamera } from "./synthetic-camera";
 
-export type ChannelValue =
-  | null
-  | boolean
-  | number
-  | string
-  | Uint8Array
-  | ChannelValue[]
-  | { [key: string]: ChannelValue };
+import type { ChannelValue } from "./board-sim";
+export type { ChannelValue };
 
 export type Params = { [key: string]: ChannelValue };
 
