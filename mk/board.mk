@@ -3,6 +3,7 @@
 #   make flash BOARD=<name> PORT=/dev/ttyACM0 [FLASHER=sealcam|idf]
 #   make boards                                           list the boards in hw/
 #   make hw-validate                                      check manifests/, hw/ and partition tables
+#   make firmware-check BOARD=<name>                      with only the Moddable SDK tools: mcconfig + tsc + xsc
 # `make firmware` leaves the images the flasher needs in build/firmware/<board>/:
 #   bootloader.bin (0x0), partition-table.bin (0x8000), xs_esp32.bin (0x10000), flasher.json (offsets, layout)
 
@@ -24,7 +25,7 @@ MC_FLAVOR_FLAGS :=
 CONSOLE_MODE := native
 endif
 
-.PHONY: firmware flash boards hw-validate hw-doctor board-args
+.PHONY: firmware firmware-check flash boards hw-validate hw-doctor board-args
 
 $(HW_TOOLS): $(NPM_STAMP) $(HW_TOOL_SOURCES)
 	@mkdir -p build
@@ -49,11 +50,18 @@ firmware: board-args $(HW_TOOLS)
 	@node $(HW_TOOLS) validate .
 	@node $(HW_TOOLS) doctor
 	@node $(HW_TOOLS) cflags "$$IDF_PATH" build/firmware/idf-cflags.rsp
+	@mkdir -p $(MODDABLE_OUT)
 	@echo "firmware: $(BOARD) ($(FLAVOR)) with mcconfig -p $$(node $(HW_TOOLS) platform $(BOARD))"
 	cd manifests && SEALCAM_IDF_CFLAGS=$(abspath build/firmware/idf-cflags.rsp) PATH="$$MODDABLE/build/bin/$(MODDABLE_HOST_DIR)/release:$$PATH" \
 	  mcconfig -m -t build -o $(MODDABLE_OUT) -p "$$(node ../$(HW_TOOLS) platform $(BOARD))" $(MC_FLAVOR_FLAGS) \
 	  consoleMode=$(CONSOLE_MODE) manifest.json
 	@node $(HW_TOOLS) collect $(BOARD) $(MODDABLE_OUT) $(FIRMWARE_DIR) --flavor $(FLAVOR)
+
+# Without ESP-IDF: run the real mcconfig (generation only), its per-module tsc, and xsc on our modules.
+firmware-check: board-args $(HW_TOOLS)
+	@node $(HW_TOOLS) validate .
+	@if [ -z "$$MODDABLE" ]; then echo "firmware-check: set MODDABLE to a Moddable SDK checkout with its tools built" >&2; exit 3; fi
+	PATH="$$MODDABLE/build/bin/$(MODDABLE_HOST_DIR)/release:$$PATH" node $(HW_TOOLS) check-build $(BOARD) build/moddable-check
 
 flash: board-args $(HW_TOOLS)
 	@if [ -z "$(PORT)" ]; then echo "make flash: say which serial port, e.g. PORT=/dev/ttyACM0 (bin/sealcam ports lists likely boards)" >&2; exit 2; fi

@@ -6,10 +6,13 @@
  *   hw platform <board>                     the mcconfig -p value for a board
  *   hw subplatform <board>                  the subplatform name mcconfig builds it as (output folders)
  *   hw cflags <IDF_PATH> <out.rsp>          the gcc response file with the extra ESP-IDF include folders
+ *   hw check-build <board> <out-dir>        with only the Moddable SDK tools (no ESP-IDF): mcconfig generates the
+ *                                           build, then mcconfig's per-module tsc and the SDK's xsc run on ours
  *   hw collect <board> <mcconfig-out> <dest> [--flavor release|debug]
  *                                           copies bootloader.bin, partition-table.bin, xs_esp32.bin into
  *                                           <dest> and writes <dest>/flasher.json (layout in docs/HARDWARE.md)
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { defaultHwDir, findPartition, loadBoard, type Board } from "./boards";
@@ -151,6 +154,51 @@ export function writeIdfCflags(idfPath: string, out: string): string[] {
   return EXTRA_IDF_INCLUDES.filter((dir) => !fs.existsSync(path.join(idfPath, dir)));
 }
 
+export interface CheckReport {
+  makefile: string;
+  tsc: { total: number; failed: { config: string; output: string }[] };
+  xsc: { total: number; failed: { command: string; output: string }[] };
+}
+
+/**
+ * What can be built of a board firmware without ESP-IDF: mcconfig generates the build (manifest parsing,
+ * platform matching, partitions, defines, sdkconfig merge), then every TypeScript module is compiled with the
+ * tsconfig mcconfig wrote for it, and every one of our modules (TypeScript output and native bindings) is
+ * compiled to XS bytecode with the SDK's xsc. Linking and the C/IDF part need the ESP-IDF toolchain.
+ */
+export function checkBuild(board: Board, manifest: string, outDir: string, env: NodeJS.ProcessEnv, tsc: string, ours: string): CheckReport {
+  const mcconfig = doctor(env).mcconfig ?? onPath("mcconfig", env);
+  if (!mcconfig) throw new Error("mcconfig not found: set MODDABLE and build the SDK tools (see docs/HARDWARE.md)");
+  const sub = board.moddableTarget.split("/")[1];
+  fs.mkdirSync(outDir, { recursive: true }); // mcconfig -o wants an existing folder
+  const run = (cmd: string, args: string[], cwd?: string) => spawnSync(cmd, args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const gen = run(mcconfig, ["-o", outDir, "-p", platformArgument(board), path.basename(manifest)], path.dirname(manifest));
+  if (gen.status !== 0) throw new Error(`mcconfig failed:\n${gen.stdout}${gen.stderr}`);
+  const tmp = path.join(outDir, "tmp", "esp32", sub, "release", "sealcam");
+  const makefile = path.join(tmp, "makefile");
+  if (!fs.existsSync(makefile)) throw new Error(`mcconfig wrote no makefile at ${makefile}`);
+  const text = fs.readFileSync(makefile, "utf8");
+  const vars = (name: string): string => (new RegExp(`^${name}\\s*=\\s*(.*)$`, "m").exec(text)?.[1] ?? "").trim();
+  const modulesDir = vars("MODULES_DIR");
+  const tmpDir = vars("TMP_DIR");
+  const configs = [...text.matchAll(/\btsc -p \$\(MODULES_DIR\)(\S+)/g)].map((m) => modulesDir + m[1]);
+  const report: CheckReport = { makefile, tsc: { total: configs.length, failed: [] }, xsc: { total: 0, failed: [] } };
+  for (const config of configs) {
+    const r = run(process.execPath, [tsc, "-p", config]);
+    if (r.status !== 0) report.tsc.failed.push({ config, output: (r.stdout + r.stderr).trim() });
+  }
+  const xscOut = path.join(outDir, "xsc-check");
+  fs.mkdirSync(xscOut, { recursive: true });
+  const xscLines = text.split("\n").filter((l) => /^\txsc /.test(l) && (l.includes(ours) || l.includes("/tsc/")));
+  report.xsc.total = xscLines.length;
+  for (const line of xscLines) {
+    const args = line.trim().split(/\s+/).slice(1).map((a) => a.replace("$(TMP_DIR)", tmpDir).replace("$(@D)", xscOut));
+    const r = run(path.join(path.dirname(mcconfig), "xsc"), args);
+    if (r.status !== 0) report.xsc.failed.push({ command: line.trim(), output: (r.stdout + r.stderr).trim() });
+  }
+  return report;
+}
+
 function usage(): string {
   return [
     "usage: hw validate [root]",
@@ -158,6 +206,7 @@ function usage(): string {
     "       hw platform <board>",
     "       hw subplatform <board>",
     "       hw cflags <IDF_PATH> <out.rsp>",
+    "       hw check-build <board> <out-dir>",
     "       hw collect <board> <mcconfig-output-dir> <dest> [--flavor release|debug]",
   ].join("\n");
 }
@@ -196,6 +245,25 @@ export async function main(argv: string[]): Promise<number> {
         const missing = writeIdfCflags(idfPath, path.resolve(out));
         for (const dir of missing) process.stderr.write(`hw: warning: ${path.join(idfPath, dir)} does not exist in this ESP-IDF\n`);
         return 0;
+      }
+      case "check-build": {
+        const [name, outDir] = rest;
+        if (!name || !outDir) break;
+        const root = path.dirname(defaultHwDir());
+        const report = checkBuild(
+          loadBoard(name),
+          path.join(root, "manifests", "manifest.json"),
+          path.resolve(outDir),
+          process.env,
+          path.join(root, "node_modules", "typescript", "bin", "tsc"),
+          root,
+        );
+        process.stdout.write(`hw: mcconfig generated ${report.makefile}\n`);
+        process.stdout.write(`hw: tsc ${report.tsc.total - report.tsc.failed.length}/${report.tsc.total} modules compiled with mcconfig's tsconfig\n`);
+        process.stdout.write(`hw: xsc ${report.xsc.total - report.xsc.failed.length}/${report.xsc.total} of our modules compiled to XS bytecode\n`);
+        for (const f of report.tsc.failed) process.stderr.write(`tsc ${f.config}\n${f.output}\n`);
+        for (const f of report.xsc.failed) process.stderr.write(`${f.command}\n${f.output}\n`);
+        return report.tsc.failed.length + report.xsc.failed.length === 0 ? 0 : 1;
       }
       case "subplatform": {
         if (!rest[0]) break;
