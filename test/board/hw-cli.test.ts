@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { collect, doctor, EXTRA_IDF_INCLUDES, findBinDir, platformArgument, writeIdfCflags } from "../../host-tools/hw/cli";
+import { checkBuild, collect, doctor, EXTRA_IDF_INCLUDES, findBinDir, platformArgument, writeIdfCflags } from "../../host-tools/hw/cli";
 import { loadBoard } from "../../host-tools/hw/boards";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -100,6 +100,62 @@ test("the ESP-IDF include folders go to a gcc response file, one flag per line (
   const esp32 = JSON.parse(fs.readFileSync(path.join(ROOT, "manifests", "esp32.json"), "utf8")) as { build: Record<string, string> };
   expect(esp32.build).toEqual({ "SEALCAM_IDF_CFLAGS ?=": "./idf-cflags.rsp", C_FLAGS_SUBPLATFORM: "@$(SEALCAM_IDF_CFLAGS)" });
   expect(fs.readFileSync(path.join(ROOT, "manifests", "idf-cflags.rsp"), "utf8")).toBe("");
+});
+
+test("check-build runs the tsc and xsc steps of the makefile mcconfig generated, and reports failures", () => {
+  // A stand-in SDK: mcconfig writes a makefile like the real one (verified with SDK 8.2.3); xsc fails on "bad".
+  const sdk = path.join(dir, "fake-sdk");
+  const bin = path.join(sdk, "build", "bin", process.platform === "darwin" ? "mac" : "lin", "release");
+  fs.mkdirSync(path.join(sdk, "build", "devices", "esp32"), { recursive: true });
+  fs.mkdirSync(path.join(sdk, "modules"), { recursive: true });
+  fs.mkdirSync(bin, { recursive: true });
+  const src = path.join(dir, "src");
+  fs.mkdirSync(src, { recursive: true });
+  fs.writeFileSync(path.join(src, "good.ts"), "export const x: number = 1;\n");
+  fs.writeFileSync(path.join(src, "bad.ts"), "export const y: number = 'text';\n");
+  const mcconfig = `#!/usr/bin/env node
+const fs = require("fs");
+const args = process.argv.slice(2);
+const out = args[args.indexOf("-o") + 1];
+const plat = args[args.indexOf("-p") + 1];
+const d = out + "/tmp/esp32/xiao_esp32s3_sense/release/sealcam";
+fs.mkdirSync(d + "/modules", { recursive: true });
+for (const n of ["good", "bad"])
+  fs.writeFileSync(d + "/modules/" + n + "-tsconfig.json", JSON.stringify({ compilerOptions: { strict: true, noEmit: true, types: [] }, files: [${JSON.stringify(src)} + "/" + n + ".ts"] }));
+const lines = [
+  "MODULES_DIR = " + d + "/modules",
+  "TMP_DIR = " + d,
+  "all:",
+  "\\ttsc -p $(MODULES_DIR)/good-tsconfig.json",
+  "\\ttsc -p $(MODULES_DIR)/bad-tsconfig.json",
+  "\\txsc ${ROOT}/firmware/board/good.js -c -e -o $(@D) -r good",
+  "\\txsc $(TMP_DIR)/tsc/bad.js -o $(@D)",
+  "\\txsc /elsewhere/sdk.js -o $(@D)",
+];
+fs.writeFileSync(d + "/makefile", lines.join("\\n") + "\\n");
+fs.writeFileSync(d + "/platform.txt", plat);
+`;
+  fs.writeFileSync(path.join(bin, "mcconfig"), mcconfig);
+  fs.chmodSync(path.join(bin, "mcconfig"), 0o755);
+  fs.writeFileSync(path.join(bin, "xsc"), '#!/bin/sh\ncase "$1" in *bad*) echo "xsc: syntax error" >&2; exit 1;; esac\nexit 0\n');
+  fs.chmodSync(path.join(bin, "xsc"), 0o755);
+  const out = path.join(dir, "check-out");
+  const report = checkBuild(
+    loadBoard("xiao_esp32s3_sense", HW),
+    path.join(ROOT, "manifests", "manifest.json"),
+    out,
+    { PATH: `${bin}:${process.env.PATH}`, MODDABLE: sdk },
+    path.join(ROOT, "node_modules", "typescript", "bin", "tsc"),
+    ROOT,
+  );
+  const tmp = path.join(out, "tmp", "esp32", "xiao_esp32s3_sense", "release", "sealcam");
+  expect(fs.readFileSync(path.join(tmp, "platform.txt"), "utf8").trim()).toBe("esp32/xiao_esp32s3_sense");
+  expect(report.tsc.total).toBe(2);
+  expect(report.tsc.failed.map((f) => path.basename(f.config))).toEqual(["bad-tsconfig.json"]);
+  expect(report.tsc.failed[0].output).toMatch(/not assignable to type 'number'/);
+  expect(report.xsc.total).toBe(2); // ours and tsc output; the SDK's own module is not ours to check
+  expect(report.xsc.failed).toHaveLength(1);
+  expect(report.xsc.failed[0].output).toMatch(/syntax error/);
 });
 
 function make(args: string[], env: NodeJS.ProcessEnv): { status: number | null; out: string } {
