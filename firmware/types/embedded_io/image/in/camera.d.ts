@@ -17,8 +17,9 @@ declare module "embedded:io/image/in/camera" {
     onReadable?: (this: Camera, frames: number) => void;
   }
 
-  /** With format "buffer/disposable", read() returns the driver's frame buffer; close() gives it back. */
-  export interface DisposableFrame extends ArrayBufferLike {
+  /** With format "buffer/disposable", read() returns the driver's frame buffer (a host buffer); close() gives it back. */
+  export interface DisposableFrame {
+    readonly byteLength: number;
     close(): void;
   }
 
