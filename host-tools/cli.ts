@@ -12,6 +12,7 @@ const TOOLS: Record<string, { summary: string; load: () => Promise<{ main: ToolM
   ports: { summary: "list serial ports, marking likely ESP32-S3 boards", load: () => import("./flash/ports-cli") },
   console: { summary: "serial console for a camera board", load: () => import("./console/cli") },
   sim: { summary: "the whole system, simulated end to end", load: () => import("./sim/cli") },
+  hw: { summary: "board definitions: validate, doctor (is the Moddable SDK/ESP-IDF usable?)", load: () => import("./hw/cli") },
 };
 
 function usage(): string {
