@@ -2,17 +2,13 @@
 #   build/xs-bundles/board-sim.js   firmware/sim/main.ts + the camera application, bundled for the XS host
 #   make sim                        sealcam sim: cloud + phones + camera (firmware in XS), end to end
 SIM_BUNDLE_OUT := build/xs-bundles/board-sim.js
-SIM_BUNDLER := build/board-sim/build-sim-bundle.cjs
 SIM_FIRMWARE_SOURCES := $(shell find firmware host-tools/board-sim/xs-host/js -name '*.ts' 2>/dev/null)
 SIM_OUT ?= .sim/run
 
-$(SIM_BUNDLER): $(NPM_STAMP) host-tools/board-sim/build-sim-bundle.ts host-tools/board-sim/bundle.ts host-tools/board-sim/xs-runner.ts
-	@mkdir -p $(@D)
-	npx esbuild host-tools/board-sim/build-sim-bundle.ts --bundle --platform=node --format=cjs --target=node20 \
-	  --log-level=warning --external:esbuild --external:better-sqlite3 --external:serialport --outfile=$@
-
-$(SIM_BUNDLE_OUT): $(SIM_BUNDLER) $(SIM_FIRMWARE_SOURCES)
-	@node $(SIM_BUNDLER)
+# Bundled with mk/xs-host.mk's bundler CLI (build/xs-host/bundle.cjs; spelled out because that file is read
+# after this one). The entry and output match SIM_ENTRY/SIM_BUNDLE in host-tools/board-sim/xs-runner.ts.
+$(SIM_BUNDLE_OUT): build/xs-host/bundle.cjs $(SIM_FIRMWARE_SOURCES)
+	@node build/xs-host/bundle.cjs firmware/sim/main.ts $@
 
 BUILD_TARGETS += $(SIM_BUNDLE_OUT)
 
