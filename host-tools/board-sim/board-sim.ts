@@ -24,6 +24,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Duplex } from "node:stream";
 import { bundleFirmware, repoRoot, type BundleOptions } from "./bundle";
+import { asciiJson, decodeValue, encodeValue, type Json } from "./xs-host/js/channel-codec";
 
 export type ChannelValue =
   | null
@@ -69,36 +70,6 @@ export class XsError extends Error {
 export function xsHostBinary(stress = false): string {
   return path.join(repoRoot(), "build", "xs-host", stress ? "xs-host-stress" : "xs-host");
 }
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-function encode(value: unknown, bins: Uint8Array[]): Json {
-  if (value instanceof Uint8Array) return { $bin: bins.push(value) - 1 };
-  if (value instanceof ArrayBuffer) return { $bin: bins.push(new Uint8Array(value)) - 1 };
-  if (Array.isArray(value)) return value.map((item) => encode(item, bins));
-  if (value !== null && typeof value === "object") {
-    const out: { [key: string]: Json } = {};
-    for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = encode(item, bins);
-    return out;
-  }
-  if (value === undefined) return null;
-  return value as Json;
-}
-
-function decode(value: Json, bins: Uint8Array[]): ChannelValue {
-  if (Array.isArray(value)) return value.map((item) => decode(item, bins));
-  if (value !== null && typeof value === "object") {
-    const index = value.$bin;
-    if (typeof index === "number" && Object.keys(value).length === 1) return bins[index];
-    const out: { [key: string]: ChannelValue } = {};
-    for (const [key, item] of Object.entries(value)) out[key] = decode(item, bins);
-    return out;
-  }
-  return value;
-}
-
-const ascii = (json: string): string =>
-  json.replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 
 interface Waiter {
   resolve(value: ChannelValue): void;
@@ -267,7 +238,7 @@ export class BoardSim {
 
   #post(message: { [key: string]: unknown }): void {
     const bins: Uint8Array[] = [];
-    const json = Buffer.from(ascii(JSON.stringify(encode(message, bins))), "utf8");
+    const json = Buffer.from(asciiJson(encodeValue(message, bins)), "utf8");
     let size = 4 + json.length;
     for (const bin of bins) size += 4 + bin.length;
     const frame = Buffer.alloc(4 + size);
@@ -298,7 +269,7 @@ export class BoardSim {
         bins.push(new Uint8Array(body.subarray(offset + 4, offset + 4 + length)));
         offset += 4 + length;
       }
-      this.#dispatch(decode(JSON.parse(json) as Json, bins) as { [key: string]: ChannelValue });
+      this.#dispatch(decodeValue(JSON.parse(json) as Json, bins) as { [key: string]: ChannelValue });
     }
   }
 

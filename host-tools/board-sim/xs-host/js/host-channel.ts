@@ -9,8 +9,8 @@
 /// <reference path="./host-globals.d.ts" />
 /// <reference path="../../../../firmware/types/sealcam-host-channel.d.ts" />
 import type { ChannelValue } from "sealcam/host-channel";
+import { asciiJson, decodeValue, encodeValue, type Json } from "./channel-codec";
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 interface Pending {
   resolve(value: ChannelValue): void;
@@ -24,38 +24,9 @@ const handlers = new Map<string, (params: ChannelValue) => ChannelValue | Promis
 const listeners = new Map<string, Set<(data: ChannelValue) => void>>();
 let nextId = 1;
 
-function encode(value: unknown, bins: Uint8Array[]): Json {
-  if (value instanceof Uint8Array) return { $bin: bins.push(value) - 1 };
-  if (value instanceof ArrayBuffer) return { $bin: bins.push(new Uint8Array(value)) - 1 };
-  if (Array.isArray(value)) return value.map((item) => encode(item, bins));
-  if (value !== null && typeof value === "object") {
-    const out: { [key: string]: Json } = {};
-    for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = encode(item, bins);
-    return out;
-  }
-  if (value === undefined) return null;
-  return value as Json;
-}
-
-function decode(value: Json, bins: ArrayBuffer[]): ChannelValue {
-  if (Array.isArray(value)) return value.map((item) => decode(item, bins));
-  if (value !== null && typeof value === "object") {
-    const index = value.$bin;
-    if (typeof index === "number" && Object.keys(value).length === 1) return new Uint8Array(bins[index]);
-    const out: { [key: string]: ChannelValue } = {};
-    for (const [key, item] of Object.entries(value)) out[key] = decode(item, bins);
-    return out;
-  }
-  return value;
-}
-
-// Pure ASCII on the wire: XS strings are CESU-8 inside, so anything past 0x7e goes as a \u escape.
-const ascii = (json: string): string =>
-  json.replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
-
 function post(message: { [key: string]: unknown }): void {
   const bins: Uint8Array[] = [];
-  const json = ascii(JSON.stringify(encode(message, bins)));
+  const json = asciiJson(encodeValue(message, bins));
   host.send(json, ...bins);
 }
 
@@ -79,7 +50,8 @@ async function answer(id: number, method: string, params: ChannelValue): Promise
 }
 
 globalThis.__sealcamChannelReceive = (json: string, attachments: ArrayBuffer[]): void => {
-  const message = decode(JSON.parse(json) as Json, attachments) as { [key: string]: ChannelValue };
+  const bins = attachments.map((buffer) => new Uint8Array(buffer));
+  const message = decodeValue(JSON.parse(json) as Json, bins) as { [key: string]: ChannelValue };
   switch (message.t) {
     case "res": {
       const entry = pending.get(message.id as number);
