@@ -29,6 +29,7 @@ import {
   KU_KEY_AGREEMENT, KU_KEY_ENCIPHERMENT, parseCertificate, parseSignatureAlgorithm, verifyChain, verifySignature,
   type Certificate,
 } from "./x509";
+import type { RecipientKey } from "./clip/sealer";
 
 export const ROSTER_FORMAT = "sealcam-roster-v1";
 export const ROSTER_MAX_BYTES = 64 * 1024;
@@ -37,9 +38,8 @@ export const ROSTER_MAX_VERSION = 0xffffffffffff;
 
 export type RosterRole = "phone" | "account-data";
 
-export type Recipient =
-  | { kind: "hpke-p256"; keyId: Uint8Array; publicKey: Uint8Array }
-  | { kind: "rsa-oaep-sha256"; keyId: Uint8Array; publicKey: Uint8Array };
+/** A roster key in exactly the shape the clip sealer takes. */
+export type Recipient = RecipientKey;
 
 export interface RosterEntry {
   role: RosterRole;
