@@ -27,6 +27,11 @@ async function cameraIds(): Promise<string[]> {
 test("setup success: the phone adds the camera, which stores its enrollment, joins Wi-Fi and registers", async () => {
   const board = await world.board("cam-ok");
   await world.setupUrl(board);
+  // The console lines follow the setup server's start; wait for them rather than race them.
+  const deadline = Date.now() + 10000;
+  while (!board.uartLines.some((line) => line.startsWith("setup: label secret")) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   const setupLines = board.uartLines.join("\n");
   expect(setupLines).toContain(board.factory.setupSecretText); // shown on the console in setup mode only
   const result = await world.enrolled(board);
