@@ -130,14 +130,14 @@ test("an impostor camera (no label secret) cannot get the phone past the handsha
 });
 
 test("replays: an old transport frame, a replayed hello, a replayed confirmation", async () => {
-  const { app, board, url, secret } = await bootSetup({ handshakeTimeoutMs: 150, maxSetupFailures: 10 });
+  const { app, board, url, secret } = await bootSetup({ handshakeTimeoutMs: 400, maxSetupFailures: 10 });
   const psk = deriveSetupKeys(crypto, secretFromLabel(secret)).psk;
 
   // A handshake whose confirmation never comes: the slot frees after the handshake timeout (a failure).
   const first = new SetupInitiator(crypto, psk);
   const hello1 = first.hello();
   expect((await raw(url, "POST", "/setup/v1/hello", hello1)).status).toBe(200);
-  await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 500)); // past the 400 ms handshake timeout
   // The same hello again: refused as a replay even though its tag is valid.
   const again = await raw(url, "POST", "/setup/v1/hello", hello1);
   expect(again.status).toBe(401);
@@ -181,7 +181,9 @@ test("a second phone mid-setup is refused; the first phone keeps its session", a
 });
 
 test("garbage on every setup endpoint is refused and changes nothing; the phone then enrolls", async () => {
-  const { app, board, url, secret } = await bootSetup({ maxSetupFailures: 1000, setupSessionIdleMs: 100 });
+  // A short idle timeout frees the slot held by the garbage session below; 1 s is long enough that the real
+  // enrollment afterwards never idles out between its own requests, even on a loaded machine.
+  const { app, board, url, secret } = await bootSetup({ maxSetupFailures: 1000, setupSessionIdleMs: 1000 });
   const bodies = [
     new Uint8Array(0), crypto.randomBytes(1), crypto.randomBytes(83), crypto.randomBytes(300), new Uint8Array(80 * 1024),
     asciiBytes("{\"op\":\"provision\"}"), new Uint8Array([1, 1]), new Uint8Array([1, 1, ...crypto.randomBytes(81)]), new Uint8Array([2, 1, ...crypto.randomBytes(81)]),
@@ -221,7 +223,11 @@ test("garbage on every setup endpoint is refused and changes nothing; the phone 
   client.close();
   notEnrolled(board);
   // that phone's session holds the slot until it goes idle; then the phone enrolls on the same boot
-  await new Promise((r) => setTimeout(r, 150));
+  const busy = async () => ((await raw(url, "GET", "/setup/v1/info")).json as { busy?: boolean } | undefined)?.busy;
+  for (const deadline = Date.now() + 10000; (await busy()) !== false; ) {
+    if (Date.now() > deadline) throw new Error("the idle session never freed the slot");
+    await new Promise((r) => setTimeout(r, 50));
+  }
   expect((await enroll(url, secret)).cameraId).toMatch(/^cam-/);
   await until(() => app.state === "running", "running");
 });
