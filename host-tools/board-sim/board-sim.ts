@@ -24,16 +24,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Duplex } from "node:stream";
 import { bundleFirmware, repoRoot, type BundleOptions } from "./bundle";
-import { asciiJson, decodeValue, encodeValue, type Json } from "./xs-host/js/channel-codec";
+import { asciiJson, decodeValue, encodeValue, type CodecValue, type Json } from "./xs-host/js/channel-codec";
 
-export type ChannelValue =
-  | null
-  | boolean
-  | number
-  | string
-  | Uint8Array
-  | ChannelValue[]
-  | { [key: string]: ChannelValue | undefined };
+export type ChannelValue = CodecValue;
 
 export type RequestHandler = (params: ChannelValue) => ChannelValue | Promise<ChannelValue>;
 

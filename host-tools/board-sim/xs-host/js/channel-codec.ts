@@ -5,8 +5,15 @@
  */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** What a decoded value can hold: JSON values, with Uint8Array where attachments were. */
-export type CodecValue = null | boolean | number | string | Uint8Array | CodecValue[] | { [key: string]: CodecValue };
+/** What a channel value can hold: JSON values, with Uint8Array where attachments were (undefined fields are dropped). */
+export type CodecValue =
+  | null
+  | boolean
+  | number
+  | string
+  | Uint8Array
+  | CodecValue[]
+  | { [key: string]: CodecValue | undefined };
 
 export function encodeValue(value: unknown, bins: Uint8Array[]): Json {
   if (value instanceof Uint8Array) return { $bin: bins.push(value) - 1 };
