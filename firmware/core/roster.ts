@@ -12,7 +12,7 @@
  *       accountId          UTF8String,
  *       version            INTEGER (1..2^48-1),
  *       issuedAt           GeneralizedTime,
- *       entries            SEQUENCE SIZE (2..32) OF SEQUENCE {
+ *       entries            SEQUENCE SIZE (2..16) OF SEQUENCE {  -- every entry is a clip recipient
  *         role               UTF8String ("phone" | "account-data"),
  *         certificate        Certificate } },                -- sorted by keyId, no duplicates
  *     signatureAlgorithm AlgorithmIdentifier,                -- RSASSA-PSS SHA-256 MGF1-SHA-256 salt 32
@@ -30,10 +30,17 @@ import {
   type Certificate,
 } from "./x509";
 import type { RecipientKey } from "./clip/sealer";
+import { MAX_RECIPIENTS } from "./clip/constants";
 
 export const ROSTER_FORMAT = "sealcam-roster-v1";
 export const ROSTER_MAX_BYTES = 64 * 1024;
-export const ROSTER_MAX_ENTRIES = 32;
+/**
+ * Every roster entry becomes a recipient of every clip, so the roster limit is the sealer's recipient limit:
+ * one number, enforced where a roster is made (phone), stored (cloud) and read (camera).
+ */
+export const ROSTER_MAX_ENTRIES = MAX_RECIPIENTS;
+/** Phones an account can hold: every entry but the account data key. */
+export const ROSTER_MAX_PHONES = ROSTER_MAX_ENTRIES - 1;
 export const ROSTER_MAX_VERSION = 0xffffffffffff;
 
 export type RosterRole = "phone" | "account-data";
@@ -69,6 +76,10 @@ function checkAccountId(accountId: string): void {
   if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(accountId)) fail("E_FORMAT", "roster: bad account id");
 }
 
+function tooManyEntries(n: number): string {
+  return `roster: ${n} keys, but a clip has at most ${MAX_RECIPIENTS} recipients (${ROSTER_MAX_PHONES} phones and the account data key); remove a phone first`;
+}
+
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
   return a.length - b.length;
@@ -83,7 +94,8 @@ export function encodeRosterTbs(crypto: Crypto, input: RosterInput): Uint8Array 
   if (!Number.isSafeInteger(input.version) || input.version < 1 || input.version > ROSTER_MAX_VERSION) {
     fail("E_ARGUMENT", "roster: version out of range");
   }
-  if (input.entries.length < 2 || input.entries.length > ROSTER_MAX_ENTRIES) fail("E_ARGUMENT", "roster: bad number of entries");
+  if (input.entries.length > ROSTER_MAX_ENTRIES) fail("E_LIMIT", tooManyEntries(input.entries.length));
+  if (input.entries.length < 2) fail("E_ARGUMENT", "roster: needs the account data key and at least one phone");
   const sorted = input.entries
     .map((e) => ({ role: e.role, der: e.certificateDer, keyId: crypto.sha256(parseCertificate(e.certificateDer).spki) }))
     .sort((a, b) => compareBytes(a.keyId, b.keyId));
@@ -115,7 +127,8 @@ export function parseRosterUnverified(crypto: Crypto, rosterBytes: Uint8Array): 
   const version = readSmallInteger(versionNode, "roster version");
   if (version < 1 || version > ROSTER_MAX_VERSION) fail("E_FORMAT", "roster: version out of range");
   const issuedAt = readTime(issuedNode, "roster issuedAt");
-  const entryNodes = sequence(entriesNode, "roster entries", 2, ROSTER_MAX_ENTRIES);
+  const entryNodes = sequence(entriesNode, "roster entries", 2, Number.MAX_SAFE_INTEGER);
+  if (entryNodes.length > ROSTER_MAX_ENTRIES) fail("E_LIMIT", tooManyEntries(entryNodes.length));
   const entries: RosterEntry[] = [];
   for (const entryNode of entryNodes) {
     const [roleNode, certNode] = sequence(entryNode, "roster entry", 2, 2);
