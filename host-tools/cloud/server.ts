@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import { constantTimeEqual, fromBase64Url, toBase64Url, toHex } from "../../firmware/core/bytes";
 import { parseRequestAuthHeaders, verifyRequest } from "../../firmware/core/request-auth";
-import { verifyRoster } from "../../firmware/core/roster";
+import { ROSTER_MAX_VERSION, verifyRoster } from "../../firmware/core/roster";
 import { parseCertificate, verifyChain, type Certificate } from "../../firmware/core/x509";
 import { NodeCrypto } from "../platform/node-crypto";
 import { FOOTER_BYTES, MAX_HEAD_BYTES, readHead, segmentLengthOk } from "./clip-format";
@@ -35,6 +35,36 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const CLIP_ID = /^[0-9a-f]{32}$/;
 const ACCOUNT_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const B64 = /^[A-Za-z0-9_-]{1,8000}$/;
+
+const STATUS_LIMIT = 4096;
+const ERROR_CODE = /^E_[A-Z_]{1,30}$/;
+
+interface CameraStatus {
+  rosterVersion: number;
+  rosterProblem: { version: number | null; code: string; message: string } | null;
+  queued: number;
+}
+
+/** `PUT /v1/camera/status` body: exactly {rosterVersion, rosterProblem, queued}; see docs/CLOUD-API.md. */
+function checkCameraStatus(body: Json): CameraStatus {
+  const int = (value: unknown, min: number): value is number => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= ROSTER_MAX_VERSION;
+  for (const name of ["rosterVersion", "rosterProblem", "queued"]) if (!(name in body)) httpFail(400, "E_FORMAT", `field '${name}' is missing`);
+  if (!int(body.rosterVersion, 1)) httpFail(400, "E_FORMAT", "field 'rosterVersion' must be an integer >= 1");
+  if (!int(body.queued, 0)) httpFail(400, "E_FORMAT", "field 'queued' must be an integer >= 0");
+  let problem: CameraStatus["rosterProblem"] = null;
+  if (body.rosterProblem !== null) {
+    const p = obj(body, "rosterProblem");
+    onlyFields(p, ["version", "code", "message"]);
+    for (const name of ["version", "code", "message"]) if (!(name in p)) httpFail(400, "E_FORMAT", `field 'rosterProblem.${name}' is missing`);
+    if (p.version !== null && !int(p.version, 0)) httpFail(400, "E_FORMAT", "field 'rosterProblem.version' must be an integer or null");
+    if (typeof p.code !== "string" || !ERROR_CODE.test(p.code)) httpFail(400, "E_FORMAT", "field 'rosterProblem.code' must be an error code (E_...)");
+    if (typeof p.message !== "string" || p.message.length > 200 || /[\x00-\x1f\x7f]/.test(p.message)) {
+      httpFail(400, "E_FORMAT", "field 'rosterProblem.message' must be a string of at most 200 characters without control characters");
+    }
+    problem = { version: p.version as number | null, code: p.code, message: p.message };
+  }
+  return { rosterVersion: body.rosterVersion as number, rosterProblem: problem, queued: body.queued as number };
+}
 
 export interface CloudOptions {
   dataDir: string;
@@ -240,8 +270,13 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const e2ee = e2eeRow(s.accountId);
     const phones = (db.prepare("SELECT key_id, name, cert, added_at FROM phones WHERE account_id = ? ORDER BY added_at").all(s.accountId) as { key_id: string; name: string; cert: Buffer; added_at: number }[])
       .map((p) => ({ keyId: p.key_id, name: p.name, certificate: toBase64Url(p.cert), addedAt: p.added_at }));
-    const cameras = (db.prepare("SELECT camera_id, cert, key_id, registered_at FROM cameras WHERE account_id = ? ORDER BY camera_id").all(s.accountId) as { camera_id: string; cert: Buffer; key_id: string; registered_at: number }[])
-      .map((c) => ({ cameraId: c.camera_id, certificate: toBase64Url(c.cert), keyId: c.key_id, registeredAt: c.registered_at }));
+    const cameras = (db.prepare("SELECT c.camera_id, c.cert, c.key_id, c.registered_at, s.roster_version, s.roster_problem, s.queued, s.reported_at FROM cameras c LEFT JOIN camera_status s ON s.camera_id = c.camera_id WHERE c.account_id = ? ORDER BY c.camera_id").all(s.accountId) as
+      { camera_id: string; cert: Buffer; key_id: string; registered_at: number; roster_version: number | null; roster_problem: string | null; queued: number | null; reported_at: number | null }[])
+      .map((c) => ({
+        cameraId: c.camera_id, certificate: toBase64Url(c.cert), keyId: c.key_id, registeredAt: c.registered_at,
+        status: c.reported_at === null ? null
+          : { rosterVersion: c.roster_version, rosterProblem: c.roster_problem === null ? null : JSON.parse(c.roster_problem), queued: c.queued, reportedAt: c.reported_at },
+      }));
     const cameraCertificates = (db.prepare("SELECT cert_sha256, camera_id, cert, revoked FROM camera_certs WHERE account_id = ? ORDER BY registered_at").all(s.accountId) as { cert_sha256: string; camera_id: string; cert: Buffer; revoked: number }[])
       .map((c) => ({ cameraId: c.camera_id, sha256: c.cert_sha256, certificate: toBase64Url(c.cert), removed: c.revoked === 1 }));
     sendJson(ctx.res, 200, {
@@ -300,6 +335,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     db.transaction(() => {
       db.prepare("DELETE FROM phones WHERE account_id = ?").run(s.accountId);
       db.prepare("DELETE FROM e2ee WHERE account_id = ?").run(s.accountId);
+      db.prepare("DELETE FROM camera_status WHERE camera_id IN (SELECT camera_id FROM cameras WHERE account_id = ?)").run(s.accountId);
       db.prepare("DELETE FROM cameras WHERE account_id = ?").run(s.accountId);
       db.prepare("DELETE FROM camera_certs WHERE account_id = ?").run(s.accountId);
       db.prepare("DELETE FROM unlock_failures WHERE account_id = ?").run(s.accountId);
@@ -466,6 +502,19 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     sendJson(ctx.res, 200, { version: row.roster_version, roster: toBase64Url(row.roster) });
   });
 
+  // The camera reports what the owner should see: the roster version it seals to, why it refused a newer
+  // roster (e.g. one with too many keys), and how many parts wait in its queue. Latest report wins.
+  route("PUT", "/v1/camera/status", async (ctx) => {
+    const raw = await readBody(ctx.req, STATUS_LIMIT);
+    const cam = cameraAuth(ctx, raw);
+    const body = parseJsonObject(raw);
+    onlyFields(body, ["rosterVersion", "rosterProblem", "queued"]);
+    const status = checkCameraStatus(body);
+    db.prepare("INSERT INTO camera_status (camera_id, roster_version, roster_problem, queued, reported_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(camera_id) DO UPDATE SET roster_version = excluded.roster_version, roster_problem = excluded.roster_problem, queued = excluded.queued, reported_at = excluded.reported_at")
+      .run(cam.cameraId, status.rosterVersion, status.rosterProblem === null ? null : JSON.stringify(status.rosterProblem), status.queued, now());
+    sendJson(ctx.res, 200, { ok: true });
+  });
+
   // A phone removes a camera: it can no longer authenticate or register that certificate again; its
   // certificate stays listed (marked removed) so clips it made can still be verified and opened.
   route("POST", "/v1/cameras/:cameraid/remove", async (ctx) => {
@@ -480,6 +529,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       if (!row) httpFail(404, "E_NOT_FOUND", "no such camera in this account");
       db.prepare("UPDATE camera_certs SET revoked = 1 WHERE camera_id = ? AND account_id = ?").run(cameraId, s.accountId);
       db.prepare("DELETE FROM cameras WHERE camera_id = ?").run(cameraId);
+      db.prepare("DELETE FROM camera_status WHERE camera_id = ?").run(cameraId);
     })();
     sendJson(ctx.res, 200, { removed: cameraId });
   });
@@ -601,6 +651,35 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const row = clipRow(id);
     if (!row || row.account_id !== s.accountId || row.complete !== 1) httpFail(404, "E_NOT_FOUND", "no such complete clip in this account");
     sendFile(ctx.res, clipFile(id), row.size as number);
+  });
+
+  // The signed head alone (preamble, header, camera signature), so a phone can verify what it lists.
+  route("GET", "/v1/clips/:id/head", async (ctx) => {
+    const s = session(ctx);
+    const id = clipId(ctx);
+    await noBody(ctx);
+    const readHeadBytes = (): Buffer | null => {
+      const row = clipRow(id);
+      if (!row || row.account_id !== s.accountId) return null;
+      try {
+        if (row.complete !== 1) return fs.readFileSync(path.join(clipDir(id), "head"));
+        const fd = fs.openSync(clipFile(id), "r");
+        try {
+          const head = Buffer.alloc(row.head_length);
+          return fs.readSync(fd, head, 0, row.head_length, 0) === row.head_length ? head : null;
+        } finally {
+          fs.closeSync(fd);
+        }
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+        throw error;
+      }
+    };
+    // A clip completing between the row read and the file read moves its head into the .sealed file: retry once.
+    const head = readHeadBytes() ?? readHeadBytes();
+    if (!head) httpFail(404, "E_NOT_FOUND", "no such clip in this account");
+    ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": head.length, "cache-control": "no-store" });
+    ctx.res.end(head);
   });
 
   // ------------------------------------------------------------------------------------------- server
