@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS camera_certs (
 CREATE TABLE IF NOT EXISTS nonces (camera_id TEXT NOT NULL, nonce TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY (camera_id, nonce));
 CREATE INDEX IF NOT EXISTS nonces_at ON nonces(at);
+CREATE TABLE IF NOT EXISTS camera_status (
+  camera_id TEXT PRIMARY KEY, roster_version INTEGER NOT NULL, roster_problem TEXT, queued INTEGER NOT NULL,
+  reported_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS clips (
   clip_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, camera_id TEXT NOT NULL, head_sha256 TEXT NOT NULL,
   head_length INTEGER NOT NULL, segment_size INTEGER NOT NULL, start_time INTEGER NOT NULL,

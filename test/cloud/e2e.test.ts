@@ -155,6 +155,38 @@ test("camera: CSR -> certificate, registration, roster, resumable clip upload; p
   expect(fs.readdirSync(framesDir).filter((f) => f.endsWith(".jpg"))).toHaveLength(3);
 });
 
+test("camera status: the camera reports its roster version, a roster problem and its queue; the account shows the latest", async () => {
+  const token = phoneA.state().token;
+  const account = async () => ((await http("GET", "/v1/account", undefined, token)).json.cameras as { cameraId: string; status: unknown }[]);
+  expect(await account()).toEqual([expect.objectContaining({ cameraId, status: null })]);
+  const put = (value: unknown) => camera("PUT", "/v1/camera/status", new Uint8Array(Buffer.from(JSON.stringify(value))));
+  const problem = { version: 7, code: "E_LIMIT", message: "roster: 17 keys, but a clip has at most 16 recipients" };
+  expect(await put({ rosterVersion: 1, rosterProblem: problem, queued: 3 })).toEqual({ status: 200, json: { ok: true } });
+  expect(await account()).toEqual([expect.objectContaining({ cameraId, status: { rosterVersion: 1, rosterProblem: problem, queued: 3, reportedAt: expect.any(Number) } })]);
+  const before = JSON.stringify(cloud.db.prepare("SELECT * FROM camera_status").all());
+  const bad: unknown[] = [
+    { rosterVersion: 0, rosterProblem: null, queued: 0 },
+    { rosterVersion: 1, rosterProblem: null },
+    { rosterVersion: 1, rosterProblem: null, queued: -1 },
+    { rosterVersion: 1, rosterProblem: null, queued: 1.5 },
+    { rosterVersion: 1, rosterProblem: null, queued: 0, extra: 1 },
+    { rosterVersion: 1, rosterProblem: { version: 2, code: "LIMIT", message: "x" }, queued: 0 },
+    { rosterVersion: 1, rosterProblem: { version: 2, code: "E_LIMIT", message: "x".repeat(201) }, queued: 0 },
+    { rosterVersion: 1, rosterProblem: { version: 2, code: "E_LIMIT", message: "x", more: 1 }, queued: 0 },
+    { rosterVersion: 1, rosterProblem: { code: "E_LIMIT", message: "x" }, queued: 0 },
+    { rosterVersion: "1", rosterProblem: null, queued: 0 },
+    [1, 2],
+  ];
+  for (const value of bad) expect({ value, r: await put(value) }).toEqual({ value, r: { status: 400, json: expect.objectContaining({ code: "E_FORMAT" }) } });
+  expect((await camera("PUT", "/v1/camera/status", new Uint8Array(4097).fill(0x20))).status).toBe(413);
+  // Unsigned: refused.
+  expect((await fetch(cloud.url + "/v1/camera/status", { method: "PUT", body: JSON.stringify({ rosterVersion: 1, rosterProblem: null, queued: 0 }) })).status).toBe(401);
+  expect(JSON.stringify(cloud.db.prepare("SELECT * FROM camera_status").all())).toBe(before);
+  expect(await put({ rosterVersion: 1, rosterProblem: { version: null, code: "E_FORMAT", message: "roster fetch: reply has no roster" }, queued: 0 })).toEqual({ status: 200, json: { ok: true } });
+  expect(await put({ rosterVersion: 1, rosterProblem: null, queued: 0 })).toEqual({ status: 200, json: { ok: true } });
+  expect(await account()).toEqual([expect.objectContaining({ status: expect.objectContaining({ rosterVersion: 1, rosterProblem: null, queued: 0 }) })]);
+});
+
 test("wrong passphrases: 403 each, the 11th try in an hour is 429 even with the right one", async () => {
   const session = await http("POST", "/v1/sessions", creds);
   const token = session.json.token as string;
