@@ -67,7 +67,7 @@ export class SetupMode {
         if (why === "success") clock.setTimeout(() => this.finish(this.result ? { kind: "enrolled", ...this.result, enrollment } : { kind: "cancelled" }), LINGER_MS);
         else clock.setTimeout(() => this.finish({ kind: "too-many-failures" }), 0);
       },
-    });
+    }, this.store);
     if (wifi.state === "connected" || wifi.state === "connecting") wifi.disconnect();
     await wifi.startAccessPoint({ ssid: this.ssid, password: keys.wifiPassword });
     const service = this.service;

@@ -9,15 +9,21 @@
  *
  * One phone at a time: the first phone whose hello authenticates holds the slot until setup ends, its
  * handshake times out or its session goes idle; any other hello gets 409. Failed handshakes (wrong secret,
- * replayed hello, bad confirmation, handshake timeout) are counted; at `maxSetupFailures` setup mode ends.
- * Malformed requests are refused with 400 and change nothing.
+ * replayed hello, bad confirmation, handshake timeout) are counted; at `maxSetupFailures` setup mode ends,
+ * and each refusal says how many attempts remain. Malformed requests (wrong length, version or type) are
+ * refused with 400 and change nothing: their shape is checked before any handshake state is touched, so a
+ * bystander cannot free the slot of a phone whose handshake is in progress.
+ *
+ * The hashes of the last 64 authenticated hellos' phone ephemeral keys are kept in the camera's storage
+ * (CameraStore, `s.hellos`): loaded when setup mode starts and written before the reply to a hello goes
+ * out, so a hello captured in one setup session is refused in every later one, across reboots.
  */
 import type { Clock } from "../platform/clock";
 import type { Crypto } from "../platform/crypto";
 import type { HttpRequest, HttpResponse } from "../platform/network";
-import { toHex, utf8Bytes, utf8String } from "../core/bytes";
+import { fromHex, toHex, utf8Bytes, utf8String } from "../core/bytes";
 import { fail, SealcamError } from "../core/errors";
-import { SetupResponder, SetupSession, SETUP_PROTOCOL_NAME } from "../core/setup-channel";
+import { MSG_CONFIRM, SetupResponder, SetupSession, SETUP_PROTOCOL_NAME, SETUP_VERSION } from "../core/setup-channel";
 import type { CameraAppConfig } from "./config";
 import { describeError, type Events } from "./events";
 
@@ -32,6 +38,12 @@ export interface SetupHandlers {
   end(reason: "success" | "too-many-failures"): void;
 }
 
+/** Where the seen-hello list lives across setup sessions and reboots (CameraStore in the app). */
+export interface SeenHelloStore {
+  loadSeenHellos(): Uint8Array[];
+  saveSeenHellos(hashes: Uint8Array[]): void;
+}
+
 type Slot =
   | { kind: "idle" }
   | { kind: "handshake"; responder: SetupResponder; since: number }
@@ -39,6 +51,8 @@ type Slot =
 
 const MAX_SEEN = 64;
 const MAX_BODY = 70 * 1024;
+/** Message 3 is exactly `01 03 || AES-GCM("sealcam-setup/1 confirm")`: 2 + 23 + 16 bytes. */
+export const CONFIRM_LENGTH = 2 + "sealcam-setup/1 confirm".length + 16;
 
 function jsonResponse(status: number, value: unknown): HttpResponse {
   return { status, headers: { "content-type": "application/json" }, body: utf8Bytes(JSON.stringify(value)) };
@@ -67,7 +81,7 @@ export class SetupService {
   private slot: Slot = { kind: "idle" };
   private failures = 0;
   private ended = false;
-  private readonly seenHellos: string[] = [];
+  private readonly seenHellos: string[];
 
   constructor(
     private readonly crypto: Crypto,
@@ -77,7 +91,10 @@ export class SetupService {
     private readonly ssid: string,
     private readonly config: CameraAppConfig,
     private readonly handlers: SetupHandlers,
-  ) {}
+    private readonly seenStore: SeenHelloStore,
+  ) {
+    this.seenHellos = seenStore.loadSeenHellos().map((h) => toHex(h));
+  }
 
   get failureCount(): number {
     return this.failures;
@@ -113,6 +130,13 @@ export class SetupService {
       this.events.warn("setup.reject", "setup request refused", { code, reason: message });
       return errorResponse(statusFor(code), code, message);
     }
+  }
+
+  /** What a refused phone is told about the attempts that remain (the phone prints it). */
+  private attemptsLeft(): string {
+    const left = this.config.maxSetupFailures - this.failures;
+    if (left <= 0) return "too many failed attempts, setup mode has ended: restart it on the camera (power-cycle it or type `setup <label secret>` on its console)";
+    return `${left} attempt${left === 1 ? "" : "s"} left before setup mode ends`;
   }
 
   private fail(reason: string): void {
@@ -154,16 +178,19 @@ export class SetupService {
       reply = responder.readHello(body, utf8Bytes(JSON.stringify(this.handlers.describe()))).reply;
     } catch (error) {
       const { code } = describeError(error);
-      if (code === "E_AUTH") this.fail("wrong-secret");
-      throw error;
+      if (code !== "E_AUTH") throw error;
+      this.fail("wrong-secret");
+      return fail("E_AUTH", `wrong setup secret (check the label) or a damaged message; ${this.attemptsLeft()}`);
     }
     const seen = toHex(this.crypto.sha256(responder.peerEphemeral as Uint8Array));
     if (this.seenHellos.indexOf(seen) >= 0) {
       this.fail("replayed-hello");
-      fail("E_AUTH", "replayed setup hello");
+      fail("E_AUTH", `replayed setup hello; ${this.attemptsLeft()}`);
     }
     this.seenHellos.push(seen);
     if (this.seenHellos.length > MAX_SEEN) this.seenHellos.shift();
+    // Persisted before the reply goes out: if this write fails, so does the hello.
+    this.seenStore.saveSeenHellos(this.seenHellos.map((h) => fromHex(h)));
     this.slot = { kind: "handshake", responder, since: this.clock.now() };
     this.events.info("setup.hello", "setup handshake started");
     return binary(reply);
@@ -171,19 +198,22 @@ export class SetupService {
 
   private confirm(body: Uint8Array): HttpResponse {
     if (this.slot.kind !== "handshake") fail("E_STATE", "no setup handshake in progress");
+    // The shape first: a malformed confirmation is refused before the responder is touched, so the
+    // handshake in progress keeps its slot and can still complete.
+    if (body.length < 2) fail("E_FORMAT", "setup confirmation too short");
+    if (body[0] !== SETUP_VERSION) fail("E_VERSION", `unsupported setup protocol version ${body[0]}`);
+    if (body[1] !== MSG_CONFIRM) fail("E_FORMAT", `expected setup message type ${MSG_CONFIRM}, got ${body[1]}`);
+    if (body.length !== CONFIRM_LENGTH) fail("E_FORMAT", `setup confirmation must be ${CONFIRM_LENGTH} bytes`);
     let session: SetupSession;
     try {
       session = this.slot.responder.readConfirm(body);
     } catch (error) {
+      // A well-formed confirmation that does not open has spent the responder: this handshake is over
+      // and it counts as a failure (PROTOCOL §6.2).
+      this.slot = { kind: "idle" };
+      this.fail("bad-confirmation");
       const { code } = describeError(error);
-      if (code === "E_AUTH") {
-        // a wrong confirmation ends this handshake; the responder is spent
-        this.slot = { kind: "idle" };
-        this.fail("bad-confirmation");
-      } else {
-        // a malformed message changes nothing, but the responder is spent: start over
-        this.slot = { kind: "idle" };
-      }
+      if (code === "E_AUTH") fail("E_AUTH", `setup confirmation does not authenticate; start over; ${this.attemptsLeft()}`);
       throw error;
     }
     this.slot = { kind: "session", session, last: this.clock.now(), busy: false };

@@ -7,6 +7,8 @@
  *   p.ok           the commit marker, written last: {"v":1,"hash":SHA-256 over the p.* values}
  *   r.ptr          the accepted roster: {"slot","n","len","ver","hash"}; its bytes in r.<slot><i> chunks
  *   c.seq          the next clip sequence number (u32be), advanced before a clip is sealed
+ *   s.hellos       SHA-256 of the last 64 setup hellos' phone ephemeral keys (32 bytes each, oldest first), so a
+ *                  captured hello is refused in every later setup session too (docs/PROTOCOL.md §6.3, §6.7)
  *
  * Enrollment is atomic by ordering: p.ok goes first out and last in. On boot, p.* or r.* without a valid p.ok
  * are leftovers of a cut enrollment and are wiped, so a camera is either enrolled or not, never half. A
@@ -21,6 +23,10 @@ export const KEY_SECRET = "fac.secret";
 const KEY_OK = "p.ok";
 const KEY_ROSTER_PTR = "r.ptr";
 const KEY_SEQUENCE = "c.seq";
+const KEY_SEEN_HELLOS = "s.hellos";
+/** How many setup hellos the camera remembers (each a 32-byte hash: 2 KiB, one storage value). */
+export const SEEN_HELLOS_MAX = 64;
+const HASH = 32;
 const PROVISION_KEYS = ["p.key", "p.cert", "p.root", "p.wifi", "p.cloud", "p.meta"] as const;
 const CHUNK = 3900;
 
@@ -202,6 +208,24 @@ export class CameraStore {
       json({ slot, n, len: roster.bytes.length, ver: roster.version, hash: toHex(this.crypto.sha256(roster.bytes)) }),
     );
     cut?.("wrote-roster-pointer");
+  }
+
+  // --- setup hellos already seen -------------------------------------------------------------------------
+
+  /** The remembered hello hashes, oldest first. A damaged value (wrong length) is read as far as it is whole. */
+  loadSeenHellos(): Uint8Array[] {
+    const stored = this.storage.get(KEY_SEEN_HELLOS);
+    const out: Uint8Array[] = [];
+    if (!stored) return out;
+    for (let off = 0; off + HASH <= stored.length && out.length < SEEN_HELLOS_MAX; off += HASH) out.push(stored.slice(off, off + HASH));
+    return out;
+  }
+
+  /** Replaces the remembered hello hashes (the newest SEEN_HELLOS_MAX of them) in one atomic `set`. */
+  saveSeenHellos(hashes: Uint8Array[]): void {
+    const kept = hashes.slice(Math.max(0, hashes.length - SEEN_HELLOS_MAX));
+    for (const h of kept) if (h.length !== HASH) fail("E_ARGUMENT", "a seen-hello hash must be 32 bytes");
+    this.storage.set(KEY_SEEN_HELLOS, concat(...kept));
   }
 
   // --- clip sequence ------------------------------------------------------------------------------------

@@ -258,3 +258,100 @@ test("setup mode times out", async () => {
   expect(board.wifi.ap).toBeUndefined();
   notEnrolled(board);
 });
+
+// --- issue 10, finding 6: setup mode cannot be jammed ------------------------------------------------------
+
+test("malformed confirmations from a bystander change nothing: the phone's handshake keeps its slot and completes", async () => {
+  const { app, board, url, secret } = await bootSetup({ maxSetupFailures: 5 });
+  const psk = deriveSetupKeys(crypto, secretFromLabel(secret)).psk;
+  const phone = new SetupInitiator(crypto, psk);
+  const reply = await raw(url, "POST", "/setup/v1/hello", phone.hello());
+  expect(reply.status).toBe(200);
+  phone.readReply(reply.body);
+  // Message 3 is exactly 01 03 || 16-byte tag over 23 bytes = 41 bytes; everything else is malformed.
+  const malformed: Uint8Array[] = [
+    new Uint8Array(0), new Uint8Array([1]), new Uint8Array([1, 3]), new Uint8Array([1, 3, ...crypto.randomBytes(16)]),
+    new Uint8Array([1, 3, ...crypto.randomBytes(38)]), new Uint8Array([1, 3, ...crypto.randomBytes(40)]),
+    new Uint8Array([1, 3, ...crypto.randomBytes(200)]), new Uint8Array([2, 3, ...crypto.randomBytes(39)]),
+    new Uint8Array([1, 4, ...crypto.randomBytes(39)]), new Uint8Array([1, 1, ...crypto.randomBytes(81)]),
+    new Uint8Array([1, 0x10, ...crypto.randomBytes(39)]), asciiBytes("{\"confirm\":true}"),
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const body of malformed) {
+      const r = await raw(url, "POST", "/setup/v1/confirm", body);
+      expect(r.status).toBe(400);
+      expect(r.json?.error?.code).toMatch(/^E_(FORMAT|VERSION)$/);
+    }
+  }
+  expect(app.setupMode?.failures).toBe(0); // malformed requests are not counted...
+  expect(app.setupMode?.phoneConnected).toBe(true); // ...and do not free the slot
+  expect((await raw(url, "GET", "/setup/v1/info")).json).toMatchObject({ busy: true });
+  // The genuine confirmation still completes the handshake, and the session works.
+  expect((await raw(url, "POST", "/setup/v1/confirm", phone.confirm())).status).toBe(204);
+  const r = await raw(url, "POST", "/setup/v1/message", phone.session.seal(asciiBytes(JSON.stringify({ op: "info" }))));
+  expect(r.status).toBe(200);
+  expect(JSON.parse(Buffer.from(phone.session.open(r.body)).toString())).toMatchObject({ ok: true });
+  expect(app.setupMode?.failures).toBe(0);
+  notEnrolled(board);
+});
+
+test("a well-formed confirmation that does not authenticate spends the handshake and is counted", async () => {
+  const { app, url, secret } = await bootSetup({ maxSetupFailures: 5 });
+  const psk = deriveSetupKeys(crypto, secretFromLabel(secret)).psk;
+  const phone = new SetupInitiator(crypto, psk);
+  phone.readReply((await raw(url, "POST", "/setup/v1/hello", phone.hello())).body);
+  const forged = await raw(url, "POST", "/setup/v1/confirm", new Uint8Array([1, 3, ...crypto.randomBytes(39)]));
+  expect(forged.status).toBe(401);
+  expect(forged.json?.error?.code).toBe("E_AUTH");
+  expect(app.setupMode?.failures).toBe(1);
+  expect(app.setupMode?.phoneConnected).toBe(false);
+  // that handshake is gone (documented): the phone starts over and gets in
+  expect((await raw(url, "POST", "/setup/v1/confirm", phone.confirm())).status).toBe(409);
+  expect((await enroll(url, secret)).cameraId).toMatch(/^cam-/);
+  await until(() => app.state === "running", "running");
+});
+
+test("a wrong secret's refusal says how many attempts remain", async () => {
+  const { app, url, secret } = await bootSetup({ maxSetupFailures: 4 });
+  const psk = deriveSetupKeys(crypto, secretFromLabel(wrongSecret(secret))).psk;
+  const messages: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await raw(url, "POST", "/setup/v1/hello", new SetupInitiator(crypto, psk).hello());
+    expect(r.status).toBe(401);
+    expect(r.json?.error?.code).toBe("E_AUTH");
+    messages.push((r.json as { error: { message: string } }).error.message);
+  }
+  expect(messages[0]).toMatch(/\b3 attempts left\b/);
+  expect(messages[1]).toMatch(/\b2 attempts left\b/);
+  expect(messages[2]).toMatch(/\b1 attempt left\b/);
+  expect(app.setupMode?.failures).toBe(3);
+  expect((await enroll(url, secret)).cameraId).toMatch(/^cam-/);
+});
+
+test("a hello captured in one setup session is refused (and counted) after setup mode is re-entered or the camera reboots", async () => {
+  const first = await bootSetup({ setupTimeoutMs: 1500, maxSetupFailures: 5 });
+  const psk = deriveSetupKeys(crypto, secretFromLabel(first.secret)).psk;
+  const captured = new SetupInitiator(crypto, psk).hello();
+  expect((await raw(first.url, "POST", "/setup/v1/hello", captured)).status).toBe(200);
+  // setup mode ends (timeout) and is entered again from the console
+  await until(() => first.app.state === "setup-ended", "setup mode to time out");
+  first.board.console.type("setup " + first.secret);
+  await until(() => first.app.state === "setup" && first.board.setupServer.url !== undefined, "setup again");
+  const url2 = await first.board.setupServer.ready();
+  const replay = await raw(url2, "POST", "/setup/v1/hello", captured);
+  expect(replay.status).toBe(401);
+  expect(replay.json?.error?.code).toBe("E_AUTH");
+  expect(first.app.setupMode?.failures).toBe(1);
+
+  // a power cycle: the same storage on a fresh board
+  first.app.stop();
+  first.board.setupServer.close();
+  first.board.clock.clearAll();
+  const second = await bootSetup({ maxSetupFailures: 5 }, makeBoard({ storage: first.board.storage.reboot() }));
+  expect(second.secret).toBe(first.secret);
+  const again = await raw(second.url, "POST", "/setup/v1/hello", captured);
+  expect(again.status).toBe(401);
+  expect(second.app.setupMode?.failures).toBe(1);
+  // the genuine phone still gets in
+  expect((await enroll(second.url, second.secret)).cameraId).toMatch(/^cam-/);
+});
