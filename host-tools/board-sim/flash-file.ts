@@ -84,7 +84,9 @@ export class FileFlash implements FlashPartition {
     const exists = fs.existsSync(path);
     if (exists && fs.statSync(path).size !== byteLength)
       throw new SealcamError("E_STORAGE", `flash file ${path} is ${fs.statSync(path).size} bytes, expected ${byteLength}`);
-    this.fd = fs.openSync(path, exists ? "r+" : "w+");
+    // 0600: the queue holds only sealed clips, but it is the camera's data; nobody else needs to read it.
+    this.fd = fs.openSync(path, exists ? "r+" : "w+", 0o600);
+    if ((fs.fstatSync(this.fd).mode & 0o777) !== 0o600) fs.fchmodSync(this.fd, 0o600);
     if (!exists) {
       const block = new Uint8Array(blockSize).fill(0xff);
       for (let at = 0; at < byteLength; at += blockSize) fs.writeSync(this.fd, block, 0, blockSize, at);

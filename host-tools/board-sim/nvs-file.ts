@@ -14,6 +14,9 @@
  * either its old or its new value, never a mix. When the log grows past `maxPages` (or after a torn tail is
  * found) the live set is rewritten into `nvs.bin.tmp`, fsync'ed and renamed over `nvs.bin`: rename is atomic,
  * so compaction is power-safe too.
+ *
+ * The file holds the camera's private key, so it and its temp file are created 0600 (owner only), and an
+ * existing file with a wider mode (an older simulator's 0644) is narrowed to 0600 when it is opened.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -28,6 +31,8 @@ const OP_SET = 1;
 const OP_DELETE = 2;
 export const NVS_KEY_MAX = 15;
 export const NVS_VALUE_MAX = 4000;
+/** Owner read/write only: the page file holds key material. */
+export const PRIVATE_FILE_MODE = 0o600;
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -93,7 +98,7 @@ export class NvsFile {
     dir: string,
     private readonly maxPages = 64,
   ) {
-    fs.mkdirSync(dir, { recursive: true });
+    if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = path.join(dir, "nvs.bin");
     this.open();
   }
@@ -105,6 +110,7 @@ export class NvsFile {
       this.rewrite();
       return;
     }
+    if ((fs.statSync(this.file).mode & 0o777) !== PRIVATE_FILE_MODE) fs.chmodSync(this.file, PRIVATE_FILE_MODE);
     const data = new Uint8Array(fs.readFileSync(this.file));
     let torn = false;
     let lastPageEnd = PAGE_HEADER;
@@ -251,7 +257,8 @@ export class NvsFile {
       tail += entry.length;
     }
     const tmp = this.file + ".tmp";
-    const fd = fs.openSync(tmp, "w");
+    const fd = fs.openSync(tmp, "w", PRIVATE_FILE_MODE);
+    fs.fchmodSync(fd, PRIVATE_FILE_MODE); // the mode above is masked by the umask, and ignored for an existing file
     for (const page of pages) fs.writeSync(fd, page);
     fs.fsyncSync(fd);
     fs.closeSync(fd);

@@ -120,7 +120,8 @@ export class SimulatedBoard extends EventEmitter {
   constructor(readonly options: SimulatedBoardOptions) {
     super();
     this.dataDir = path.resolve(options.dataDir);
-    fs.mkdirSync(this.dataDir, { recursive: true });
+    // The folder holds the camera key (nvs.bin) and the label secret: owner only when we create it.
+    if (!fs.existsSync(this.dataDir)) fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     this.factory = this.factoryProvision();
     for (const point of options.cutPowerAt ?? []) this.cutPowerAt(point);
   }

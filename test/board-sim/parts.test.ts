@@ -8,6 +8,8 @@ import * as path from "node:path";
 import * as jpeg from "jpeg-js";
 import { SerialPort } from "serialport";
 import { NvsFile, PowerCut, PAGE_SIZE } from "../../host-tools/board-sim/nvs-file";
+import { FileFlash } from "../../host-tools/board-sim/flash-file";
+import { SimulatedBoard } from "../../host-tools/board-sim/simulator";
 import { syntheticFrame, SyntheticCamera } from "../../host-tools/board-sim/synthetic-camera";
 import { UartPty } from "../../host-tools/board-sim/uart-pty";
 
@@ -69,6 +71,38 @@ describe("NVS page file", () => {
     expect(again.get("k0")).toEqual(new Uint8Array(1500).fill(39));
     expect(again.get("k2")).toEqual(new Uint8Array(1500).fill(38));
     again.close();
+  });
+
+  // issue 10, finding 7: nvs.bin holds the camera key, so only its owner may read it
+  test("the page file and the queue flash file are private (0600): new, compacted, and an existing 0644 file fixed on open", () => {
+    const previous = process.umask(0o022); // the usual umask, which gave 0644
+    try {
+      const mode = (file: string) => fs.statSync(file).mode & 0o777;
+      const dir = path.join(tmp, "modes");
+      const nvs = new NvsFile(dir, 2);
+      expect(mode(nvs.file)).toBe(0o600);
+      for (let i = 0; i < 12; i++) nvs.set("k" + (i % 2), new Uint8Array(3000).fill(i)); // forces a compaction (tmp + rename)
+      expect(mode(nvs.file)).toBe(0o600);
+      nvs.close();
+      fs.chmodSync(nvs.file, 0o644); // a file made by an older simulator
+      new NvsFile(dir).close();
+      expect(mode(nvs.file)).toBe(0o600);
+
+      const queue = path.join(dir, "queue.bin");
+      new FileFlash(queue, 8 * 4096, 4096).close();
+      expect(mode(queue)).toBe(0o600);
+      fs.chmodSync(queue, 0o644);
+      new FileFlash(queue, 8 * 4096, 4096).close();
+      expect(mode(queue)).toBe(0o600);
+
+      // a new board's data folder and its label are private too
+      const board = new SimulatedBoard({ dataDir: path.join(tmp, "modes-board"), runner: () => { throw new Error("not booted"); } });
+      expect(mode(board.dataDir)).toBe(0o700);
+      expect(mode(path.join(board.dataDir, "nvs.bin"))).toBe(0o600);
+      expect(mode(path.join(board.dataDir, "label.txt"))).toBe(0o600);
+    } finally {
+      process.umask(previous);
+    }
   });
 });
 
