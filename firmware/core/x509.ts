@@ -5,13 +5,14 @@
  *                                                                 camera key), signed RSASSA-PSS-SHA256
  *
  * Certificates the account key issues are signed with RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32, trailer 1
- * (OID 1.2.840.113549.1.1.10 with explicit parameters); any other parameters are refused. Camera CSRs are
+ * (OID 1.2.840.113549.1.1.10 with explicit parameters, written as rsaPssSha256AlgorithmIdentifier() says:
+ * SHA-256 parameters absent); verifiers accept the SHA-256 parameters absent or NULL and refuse anything else. Camera CSRs are
  * signed ECDSA-with-SHA256. Pure TypeScript over the Crypto interface; runs on the camera.
  */
 import type { Crypto } from "../platform/crypto";
 import { constantTimeEqual } from "./bytes";
 import {
-  children, contextTag, derContext, derInteger, derNull, derOid, derSequence, expectTag, parseDer, readBitString, readBoolean, readNull, readOctetString, readOid,
+  children, contextTag, derContext, derInteger, derOid, derSequence, expectTag, parseDer, readBitString, readBoolean, readNull, readOctetString, readOid,
   readSmallInteger, readString, readTime, readUnsignedInteger, sequence, TAG_INTEGER, TAG_SEQUENCE, TAG_SET,
   type DerNode,
 } from "./der";
@@ -54,6 +55,8 @@ export interface Certificate {
   readonly spki: Uint8Array;
   readonly publicKey: PublicKeyInfo;
   readonly signatureAlgorithm: SignatureAlgorithm;
+  /** The signatureAlgorithm AlgorithmIdentifier DER as written (identical inside and outside the TBS). */
+  readonly signatureAlgorithmDer: Uint8Array;
   readonly signature: Uint8Array;
   /** basicConstraints cA (false when the extension is absent). */
   readonly isCa: boolean;
@@ -100,9 +103,14 @@ function isSha256AlgorithmId(node: DerNode): boolean {
   return readOid(items[0], "hash algorithm") === OID_SHA256;
 }
 
-/** The RSASSA-PSS AlgorithmIdentifier sealcam writes: SHA-256, MGF1-SHA-256, salt 32 (trailer 1 implied). */
+/**
+ * The one RSASSA-PSS AlgorithmIdentifier everything the account signing key signs carries (the root, every
+ * leaf certificate, every roster): SHA-256, MGF1-SHA-256, salt 32, trailer field 1 (the DEFAULT, so omitted),
+ * and the SHA-256 AlgorithmIdentifiers inside it with their parameters ABSENT (RFC 5754 §2: generate absent,
+ * accept absent or NULL). 63 bytes; docs/PROTOCOL.md §2 gives them in hex (RSA_PSS_SHA256_ALGORITHM_IDENTIFIER_HEX).
+ */
 export function rsaPssSha256AlgorithmIdentifier(): Uint8Array {
-  const sha256 = derSequence(derOid(OID_SHA256), derNull());
+  const sha256 = derSequence(derOid(OID_SHA256));
   return derSequence(
     derOid(OID_RSASSA_PSS),
     derSequence(
@@ -112,6 +120,10 @@ export function rsaPssSha256AlgorithmIdentifier(): Uint8Array {
     ),
   );
 }
+
+/** rsaPssSha256AlgorithmIdentifier() in hex, exactly as docs/PROTOCOL.md §2 prints it. */
+export const RSA_PSS_SHA256_ALGORITHM_IDENTIFIER_HEX =
+  "303d06092a864886f70d01010a3030a00d300b0609608648016503040201a11a301806092a864886f70d010108300b0609608648016503040201a203020120";
 
 /** The first CommonName in a Name, or null. */
 export function commonNameOf(nameDer: Uint8Array): string | null {
@@ -200,6 +212,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
     spki: spkiNode.der,
     publicKey,
     signatureAlgorithm,
+    signatureAlgorithmDer: outerAlg.der,
     signature,
     isCa,
     pathLength,

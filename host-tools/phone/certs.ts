@@ -1,6 +1,8 @@
 /**
  * Certificate issuing on the phone, with @peculiar/x509 over Node's WebCrypto. Every certificate the account
- * key issues is signed RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32; firmware/core/x509.ts verifies them.
+ * key issues is signed RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32; firmware/core/x509.ts verifies them. The
+ * signatureAlgorithm each one carries must be byte for byte rsaPssSha256AlgorithmIdentifier() (the DER
+ * PROTOCOL §2 specifies, also used for rosters): every certificate is checked against it before it leaves here.
  *
  * - root: the account signing key (RSA-2048), self-signed, CA, keyCertSign + cRLSign, pathLen 0;
  * - phone instance key (P-256): keyAgreement (HPKE recipient);
@@ -10,10 +12,10 @@
 import * as nodeCrypto from "node:crypto";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { toHex } from "../../firmware/core/bytes";
+import { constantTimeEqual, toHex } from "../../firmware/core/bytes";
 import { fail } from "../../firmware/core/errors";
 import { isCameraId } from "../../firmware/core/request-auth";
-import { parseCertificate, verifyCertificationRequest, verifyChain } from "../../firmware/core/x509";
+import { parseCertificate, rsaPssSha256AlgorithmIdentifier, verifyCertificationRequest, verifyChain } from "../../firmware/core/x509";
 import { NodeCrypto } from "../platform/node-crypto";
 
 type CryptoKey = nodeCrypto.webcrypto.CryptoKey;
@@ -46,6 +48,17 @@ function cn(text: string): string {
   return `CN=${text}`;
 }
 
+/**
+ * One encoding for everything the account key signs: refuses a certificate whose signatureAlgorithm is not
+ * exactly rsaPssSha256AlgorithmIdentifier() (a library update that changed the encoding would fail here, not
+ * in the field).
+ */
+function checkSignatureAlgorithm(der: Uint8Array): void {
+  if (!constantTimeEqual(parseCertificate(der).signatureAlgorithmDer, rsaPssSha256AlgorithmIdentifier())) {
+    fail("E_INTERNAL", "certificate issuer wrote an RSASSA-PSS AlgorithmIdentifier other than the one PROTOCOL §2 specifies");
+  }
+}
+
 export interface AccountSigningKey {
   /** WebCrypto RSA-PSS private key (signs certificates and rosters). */
   privateKey: CryptoKey;
@@ -70,7 +83,9 @@ export async function createAccountSigningKey(accountId: string, now = Date.now(
     ],
   });
   const pkcs8 = u8(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-  return { privateKey: keys.privateKey, pkcs8, rootCertDer: u8(cert.rawData) };
+  const rootCertDer = u8(cert.rawData);
+  checkSignatureAlgorithm(rootCertDer);
+  return { privateKey: keys.privateKey, pkcs8, rootCertDer };
 }
 
 /** Imports an account signing key from its PKCS#8 DER (after opening the backup). */
@@ -112,6 +127,7 @@ export async function issueLeafCertificate(
     ],
   });
   const der = u8(cert.rawData);
+  checkSignatureAlgorithm(der);
   const crypto = new NodeCrypto();
   verifyChain(crypto, parseCertificate(der), parseCertificate(signer.rootCertDer));
   return der;

@@ -2,7 +2,9 @@
  * Interoperability with the real OpenSSL CLI (installed by scripts/setup-system.sh): each PKCS#12 backup
  * the cloud stores opens with `openssl pkcs12` and the documented password (hex of the derived key), without
  * -legacy; every certificate of the account verifies against the root with `openssl verify -x509_strict`;
- * and our reader opens a PKCS#12 that OpenSSL itself wrote.
+ * everything the account key signs (root, phone, data-key and camera certificates, the roster) carries the one
+ * RSASSA-PSS AlgorithmIdentifier PROTOCOL §2 prints, and OpenSSL reads it; and our reader opens a PKCS#12
+ * that OpenSSL itself wrote.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -11,6 +13,8 @@ import * as nodeCrypto from "node:crypto";
 import { execFileSync, spawnSync } from "node:child_process";
 import { fromBase64Url, toBase64Url } from "../../firmware/core/bytes";
 import { buildCsr } from "../../firmware/core/csr";
+import { parseDer, sequence } from "../../firmware/core/der";
+import { parseCertificate, RSA_PSS_SHA256_ALGORITHM_IDENTIFIER_HEX, rsaPssSha256AlgorithmIdentifier } from "../../firmware/core/x509";
 import { signRequest } from "../../firmware/core/request-auth";
 import { startCloud, type CloudServer } from "../../host-tools/cloud/server";
 import { derivePassphraseKey, pkcs12Password } from "../../host-tools/phone/kdf";
@@ -91,6 +95,55 @@ test("openssl verify -x509_strict: every exported certificate chains to the acco
   const other = path.join(tmp, "other");
   execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(tmp, "other.key"), "-out", other, "-subj", "/CN=other", "-days", "1"], { stdio: "ignore" });
   expect(openssl(["verify", "-x509_strict", "-CAfile", path.join(dir, "account-root.pem"), other]).status).not.toBe(0);
+});
+
+test("one RSASSA-PSS AlgorithmIdentifier for everything the account key signs, byte for byte as PROTOCOL §2 prints it; OpenSSL reads it", () => {
+  expect(Buffer.from(rsaPssSha256AlgorithmIdentifier()).toString("hex")).toBe(RSA_PSS_SHA256_ALGORITHM_IDENTIFIER_HEX);
+  const dir = path.join(tmp, "pem");
+  const pem = (file: string) => new Uint8Array(new nodeCrypto.X509Certificate(fs.readFileSync(path.join(dir, file))).raw);
+  const phones = fs.readdirSync(dir).filter((f) => f.startsWith("phone-"));
+  const certs: Record<string, Uint8Array> = {
+    root: pem("account-root.pem"), dataKey: pem("account-data-key.pem"), camera: pem("camera-cam-ossl.pem"),
+    phoneA: pem(phones[0]), phoneB: pem(phones[1]),
+  };
+  // The roster the cloud stores (version 2: published by the recovering phone), and the signatureAlgorithm in it.
+  const row = cloud.db.prepare("SELECT roster FROM e2ee").get() as { roster: Uint8Array };
+  const roster = new Uint8Array(row.roster);
+  const [, rosterAlg] = sequence(parseDer(roster), "roster", 3, 3);
+  const seen: Record<string, string> = { roster: Buffer.from(rosterAlg.der).toString("hex") };
+  for (const [name, der] of Object.entries(certs)) {
+    const cert = parseCertificate(der);
+    seen[name] = Buffer.from(cert.signatureAlgorithmDer).toString("hex");
+    // Inside the TBS too (the copy the signature covers).
+    const tbsAlg = sequence(parseDer(cert.tbs), "tbs", 7, 10)[2];
+    expect(Buffer.from(tbsAlg.der).toString("hex")).toBe(seen[name]);
+  }
+  const expected = Object.fromEntries(Object.keys(seen).map((k) => [k, RSA_PSS_SHA256_ALGORITHM_IDENTIFIER_HEX]));
+  expect(seen).toEqual(expected);
+
+  for (const [name, der] of Object.entries(certs)) {
+    const file = path.join(tmp, `alg-${name}.der`);
+    fs.writeFileSync(file, der);
+    const text = openssl(["x509", "-inform", "DER", "-in", file, "-noout", "-text"]);
+    expect({ name, status: text.status }).toEqual({ name, status: 0 });
+    const params = text.out.slice(text.out.indexOf("Signature Algorithm: rsassaPss"));
+    expect(params).toMatch(/^Signature Algorithm: rsassaPss\s+Hash Algorithm: sha256\s+Mask Algorithm: mgf1 with sha256\s+Salt Length: 0x20\s+Trailer Field: 0x01 \(default\)/);
+  }
+  const rosterFile = path.join(tmp, "roster.der");
+  fs.writeFileSync(rosterFile, roster);
+  const parsed = openssl(["asn1parse", "-inform", "DER", "-in", rosterFile]);
+  expect(parsed.status).toBe(0);
+  expect(parsed.out).toContain(":sealcam-roster-v1");
+  // The roster's own signatureAlgorithm, at its offset: OpenSSL decodes the same structure (no NULL anywhere).
+  const outer = parseDer(roster);
+  const algOffset = roster.length - outer.content.length + sequence(outer, "roster", 3, 3)[0].der.length;
+  const alg = openssl(["asn1parse", "-inform", "DER", "-in", rosterFile, "-strparse", String(algOffset)]);
+  expect(alg.status).toBe(0);
+  expect(alg.out).toContain(":rsassaPss");
+  expect(alg.out.match(/:sha256/g)).toHaveLength(2);
+  expect(alg.out).toContain(":mgf1");
+  expect(alg.out).toMatch(/INTEGER\s+:20/);
+  expect(alg.out).not.toContain("NULL");
 });
 
 test("our PKCS#12 reader opens what OpenSSL writes with the same algorithms, and OpenSSL opens ours", () => {

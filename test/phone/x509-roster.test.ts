@@ -12,9 +12,9 @@ import {
   canonicalRequest, parseRequestAuthHeaders, signRequest, verifyRequest, HEADER_SIGNATURE,
 } from "../../firmware/core/request-auth";
 import { assembleRoster, encodeRosterTbs, parseRosterUnverified, verifyRoster, type RosterRole } from "../../firmware/core/roster";
-import { derBitString, derSequence, derUtf8String, derInteger, derGeneralizedTime } from "../../firmware/core/der";
+import { derBitString, derContext, derSequence, derUtf8String, derInteger, derGeneralizedTime, derNull, derOctetString, derOid, parseDer } from "../../firmware/core/der";
 import {
-  ecdsaDerToRaw, parseCertificate, rsaPssSha256AlgorithmIdentifier, verifyCertificationRequest, verifyChain, verifyRoot,
+  ecdsaDerToRaw, parseCertificate, parseSignatureAlgorithm, rsaPssSha256AlgorithmIdentifier, RSA_PSS_SHA256_ALGORITHM_IDENTIFIER_HEX, verifyCertificationRequest, verifyChain, verifyRoot,
   KU_KEY_AGREEMENT, KU_KEY_CERT_SIGN,
 } from "../../firmware/core/x509";
 import { createAccountSigningKey, issueCameraCertificate, issueLeafCertificate, signPss, type AccountSigningKey } from "../../host-tools/phone/certs";
@@ -155,6 +155,55 @@ describe("roster", () => {
     const tbsA = encodeRosterTbs(crypto, { accountId: ACCOUNT, version: 7, issuedAt: 1e12, entries: entries() });
     const tbsB = encodeRosterTbs(crypto, { accountId: ACCOUNT, version: 7, issuedAt: 1e12, entries: entries().reverse() });
     expect(tbsA).toEqual(tbsB);
+  });
+
+  test("RSASSA-PSS AlgorithmIdentifier: we write SHA-256 parameters absent; verifiers accept absent or NULL, nothing else", async () => {
+    const PSS = "1.2.840.113549.1.1.10";
+    const MGF1 = "1.2.840.113549.1.1.8";
+    const hash = (oid: string, params?: Uint8Array) => (params ? derSequence(derOid(oid), params) : derSequence(derOid(oid)));
+    const SHA256 = "2.16.840.1.101.3.4.2.1";
+    const pss = (o: { h?: Uint8Array | null; m?: Uint8Array | null; salt?: number | null; trailer?: number }) => {
+      const parts: Uint8Array[] = [];
+      if (o.h !== null) parts.push(derContext(0, o.h ?? hash(SHA256), true));
+      if (o.m !== null) parts.push(derContext(1, derSequence(derOid(MGF1), o.m ?? hash(SHA256)), true));
+      if (o.salt !== null) parts.push(derContext(2, derInteger(o.salt ?? 32), true));
+      if (o.trailer !== undefined) parts.push(derContext(3, derInteger(o.trailer), true));
+      return derSequence(derOid(PSS), derSequence(...parts));
+    };
+    const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+    expect(hex(rsaPssSha256AlgorithmIdentifier())).toBe(RSA_PSS_SHA256_ALGORITHM_IDENTIFIER_HEX);
+    expect(hex(pss({}))).toBe(RSA_PSS_SHA256_ALGORITHM_IDENTIFIER_HEX);
+    const accepted = {
+      absent: pss({}),
+      "NULL (what rosters carried before)": pss({ h: hash(SHA256, derNull()), m: hash(SHA256, derNull()) }),
+      "NULL in the hash only": pss({ h: hash(SHA256, derNull()) }),
+      "explicit trailer field 1": pss({ trailer: 1 }),
+    };
+    const refused = {
+      "hash parameters not NULL": pss({ h: hash(SHA256, derOctetString(new Uint8Array(0))) }),
+      "MGF1 hash parameters not NULL": pss({ m: hash(SHA256, derInteger(0)) }),
+      "SHA-1": pss({ h: hash("1.3.14.3.2.26") }),
+      "SHA-384": pss({ h: hash("2.16.840.1.101.3.4.2.2"), m: hash("2.16.840.1.101.3.4.2.2") }),
+      "MGF1-SHA-1": pss({ m: hash("1.3.14.3.2.26") }),
+      "salt 20": pss({ salt: 20 }),
+      "salt 33": pss({ salt: 33 }),
+      "salt absent (DEFAULT 20)": pss({ salt: null }),
+      "hash absent (DEFAULT SHA-1)": pss({ h: null }),
+      "MGF absent (DEFAULT MGF1-SHA-1)": pss({ m: null }),
+      "trailer field 2": pss({ trailer: 2 }),
+      "no parameters": derSequence(derOid(PSS)),
+      "NULL parameters": derSequence(derOid(PSS), derNull()),
+      "PKCS#1 v1.5 sha256WithRSAEncryption": derSequence(derOid("1.2.840.113549.1.1.11"), derNull()),
+    };
+    for (const [name, der] of Object.entries(accepted)) expect([name, parseSignatureAlgorithm(parseDer(der))]).toEqual([name, "rsassa-pss-sha256"]);
+    for (const [name, der] of Object.entries(refused)) expect([name, await codeOf(() => parseSignatureAlgorithm(parseDer(der)))]).toEqual([name, "E_FORMAT"]);
+    // A roster verifies with either accepted encoding (the signature covers the TBS only), and not with a refused one.
+    const tbs = encodeRosterTbs(crypto, { accountId: ACCOUNT, version: 5, issuedAt: Date.now(), entries: entries() });
+    const signature = await signPss(account, tbs);
+    for (const der of Object.values(accepted)) {
+      expect(verifyRoster(crypto, assembleRoster(tbs, der, signature), account.rootCertDer, { minVersion: 1 }).version).toBe(5);
+    }
+    expect(await codeOf(() => verifyRoster(crypto, assembleRoster(tbs, refused["salt 20"], signature), account.rootCertDer, { minVersion: 1 }))).toBe("E_FORMAT");
   });
 
   test("older roster refused, equal accepted", async () => {
