@@ -148,7 +148,7 @@ export class CameraApp {
     let cameraKey: P256PrivateKey;
     try {
       cameraKey = key ?? crypto.p256Import(provisioning.keyScalar);
-      roster = new RosterKeeper(crypto, clock, this.store, this.events, provisioning.root, provisioning.accountId, this.config.rosterRefreshMs);
+      roster = new RosterKeeper(crypto, clock, this.store, this.events, provisioning.root, provisioning.accountId, this.config.rosterRefreshMs, this.hooks.cut);
     } catch (error) {
       const { code, message } = describeError(error);
       this.events.error("boot.bad-enrollment", "stored enrollment does not verify; wiping it", { code, reason: message });
@@ -210,7 +210,23 @@ export class CameraApp {
       }
     }
     await running.roster.refresh(() => running.cloud.fetchRoster());
+    // After boot and registration (and every reconnect): the owner sees the roster in force and any refusal.
+    if (running.registered && this.stillRunning(running)) await this.reportStatus(running);
     this.uplink.kick();
+  }
+
+  /** `PUT /v1/camera/status`; a failed report is logged, never fatal (the next one carries the same facts). */
+  private async reportStatus(running: Running): Promise<void> {
+    const problem = running.roster.problem;
+    try {
+      await running.cloud.reportStatus({ rosterVersion: running.roster.version, rosterProblem: problem ?? null, queued: this.queue.count });
+      this.events.info("cloud.status", "status reported to the cloud", {
+        roster: running.roster.version, problem: problem ? problem.code : "none", queued: this.queue.count,
+      });
+    } catch (error) {
+      const { code, message } = describeError(error);
+      this.events.warn("cloud.status-fail", "could not report the camera's status to the cloud", { code, reason: message });
+    }
   }
 
   /** After an await: is this still the enrollment we started with, outside setup and power-off? */
@@ -258,7 +274,12 @@ export class CameraApp {
   async refreshRoster(): Promise<boolean> {
     const running = this.running;
     if (!running || this.state !== "running") return false;
-    return running.roster.refresh(() => running.cloud.fetchRoster());
+    const before = running.roster.problem;
+    const ok = await running.roster.refresh(() => running.cloud.fetchRoster());
+    // A refused roster is reported every time it is met; the all-clear once, when one is accepted again.
+    const after = running.roster.problem;
+    if (after !== undefined || before !== undefined) await this.reportStatus(running);
+    return ok;
   }
 
   /** A motion or trigger event: records one clip if the camera is enrolled and not in setup mode. */
@@ -334,6 +355,7 @@ export class CameraApp {
       wifi: this.platform.wifi.state,
       clips: running ? running.recorder.clips : 0,
       freeMemory: free,
+      rosterProblem: running && running.roster.problem ? `v${running.roster.problem.version ?? "?"}:${running.roster.problem.code}` : "none",
     };
   }
 
@@ -342,6 +364,8 @@ export class CameraApp {
     if (!running) return ["roster: camera is not enrolled"];
     const r = running.roster.current;
     const lines = [`roster: version ${r.version}, account ${r.accountId}, ${r.entries.length} keys`];
+    const problem = running.roster.problem;
+    if (problem) lines.push(`roster: refused version ${problem.version ?? "?"} (${problem.code}: ${problem.message}); still sealing to version ${r.version}`);
     for (const e of r.entries) {
       let id = "";
       for (let i = 0; i < 8; i++) id += (e.keyId[i] < 16 ? "0" : "") + e.keyId[i].toString(16);

@@ -1,6 +1,6 @@
 /**
  * The camera's side of the cloud API (docs/CLOUD-API.md): register the certificate, fetch the key roster,
- * upload sealed clip parts. Every request is signed with the camera key (core/request-auth.ts). The cloud
+ * report its status (roster in force, a refused roster, queue length), upload sealed clip parts. Every request is signed with the camera key (core/request-auth.ts). The cloud
  * only ever receives ciphertext and signed public headers.
  */
 import type { Clock } from "../platform/clock";
@@ -10,6 +10,7 @@ import { fromBase64Url, toBase64Url, toHex, utf8Bytes, utf8String } from "../cor
 import { fail, type ErrorCode } from "../core/errors";
 import { signRequest } from "../core/request-auth";
 import type { ClipPart } from "./parts";
+import type { RosterProblem } from "./roster-keeper";
 import type { PartUploader } from "./uplink";
 
 export interface CameraIdentity {
@@ -34,6 +35,13 @@ function replyError(response: HttpResponse, what: string): never {
   if (response.status === 401 || response.status === 403) code = "E_AUTH";
   if (response.status === 429) code = "E_RATE_LIMIT";
   return fail(code ?? "E_FORMAT", message);
+}
+
+/** `PUT /v1/camera/status`: exactly these fields (docs/CLOUD-API.md). */
+export interface CameraStatusReport {
+  rosterVersion: number;
+  rosterProblem: RosterProblem | null;
+  queued: number;
 }
 
 export class CloudClient implements PartUploader {
@@ -72,6 +80,18 @@ export class CloudClient implements PartUploader {
     }
     if (typeof roster !== "string") return fail("E_FORMAT", "roster fetch: reply has no roster");
     return fromBase64Url(roster);
+  }
+
+  /** Tells the owner (through the cloud) which roster the camera seals to and why it refused a newer one. */
+  async reportStatus(status: CameraStatusReport): Promise<void> {
+    const problem = status.rosterProblem;
+    const body = utf8Bytes(JSON.stringify({
+      rosterVersion: status.rosterVersion,
+      rosterProblem: problem === null ? null : { version: problem.version, code: problem.code, message: problem.message.slice(0, 200) },
+      queued: status.queued,
+    }));
+    const r = await this.send("PUT", "/v1/camera/status", body, "application/json");
+    if (r.status !== 200) replyError(r, "status report");
   }
 
   async upload(part: ClipPart): Promise<void> {

@@ -36,7 +36,7 @@ export class CameraConsole {
         this.out(
           `status: state=${s.state} enrolled=${s.enrolled ? "yes" : "no"} camera=${s.camera} roster=${s.roster} ` +
           `recipients=${s.recipients} queue=${s.queue} wifi=${s.wifi} clips=${s.clips} ` +
-          `free=${typeof s.freeMemory === "number" && s.freeMemory >= 0 ? s.freeMemory : "n/a"}`,
+          `free=${typeof s.freeMemory === "number" && s.freeMemory >= 0 ? s.freeMemory : "n/a"} roster-problem=${s.rosterProblem}`,
         );
         return;
       }

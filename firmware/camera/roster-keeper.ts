@@ -3,18 +3,54 @@
  * root the camera received at setup signed it and certified every key in it, when it is for the enrolled
  * account, and when its version is not older than the newest accepted one (a same-version roster must be
  * byte-identical). The accepted roster is stored (A/B slot, store.ts) and refreshed periodically and before a
- * clip when stale. A refused roster changes nothing and is logged.
+ * clip when stale. A refused roster changes nothing: the camera keeps sealing to the roster it holds, logs
+ * the refusal and keeps it as `problem`, which the app reports to the owner through the cloud
+ * (`PUT /v1/camera/status`) until a roster is accepted again.
+ *
+ * A roster update passes through the same named storage steps as enrollment (`wrote-roster-chunks`,
+ * `wrote-roster-pointer`; store.ts), so the board simulator can cut the power there.
  */
 import type { Clock } from "../platform/clock";
 import type { Crypto } from "../platform/crypto";
 import { constantTimeEqual } from "../core/bytes";
+import { children, parseDer, readSmallInteger } from "../core/der";
 import { fail } from "../core/errors";
 import { verifyRoster, type Roster } from "../core/roster";
 import { CLOCK_TRUSTED_AFTER } from "./enroll";
 import { describeError, type Events } from "./events";
 import type { CameraStore } from "./store";
 
+/** Why the newest roster the camera met was refused (what the owner is told). */
+export interface RosterProblem {
+  /** The version the refused roster claims (unverified), or null when it does not parse that far. */
+  version: number | null;
+  code: string;
+  /** At most 200 characters, no control characters. */
+  message: string;
+}
+
+/** The version a roster claims, read without verifying anything; null if it does not parse that far. */
+export function claimedRosterVersion(bytes: Uint8Array): number | null {
+  try {
+    const tbs = children(children(parseDer(bytes))[0]);
+    return readSmallInteger(tbs[2], "roster version");
+  } catch {
+    return null;
+  }
+}
+
+function problemMessage(message: string): string {
+  let out = "";
+  for (let i = 0; i < message.length && out.length < 200; i++) {
+    const c = message.charCodeAt(i);
+    out += c < 0x20 || c === 0x7f ? " " : message[i];
+  }
+  return out;
+}
+
 export class RosterKeeper {
+  /** Set when the last roster the camera met was refused; cleared when one is accepted. */
+  problem: RosterProblem | undefined;
   private roster: Roster;
   private bytes: Uint8Array;
   private checkedAt: number;
@@ -27,6 +63,7 @@ export class RosterKeeper {
     private readonly root: Uint8Array,
     private readonly accountId: string,
     private readonly maxAgeMs: number,
+    private readonly cut?: (step: string) => void,
   ) {
     const stored = store.loadRoster();
     if (!stored) fail("E_STORAGE", "no stored roster");
@@ -62,7 +99,7 @@ export class RosterKeeper {
       this.checkedAt = this.clock.now();
       return "unchanged";
     }
-    this.store.writeRoster({ bytes, version: roster.version });
+    this.store.writeRoster({ bytes, version: roster.version }, this.cut);
     const previous = this.roster;
     this.roster = roster;
     this.bytes = bytes;
@@ -86,10 +123,15 @@ export class RosterKeeper {
     }
     try {
       this.accept(bytes);
+      this.problem = undefined;
       return true;
     } catch (error) {
       const { code, message } = describeError(error);
-      this.events.error("roster.reject", "refused a roster from the cloud", { code, reason: message, version: this.roster.version });
+      const claimed = claimedRosterVersion(bytes);
+      this.problem = { version: claimed, code, message: problemMessage(message) };
+      this.events.error("roster.reject", "refused a roster from the cloud; still sealing to the current one", {
+        code, reason: message, version: this.roster.version, refused: claimed ?? -1,
+      });
       return false;
     }
   }

@@ -6,8 +6,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { Phone } from "../../host-tools/phone/phone";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
-import { World } from "./harness";
+import { CREDENTIALS, World } from "./harness";
 
 const world = new World();
 
@@ -139,4 +140,35 @@ test("power cut in the middle of a queue flash write: the camera boots consisten
   await world.record(board); // clip 3, after the reboot
   // Clip 1 and clip 3 arrive whole and open; nothing the camera finished was lost.
   expect(await openAll(cameraId, 2)).toBeGreaterThanOrEqual(2);
+});
+
+// issue 10, finding 7: the roster steps of BOARD-SIM.md fire on roster updates too
+test("power cut during a roster update, after the new chunks were written: the camera boots with the old roster, then takes the new one", async () => {
+  const board = await world.board("cam-cut-roster");
+  const { cameraId } = await world.enrolled(board);
+  const before = Number(/roster=(\d+)/.exec(await board.command("status"))?.[1]);
+  expect(before).toBeGreaterThanOrEqual(1);
+  // Another phone joins the account: the cloud now serves roster before+1.
+  const phoneB = new Phone({ home: path.join(world.dir, "phone-b-cut"), cloud: world.cloudUrl });
+  await phoneB.recover(CREDENTIALS, world.passphrase, "phone-b-cut");
+  board.cutPowerAt("step:wrote-roster-chunks");
+  const reboot = watchReboot(board);
+  board.consoleInput("roster refresh");
+  await reboot;
+  expect(board.powerCuts).toEqual(["step:wrote-roster-chunks"]);
+  // The new boot loaded the old roster, whole (the pointer still names the old slot)...
+  const sinceBoot = () => board.logs.slice(board.logs.lastIndexOf(board.logs.filter((r) => r.e === "boot").at(-1)!));
+  for (const deadline = Date.now() + 20000; !sinceBoot().some((r) => r.e === "camera.enrolled"); ) {
+    if (Date.now() > deadline) throw new Error("the camera did not come back enrolled");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(sinceBoot().find((r) => r.e === "camera.enrolled")?.f?.roster).toBe(before);
+  expect(sinceBoot().some((r) => r.e === "boot.repair" || r.e === "boot.bad-enrollment")).toBe(false);
+  // ...and then took the new one from the cloud.
+  await board.waitForLog((r) => r.e === "roster.update" && r.f?.to === before + 1, 20000, true);
+  expect(await board.command("status")).toContain(`roster=${before + 1}`);
+  await world.record(board);
+  const clips = await world.clips(cameraId, 1);
+  const head = await world.clipHead(clips[clips.length - 1].clipId);
+  expect(head.header.recipients.map((r) => Buffer.from(r.kid).toString("hex"))).toContain(phoneB.state().phoneKeyId);
 });

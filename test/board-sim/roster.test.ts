@@ -6,6 +6,8 @@
  * to a phone once the account removes it.
  */
 import { fromBase64Url, toBase64Url, toHex } from "../../firmware/core/bytes";
+import { derGeneralizedTime, derInteger, derSequence, derUtf8String } from "../../firmware/core/der";
+import { parseCertificate } from "../../firmware/core/x509";
 import { spkiFromP256 } from "../../firmware/core/keys";
 import { assembleRoster, encodeRosterTbs, parseRosterUnverified } from "../../firmware/core/roster";
 import { rsaPssSha256AlgorithmIdentifier } from "../../firmware/core/x509";
@@ -13,7 +15,9 @@ import { createAccountSigningKey, issueLeafCertificate, signPss } from "../../ho
 import { Phone } from "../../host-tools/phone/phone";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
+import { CloudClient } from "../../host-tools/phone/client";
 import { CREDENTIALS, World } from "./harness";
+import * as fs from "node:fs";
 import * as path from "node:path";
 
 const crypto = new NodeCrypto();
@@ -152,4 +156,59 @@ test("after phone B is removed, new clips are no longer wrapped to it", async ()
   expect(keys).toHaveLength(2);
   expect(keys).not.toContain(phoneBKeyId);
   expect(keys).toContain(world.phoneA.state().phoneKeyId);
+});
+
+/** The camera's latest status report as the cloud shows it to the account's phones. */
+async function reportedStatus(): Promise<{ rosterVersion: number; rosterProblem: { version: number | null; code: string; message: string } | null; queued: number } | null> {
+  const client = new CloudClient(world.cloudUrl, world.phoneA.state().token);
+  const account = await client.json<{ cameras: { cameraId: string; status: unknown }[] }>("GET", "/v1/account");
+  return (account.cameras.find((c) => c.cameraId === cameraId)?.status ?? null) as never;
+}
+
+// issue 10, finding 2: a roster over the limit never stops the camera, and the owner is told
+test("an over-long roster (17 keys, signed by the account) is refused with E_LIMIT: the camera keeps sealing to the old one and reports the problem", async () => {
+  const currentBytes = await currentRoster();
+  const current = parseRosterUnverified(crypto, currentBytes);
+  expect((await reportedStatus())?.rosterVersion).toBe(current.version);
+  const signer = await world.phoneA.unlockSigningKey();
+  // 15 more phone keys, each certified by the account root: only the count is wrong. The roster encoder
+  // refuses more than 16 entries, so the TBS is built from DER pieces here.
+  const entries = entriesOf(currentBytes);
+  while (entries.length < 17) {
+    const key = crypto.p256Generate();
+    entries.push({ role: "phone", certificateDer: await issueLeafCertificate(signer, "phone", `phone ${entries.length}`, spkiFromP256(crypto.p256PublicKey(key))) });
+    crypto.p256Destroy(key);
+  }
+  const sorted = entries
+    .map((e) => ({ ...e, keyId: toHex(crypto.sha256(parseCertificate(e.certificateDer).spki)) }))
+    .sort((a, b) => (a.keyId < b.keyId ? -1 : 1));
+  const tbs = derSequence(
+    derUtf8String("sealcam-roster-v1"), derUtf8String(current.accountId), derInteger(current.version + 1),
+    derGeneralizedTime(Math.floor(Date.now() / 1000) * 1000),
+    derSequence(...sorted.map((e) => derSequence(derUtf8String(e.role), e.certificateDer))),
+  );
+  served = assembleRoster(tbs, rsaPssSha256AlgorithmIdentifier(), await signPss(signer, tbs));
+  signer.pkcs8.fill(0);
+  const rejected = board.waitForLog("roster.reject", 10000);
+  expect(await refresh()).toBe("roster: refresh failed (see log)");
+  expect((await rejected).f?.code).toBe("E_LIMIT");
+  // the owner sees it: in the cloud's copy of the camera's status, and on the camera's console
+  const reported = await reportedStatus();
+  expect(reported?.rosterVersion).toBe(current.version);
+  expect(reported?.rosterProblem).toMatchObject({ version: current.version + 1, code: "E_LIMIT" });
+  expect(reported?.rosterProblem?.message.length).toBeGreaterThan(0);
+  expect(await board.command("status")).toContain(`roster-problem=v${current.version + 1}:E_LIMIT`);
+  // clips are still made, sealed to the roster in force, and open on the phone
+  const keys = await recipientsOfNextClip();
+  expect(keys).toEqual(current.entries.map((e) => toHex(e.keyId)).sort());
+  const clips = await world.clips(cameraId, clipsSeen);
+  const dir = path.join(world.dir, "opened-limit");
+  fs.mkdirSync(dir, { recursive: true });
+  const opened = await world.phoneA.open(clips[clips.length - 1].clipId, path.join(dir, "clip.frames"), dir);
+  expect(opened.frames).toBeGreaterThan(0);
+  // the cloud serves a good roster again: the camera takes it and reports the all-clear
+  served = undefined;
+  expect(await refresh()).toBe("roster: refreshed");
+  expect((await reportedStatus())?.rosterProblem).toBeNull();
+  expect(await board.command("status")).toContain("roster-problem=none");
 });
