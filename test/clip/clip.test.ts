@@ -2,8 +2,12 @@
  * The sealed-clip format v1: round trips, streaming, and every way a clip can be tampered with (issue 2, 2-6).
  * Each failure must be its own clear error and must yield no plaintext.
  */
-import { ClipOpener, ClipSealer, openClip, parseClipHead, MAGIC } from "../../firmware/core/clip";
+import { ClipOpener, ClipSealer, FrameReader, encodeFrame, openClip, parseClipHead, MAGIC, LABEL_WRAP } from "../../firmware/core/clip";
 import { concat, fromHex, toHex } from "../../firmware/core/bytes";
+import { openSingleShot } from "../../firmware/core/hpke";
+import { deriveClipKeys, segmentNonce } from "../../firmware/core/clip/keys";
+import type { HpkeRecipientEntry } from "../../firmware/core/clip/header";
+import { expectedCutCode, signHead } from "./clip-model";
 import { DeterministicCrypto } from "../../firmware/testing/deterministic-crypto";
 import { SealcamError } from "../../firmware/core/errors";
 import { crypto, makeParty, openerOptions, seal, sealerOptions } from "../helpers/clip-fixture";
@@ -246,5 +250,87 @@ describe("tampering is detected, each with its own error and no plaintext", () =
     bad[headLength + 10] ^= 1;
     expect(() => opener.push(bad)).toThrow(SealcamError);
     expectCode(() => opener.push(new Uint8Array(1)), "E_STATE");
+  });
+});
+
+describe("FORMAT §8: each way a stream can end wrong has one documented code", () => {
+  const plaintext = pattern(3 * 4096 + 100, 11);
+  const sealed = seal(sealerOptions(party), plaintext);
+  const shape = { headLength: sealed.head.length, segmentSize: 4096, segmentLengths: sealed.segments.map((s) => s.length) };
+  const open = (bytes: Uint8Array) => openClip(openerOptions(party, "phone"), bytes);
+
+  test("cut at a segment boundary before the final segment -> E_TRUNCATED (not E_SEGMENT)", () => {
+    const s = sealed.segments;
+    expectCode(() => open(concat(sealed.head, s[0])), "E_TRUNCATED");
+    expectCode(() => open(concat(sealed.head, s[0], s[1])), "E_TRUNCATED");
+    expectCode(() => open(concat(sealed.head, s[0], s[1], s[2])), "E_TRUNCATED");
+  });
+
+  test("every cut near the head, each segment boundary and the end gives the table's code", () => {
+    const cuts = new Set<number>();
+    for (let at = 0; at < 200; at++) cuts.add(at);
+    const boundaries = [sealed.head.length];
+    for (const segment of sealed.segments) boundaries.push(boundaries[boundaries.length - 1] + segment.length);
+    boundaries.push(sealed.whole.length);
+    for (const b of boundaries) for (let at = b - 20; at <= b + 100; at++) if (at >= 0 && at < sealed.whole.length) cuts.add(at);
+    const seen = new Set<string>();
+    for (const cut of [...cuts].sort((a, b) => a - b)) {
+      const expected = expectedCutCode(shape, cut);
+      seen.add(expected);
+      let code = "none";
+      try {
+        open(sealed.whole.subarray(0, cut));
+      } catch (error) {
+        code = (error as SealcamError).code;
+      }
+      if (code !== expected) throw new Error(`cut at ${cut} of ${sealed.whole.length}: ${code}, table says ${expected}`);
+    }
+    expect([...seen].sort()).toEqual(["E_SEGMENT", "E_TRUNCATED"]);
+  });
+
+  test("a stream under 12 bytes -> E_TRUNCATED, whatever the bytes", () => {
+    for (let n = 0; n < 12; n++) {
+      expectCode(() => open(sealed.whole.subarray(0, n)), "E_TRUNCATED");
+      expectCode(() => open(new Uint8Array(n).fill(0x41)), "E_TRUNCATED");
+    }
+  });
+
+  test("extra bytes after the footer: E_TRAILING after a full final segment, E_SEGMENT otherwise", () => {
+    const exact = seal(sealerOptions(party), pattern(2 * 4096, 4));
+    for (const extra of [1, 15, 64, 5000]) {
+      expectCode(() => open(concat(exact.whole, new Uint8Array(extra))), "E_TRAILING");
+      expectCode(() => open(concat(sealed.whole, new Uint8Array(extra))), "E_SEGMENT");
+    }
+  });
+
+  test("an empty final segment after other segments -> E_FORMAT (made by someone holding the clip key)", () => {
+    const header = parseClipHead(sealed.head).header;
+    const entry = header.recipients[0] as HpkeRecipientEntry;
+    const clipKey = openSingleShot(crypto, party.phone, entry.enc, concat(LABEL_WRAP, header.clipId), new Uint8Array(0), entry.ct);
+    const { payloadKey } = deriveClipKeys(crypto, clipKey, header.clipId);
+    const empty = crypto.aesGcmSeal(payloadKey, segmentNonce(1, true), crypto.sha256(sealed.head), new Uint8Array(0));
+    expectCode(() => open(concat(sealed.head, sealed.segments[0], empty, sealed.footer)), "E_FORMAT");
+  });
+
+  test("a frame record that crosses the end of the plaintext -> E_FORMAT", () => {
+    const frame = encodeFrame({ time: 1, jpeg: pattern(100) });
+    const reader = new FrameReader();
+    expect(reader.push(frame.subarray(0, 50))).toEqual([]);
+    expectCode(() => reader.end(), "E_FORMAT");
+    const zero = new FrameReader();
+    expectCode(() => zero.push(new Uint8Array(12)), "E_FORMAT");
+  });
+
+  test("our kid on an entry of the other known algorithm -> E_UNWRAP; on a reserved algorithm -> ignored (E_NO_RECIPIENT)", () => {
+    const header = parseClipHead(sealed.head).header;
+    const rsaShaped = { alg: "rsa-oaep-sha256" as const, kid: party.phoneKeyId, ct: pattern(256, 2) };
+    const mismatched = signHead(crypto, party.camera, { ...header, recipients: [rsaShaped, header.recipients[1]] });
+    expectCode(() => open(concat(mismatched, ...sealed.segments, sealed.footer)), "E_UNWRAP");
+    const reserved = { alg: "x-stream-key", kid: party.phoneKeyId, fields: { ct: "AAAA" } };
+    const unknown = signHead(crypto, party.camera, { ...header, recipients: [reserved, header.recipients[1]] });
+    expectCode(() => open(concat(unknown, ...sealed.segments, sealed.footer)), "E_NO_RECIPIENT");
+    // With the data key as well, the reserved entry is skipped and the data key's entry unwraps and commits;
+    // the segments then fail only because this re-signed head is not the head they were sealed under.
+    expectCode(() => openClip(openerOptions(party, "both"), concat(unknown, ...sealed.segments, sealed.footer)), "E_SEGMENT");
   });
 });

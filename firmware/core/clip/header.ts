@@ -5,6 +5,7 @@
 import { encodeCanonicalBytes, parseCanonicalBytes, type CanonicalValue } from "../canonical-json";
 import { fromBase64Url, toBase64Url } from "../bytes";
 import { fail } from "../errors";
+import { isCameraId } from "../request-auth";
 import {
   ALG_HPKE_P256,
   ALG_RSA_OAEP,
@@ -53,8 +54,11 @@ export interface ClipHeader {
   recipients: RecipientEntry[];
 }
 
-const CAMERA_ID = /^[A-Za-z0-9._-]{1,64}$/;
-const CONTENT_TYPE = /^[a-z0-9][a-z0-9.+-]{0,30}\/[a-z0-9][a-z0-9.+-]{0,62}$/;
+/**
+ * Content types (FORMAT §3): RFC 6838 restricted names in lower case, `type/subtype`, each 1..63 characters,
+ * starting with a letter or digit; no parameters. At most 127 characters.
+ */
+export const CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$/;
 const ALG = /^[a-z0-9-]{1,40}$/;
 const FIELD = /^[a-z]{1,16}$/;
 const HEADER_KEYS = ["cam", "cert", "clip", "commit", "rcpt", "roster", "seg", "seq", "t", "type", "v"];
@@ -80,6 +84,12 @@ function integer(value: CanonicalValue | undefined, name: string, min: number, m
 
 function text(value: CanonicalValue | undefined, name: string, pattern: RegExp): string {
   if (typeof value !== "string" || !pattern.test(value)) return fail("E_FORMAT", `header: ${name} is missing or malformed`);
+  return value;
+}
+
+/** The camera id grammar is the one every part of sealcam uses: isCameraId (request-auth.ts). */
+function cameraIdOf(value: CanonicalValue | undefined): string {
+  if (typeof value !== "string" || !isCameraId(value)) return fail("E_FORMAT", "header: cam must be a camera id (lower-case letters, digits, '-'; 1..64)");
   return value;
 }
 
@@ -128,7 +138,7 @@ export function decodeHeader(bytes: Uint8Array): ClipHeader {
   return {
     version: FORMAT_VERSION,
     clipId: binary(value.clip, "clip", CLIP_ID_LENGTH, CLIP_ID_LENGTH),
-    cameraId: text(value.cam, "cam", CAMERA_ID),
+    cameraId: cameraIdOf(value.cam),
     cameraCertHash: binary(value.cert, "cert", 32, 32),
     sequence: integer(value.seq, "seq", 0, Number.MAX_SAFE_INTEGER),
     startTime: integer(value.t, "t", 0, Number.MAX_SAFE_INTEGER),

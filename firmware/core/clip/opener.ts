@@ -17,6 +17,7 @@ import { SealcamError, fail } from "../errors";
 import { openSingleShot } from "../hpke";
 import {
   ALG_HPKE_P256,
+  ALG_RSA_OAEP,
   CLIP_KEY_LENGTH,
   FOOTER_LENGTH,
   LABEL_FOOTER,
@@ -61,6 +62,10 @@ export function hpkeUnwrapper(crypto: Crypto, keyId: Uint8Array, instanceKey: P2
       return key;
     },
   };
+}
+
+function isKnownAlgorithm(entry: RecipientEntry): boolean {
+  return entry.alg === ALG_HPKE_P256 || entry.alg === ALG_RSA_OAEP;
 }
 
 type State = "head" | "body" | "done" | "failed";
@@ -114,8 +119,10 @@ export class ClipOpener {
     let clipKey: Uint8Array | undefined;
     let sawOurKey = false;
     for (const unwrapper of this.#options.unwrappers) {
+      // Entries of a reserved (unknown) algorithm are ignored, as FORMAT §5 requires: one naming our key id is
+      // as good as none. A known algorithm that does not fit our key is E_UNWRAP (the unwrapper says so).
       const entry = header.recipients.find((r) => constantTimeEqual(r.kid, unwrapper.keyId));
-      if (!entry) continue;
+      if (!entry || !isKnownAlgorithm(entry)) continue;
       sawOurKey = true;
       try {
         clipKey = unwrapper.unwrap(entry, wrapLabel);
@@ -143,21 +150,38 @@ export class ClipOpener {
     this.#state = "body";
   }
 
-  #openSegment(sealed: Uint8Array, last: boolean): Uint8Array {
+  /** True when `sealed` authenticates as segment `index` with the given final flag (the plaintext is wiped). */
+  #opensAs(sealed: Uint8Array, last: boolean): boolean {
+    const plain = this.#options.crypto.aesGcmOpen(this.#payloadKey as Uint8Array, segmentNonce(this.#index, last), this.#headHash, sealed);
+    if (!plain) return false;
+    wipe(plain);
+    return true;
+  }
+
+  /**
+   * Opens segment #index. `tail` is everything left in the stream from this segment's start (only for the final
+   * segment): when the final segment fails, it tells a cut stream (E_TRUNCATED) from a damaged one (E_SEGMENT).
+   */
+  #openSegment(sealed: Uint8Array, last: boolean, tail?: Uint8Array): Uint8Array {
     const crypto = this.#options.crypto;
     const key = this.#payloadKey as Uint8Array;
     const plain = crypto.aesGcmOpen(key, segmentNonce(this.#index, last), this.#headHash, sealed);
     if (!plain) {
-      // Work out what happened, for an error a person can act on; neither branch releases plaintext.
-      const other = crypto.aesGcmOpen(key, segmentNonce(this.#index, !last), this.#headHash, sealed);
-      if (other) {
-        wipe(other);
-        if (last) fail("E_TRUNCATED", `clip is truncated: segment ${this.#index} is not the final segment`);
-        fail("E_TRAILING", `clip has data after its final segment (segment ${this.#index})`);
+      // Work out what happened, for an error a person can act on (FORMAT §8); nothing here releases plaintext.
+      const full = (this.#head as ClipHead).header.segmentSize + TAG_LENGTH;
+      if (!last && this.#opensAs(sealed, true)) {
+        fail("E_TRAILING", `clip has data after its final segment (segment ${this.#index} is the final one)`);
       }
-      fail("E_SEGMENT", `segment ${this.#index} failed authentication (tampered, reordered, duplicated or from another clip)`);
+      if (last && tail && tail.length >= full && this.#opensAs(tail.subarray(0, full), false)) {
+        // A whole non-final segment, followed by at most 64 bytes: the stream stops where more segments were due.
+        fail("E_TRUNCATED", `clip is truncated: it ends after segment ${this.#index}, which is not the final segment`);
+      }
+      fail("E_SEGMENT", `segment ${this.#index} failed authentication (tampered, cut, reordered, duplicated or from another clip)`);
     }
-    if (last && plain.length === 0 && this.#index > 0) fail("E_FORMAT", "clip: empty final segment after other segments");
+    if (last && plain.length === 0 && this.#index > 0) {
+      wipe(plain);
+      fail("E_FORMAT", "clip: empty final segment after other segments");
+    }
     this.#payloadHash?.update(sealed);
     this.#plaintextLength += plain.length;
     this.#index++;
@@ -196,11 +220,10 @@ export class ClipOpener {
     try {
       if (this.#state === "head") fail("E_TRUNCATED", "clip is truncated inside its head");
       const head = this.#head as ClipHead;
-      const full = head.header.segmentSize + TAG_LENGTH;
+      // push() leaves at most S + 16 + 64 bytes: the final segment and the footer, if the stream is whole.
       const rest = this.#buffer.length - FOOTER_LENGTH;
-      if (rest < TAG_LENGTH) fail("E_TRUNCATED", "clip is truncated: the final segment or footer is missing");
-      if (rest > full) fail("E_TRAILING", "clip has data after its final segment");
-      const plaintext = this.#openSegment(this.#buffer.subarray(0, rest), true);
+      if (rest < TAG_LENGTH) fail("E_TRUNCATED", "clip is truncated: no room left for a final segment and the footer");
+      const plaintext = this.#openSegment(this.#buffer.subarray(0, rest), true, this.#buffer);
       const footer = this.#buffer.subarray(rest);
       const crypto = this.#options.crypto;
       const payloadHash = (this.#payloadHash as ReturnType<Crypto["createSha256"]>).digest();
