@@ -1,10 +1,13 @@
 /**
  * `sealcam board-sim --data DIR [...]`: runs one simulated camera until interrupted (docs/BOARD-SIM.md,
  * "The simulated board"). Commands on stdin: trigger, net down [S], net up, cut [POINT], status, quit.
+ * No secret is taken on the command line (visible in `ps`): the home Wi-Fi password comes from
+ * --wifi-password-file or SEALCAM_WIFI_PASSWORD.
  */
+import * as fs from "node:fs";
 import * as readline from "node:readline";
-import type { LogRecord } from "./services";
-import { SimulatedBoard, type FirmwareRunner } from "./simulator";
+import type { LogRecord, NetworkConfig } from "./services";
+import { SimulatedBoard, type FirmwareRunner, type SimulatedBoardOptions } from "./simulator";
 
 const USAGE = `usage: sealcam board-sim --data DIR [options]
 
@@ -15,7 +18,8 @@ const USAGE = `usage: sealcam board-sim --data DIR [options]
   --trigger-every S     a motion event every S seconds (default: only on the 'trigger' command)
   --clip-seconds S      clip length (default 10)          --fps N      frames per second (default 5)
   --width W --height H  frame size (default 640x480)
-  --wifi-ssid NAME --wifi-password PW   the home network the board can join (default: any)
+  --wifi-ssid NAME      the home network the board can join (default: any); its password from
+  --wifi-password-file F  (first line of F) or the SEALCAM_WIFI_PASSWORD environment variable
   --cut-power-at POINT  arm a power cut (repeatable): storage:<key>, log:<event>, step:<name>,
                         flash-write[:N], flash-erase[:N]
   --engine xs|node      run the firmware in the XS host (default) or in this Node process (fallback);
@@ -31,8 +35,12 @@ interface Parsed {
 
 const VALUE_FLAGS = new Set([
   "data", "cloud", "setup-port", "uart-link", "trigger-every", "clip-seconds", "fps", "width", "height",
-  "wifi-ssid", "wifi-password", "cut-power-at", "engine",
+  "wifi-ssid", "wifi-password-file", "cut-power-at", "engine",
 ]);
+/** Options that would put a secret in argv: refused, with the way to pass it instead. */
+const SECRET_FLAGS: Record<string, string> = {
+  "wifi-password": "--wifi-password on the command line is visible to every user (ps); use --wifi-password-file FILE or SEALCAM_WIFI_PASSWORD",
+};
 const BOOL_FLAGS = new Set(["quiet", "help"]);
 
 function parse(argv: string[]): Parsed | string {
@@ -46,6 +54,7 @@ function parse(argv: string[]): Parsed | string {
     }
     if (!arg.startsWith("--")) return `unexpected argument '${arg}'`;
     const name = arg.slice(2);
+    if (SECRET_FLAGS[name]) return SECRET_FLAGS[name];
     if (BOOL_FLAGS.has(name)) {
       bools.add(name);
       continue;
@@ -66,6 +75,77 @@ function numberFlag(parsed: Parsed, name: string, min: number, max: number): num
   return n;
 }
 
+/** Everything `main` needs to build the board, from argv and the environment (no runner, nothing started). */
+export interface BoardCliOptions {
+  dataDir: string;
+  engine: string;
+  setupPort: number;
+  uartLink: string | undefined;
+  triggerEverySeconds: number | undefined;
+  firmwareConfig: Record<string, unknown>;
+  network: NetworkConfig;
+  cutPowerAt: string[];
+  quiet: boolean;
+  help: boolean;
+}
+
+/** The home Wi-Fi password: first line of --wifi-password-file, else SEALCAM_WIFI_PASSWORD, else none. */
+function wifiPassword(parsed: Parsed, env: Record<string, string | undefined>): string | undefined {
+  const file = parsed.flags.get("wifi-password-file")?.at(-1);
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (error) {
+      throw new Error(`cannot read --wifi-password-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    return text.split(/\r?\n/)[0];
+  }
+  return env.SEALCAM_WIFI_PASSWORD;
+}
+
+/** Parses argv (and SEALCAM_WIFI_PASSWORD); returns the options or an error message for the user. */
+export function boardOptions(argv: string[], env: Record<string, string | undefined> = process.env): BoardCliOptions | string {
+  const parsed = parse(argv);
+  if (typeof parsed === "string") return parsed;
+  const help = parsed.bools.has("help");
+  const dataDir = parsed.flags.get("data")?.at(-1);
+  if (!dataDir && !help) return "--data DIR is required";
+  try {
+    const firmwareConfig: Record<string, unknown> = {};
+    const clipSeconds = numberFlag(parsed, "clip-seconds", 0.2, 600);
+    if (clipSeconds !== undefined) firmwareConfig.clipMs = Math.round(clipSeconds * 1000);
+    const sensor: Record<string, number> = {};
+    const fps = numberFlag(parsed, "fps", 1, 30);
+    if (fps !== undefined) sensor.framesPerSecond = fps;
+    const width = numberFlag(parsed, "width", 16, 1600);
+    if (width !== undefined) sensor.width = width;
+    const height = numberFlag(parsed, "height", 16, 1200);
+    if (height !== undefined) sensor.height = height;
+    if (Object.keys(sensor).length > 0) firmwareConfig.sensor = sensor;
+    const cloud = parsed.flags.get("cloud")?.at(-1);
+    if (cloud !== undefined && !/^https?:\/\/[^/]+\/?$/.test(cloud)) throw new Error("--cloud must be an http(s) origin, e.g. http://127.0.0.1:8080");
+    return {
+      dataDir: dataDir ?? "",
+      engine: parsed.flags.get("engine")?.at(-1) ?? "xs",
+      setupPort: numberFlag(parsed, "setup-port", 0, 65535) ?? 0,
+      uartLink: parsed.flags.get("uart-link")?.at(-1),
+      triggerEverySeconds: numberFlag(parsed, "trigger-every", 0.5, 86400),
+      firmwareConfig,
+      network: {
+        ssid: parsed.flags.get("wifi-ssid")?.at(-1),
+        password: wifiPassword(parsed, env),
+        allowedOrigin: cloud ? new URL(cloud).origin : undefined,
+      },
+      cutPowerAt: parsed.flags.get("cut-power-at") ?? [],
+      quiet: parsed.bools.has("quiet"),
+      help,
+    };
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /** The runner for `--engine`: the XS host (issue 4's BoardSim), its GC-stress build, or this Node process. */
 export async function createRunner(engine: string): Promise<() => FirmwareRunner> {
   if (engine === "node") {
@@ -83,56 +163,34 @@ export async function createRunner(engine: string): Promise<() => FirmwareRunner
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = parse(argv);
-  if (typeof parsed === "string") {
-    process.stderr.write(`sealcam board-sim: ${parsed}\n\n${USAGE}\n`);
+  const options = boardOptions(argv);
+  if (typeof options === "string") {
+    process.stderr.write(`sealcam board-sim: ${options}\n\n${USAGE}\n`);
     return 2;
   }
-  if (parsed.bools.has("help")) {
+  if (options.help) {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  const dataDir = parsed.flags.get("data")?.at(-1);
-  if (!dataDir) {
-    process.stderr.write(`sealcam board-sim: --data DIR is required\n\n${USAGE}\n`);
-    return 2;
-  }
   let board: SimulatedBoard;
   try {
-    const firmwareConfig: Record<string, unknown> = {};
-    const clipSeconds = numberFlag(parsed, "clip-seconds", 0.2, 600);
-    if (clipSeconds !== undefined) firmwareConfig.clipMs = Math.round(clipSeconds * 1000);
-    const sensor: Record<string, number> = {};
-    const fps = numberFlag(parsed, "fps", 1, 30);
-    if (fps !== undefined) sensor.framesPerSecond = fps;
-    const width = numberFlag(parsed, "width", 16, 1600);
-    if (width !== undefined) sensor.width = width;
-    const height = numberFlag(parsed, "height", 16, 1200);
-    if (height !== undefined) sensor.height = height;
-    if (Object.keys(sensor).length > 0) firmwareConfig.sensor = sensor;
-    const cloud = parsed.flags.get("cloud")?.at(-1);
-    if (cloud !== undefined && !/^https?:\/\/[^/]+\/?$/.test(cloud)) throw new Error("--cloud must be an http(s) origin, e.g. http://127.0.0.1:8080");
-    const engine = parsed.flags.get("engine")?.at(-1) ?? "xs";
-    const runner = await createRunner(engine);
-    board = new SimulatedBoard({
-      dataDir,
+    const runner = await createRunner(options.engine);
+    const boardOptions: SimulatedBoardOptions = {
+      dataDir: options.dataDir,
       runner,
-      setupPort: numberFlag(parsed, "setup-port", 0, 65535) ?? 0,
-      uartLink: parsed.flags.get("uart-link")?.at(-1),
-      triggerEverySeconds: numberFlag(parsed, "trigger-every", 0.5, 86400),
-      firmwareConfig,
-      network: {
-        ssid: parsed.flags.get("wifi-ssid")?.at(-1),
-        password: parsed.flags.get("wifi-password")?.at(-1),
-        allowedOrigin: cloud ? new URL(cloud).origin : undefined,
-      },
-      cutPowerAt: parsed.flags.get("cut-power-at") ?? [],
-    });
+      setupPort: options.setupPort,
+      uartLink: options.uartLink,
+      triggerEverySeconds: options.triggerEverySeconds,
+      firmwareConfig: options.firmwareConfig,
+      network: options.network,
+      cutPowerAt: options.cutPowerAt,
+    };
+    board = new SimulatedBoard(boardOptions);
   } catch (error) {
     process.stderr.write(`sealcam board-sim: ${(error as Error).message}\n`);
     return 2;
   }
-  const quiet = parsed.bools.has("quiet");
+  const quiet = options.quiet;
   const say = (text: string) => process.stdout.write(`[board-sim] ${text}\n`);
   board.on("notice", (text: string) => say(text));
   if (!quiet) board.on("uart", (line: string) => process.stdout.write(`uart> ${line}\n`));
