@@ -8,6 +8,7 @@
  *      camera to confirm it stored them.
  * The camera then leaves setup mode, joins the Wi-Fi and registers itself with the cloud (step 4).
  */
+import * as fs from "node:fs";
 import * as http from "node:http";
 import { fromBase64Url, toBase64Url, utf8Bytes, utf8String } from "../../firmware/core/bytes";
 import { fail, SealcamError, type ErrorCode } from "../../firmware/core/errors";
@@ -169,7 +170,72 @@ export async function addCameraWithPhone(
 }
 
 export const ADD_CAMERA_USAGE =
-  "add-camera --setup-url URL --secret LABEL --wifi-ssid S --wifi-password P   enroll a camera in setup mode";
+  `add-camera --setup-url URL --wifi-ssid S [--secret-file F] [--wifi-password-file F]   enroll a camera in setup mode
+                                       the label secret: --secret-file F (text, QR payload or a "secret: ..." line),
+                                       SEALCAM_SETUP_SECRET, or typed (hidden) on a terminal; the Wi-Fi password:
+                                       --wifi-password-file F, SEALCAM_WIFI_PASSWORD (empty: open network), or typed`;
+
+/** Reads a secret typed on the terminal without echoing it. */
+export function promptHidden(question: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let value = "";
+    output.write(question);
+    input.setRawMode(true);
+    input.resume();
+    const finish = () => {
+      input.off("data", onData);
+      input.setRawMode(false);
+      input.pause();
+      output.write("\n");
+    };
+    const onData = (data: Buffer) => {
+      for (const ch of data.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") {
+          finish();
+          resolve(value);
+          return;
+        }
+        if (ch === "\u0003" || ch === "\u0004") {
+          finish();
+          reject(new SealcamError("E_ARGUMENT", "cancelled"));
+          return;
+        }
+        if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    input.on("data", onData);
+  });
+}
+
+/** The setup secret from a file: the label text, the QR payload, or the `secret: ...` line of a label file. */
+export function secretFromFile(text: string): string {
+  const line = /^secret:[ \t]*(.+)$/m.exec(text);
+  return (line ? line[1] : text).trim();
+}
+
+/**
+ * A secret for `add-camera`, never from argv: `--<name>-file F`, then the environment variable, then a
+ * hidden prompt when stdin is a terminal; otherwise E_ARGUMENT naming the safe ways.
+ */
+async function secretInput(
+  flags: Record<string, string | true>, fileFlag: string, env: string, what: string, options: { allowEmptyEnv: boolean; fromFile: (text: string) => string },
+): Promise<string> {
+  const file = flags[fileFlag];
+  if (typeof file === "string") {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (error) {
+      return fail("E_ARGUMENT", `cannot read ${what} from ${file}: ${(error as Error).message}`);
+    }
+    return options.fromFile(text);
+  }
+  const value = process.env[env];
+  if (value !== undefined && (value !== "" || options.allowEmptyEnv)) return value;
+  if (process.stdin.isTTY) return promptHidden(`${what}: `);
+  return fail("E_ARGUMENT", `add-camera needs ${what}: pass --${fileFlag} FILE, set ${env}, or run it on a terminal to type it`);
+}
 
 /** The body of `sealcam phone add-camera` (flags already parsed by host-tools/phone/cli.ts). */
 export async function addCameraCommand(phone: Phone, flags: Record<string, string | true>, out: (line: string) => void): Promise<number> {
@@ -178,12 +244,13 @@ export async function addCameraCommand(phone: Phone, flags: Record<string, strin
     if (typeof v !== "string") throw new SealcamError("E_ARGUMENT", `add-camera needs --${name}`);
     return v;
   };
-  const result = await addCameraWithPhone(phone, {
-    setupUrl: need("setup-url"),
-    secret: need("secret"),
-    wifi: { ssid: need("wifi-ssid"), password: typeof flags["wifi-password"] === "string" ? flags["wifi-password"] : "" },
-    onProgress: (step) => out(`  ${step}`),
+  const setupUrl = need("setup-url");
+  const ssid = need("wifi-ssid");
+  const secret = await secretInput(flags, "secret-file", "SEALCAM_SETUP_SECRET", "the camera's label secret", { allowEmptyEnv: false, fromFile: secretFromFile });
+  const password = await secretInput(flags, "wifi-password-file", "SEALCAM_WIFI_PASSWORD", `the password of Wi-Fi "${ssid}"`, {
+    allowEmptyEnv: true, fromFile: (text) => text.replace(/\r?\n$/, ""),
   });
+  const result = await addCameraWithPhone(phone, { setupUrl, secret, wifi: { ssid, password }, onProgress: (step) => out(`  ${step}`) });
   out(`Camera ${result.cameraId} is enrolled (roster version ${result.rosterVersion}); it now joins the Wi-Fi and registers with the cloud.`);
   return 0;
 }

@@ -8,15 +8,18 @@
  *   remove-phone KEYID                 remove a phone (new roster without it)
  *   remove-camera ID                   remove a camera; its earlier clips stay readable
  *   disable --yes                      turn E2EE off (deletes every key; old clips stay unreadable)
- *   clips                              list clips
- *   open CLIP --out FILE [--frames DIR]  verify and decrypt a clip (id on the cloud, or a local file)
+ *   clips [--json]                     list clips, described only by their verified signed heads
+ *   cameras [--json]                   list cameras (certificate verified) and their last reported status
+ *   open CLIP --out FILE [--frames DIR] [--max-bytes N]  verify and decrypt a clip (id on the cloud, or a local file)
  *   export --out DIR                   the account's public certificates as PEM
  *
- * The account sign-in password comes from SEALCAM_LOGIN_PASSWORD or --password-file.
+ * The account sign-in password comes from SEALCAM_LOGIN_PASSWORD or --password-file. No secret is ever taken
+ * as a command-line argument (argv is visible to every user in `ps`): --secret, --wifi-password, --password
+ * and --passphrase are refused with exit code 2.
  */
 import * as fs from "node:fs";
 import { isSealcamError } from "../../firmware/core/errors";
-import { Phone } from "./phone";
+import { Phone, type ListedClip, type CameraListing } from "./phone";
 import { ADD_CAMERA_USAGE, addCameraCommand } from "./add-camera";
 
 const USAGE = `usage: sealcam phone <command> --home DIR --cloud URL [options]
@@ -29,12 +32,24 @@ commands:
   remove-phone KEYID                   remove a phone from the account
   remove-camera CAMERA_ID              remove a camera (its earlier clips stay readable)
   disable --yes                        turn end-to-end encryption off (deletes all keys)
-  clips                                list the account's clips
-  open CLIP --out FILE [--frames DIR]  verify and decrypt a clip (clip id or local file)
+  clips [--json]                       list the account's clips (only what each clip's verified signed head says)
+  cameras [--json]                     list the account's cameras and the status each last reported
+  open CLIP --out FILE [--frames DIR] [--max-bytes N]
+                                       verify and decrypt a clip (clip id or local file); a download larger
+                                       than N bytes (default 2 GiB) is refused
   export --out DIR                     write the account's public certificates as PEM
   ${ADD_CAMERA_USAGE}
 
-The account sign-in password is read from SEALCAM_LOGIN_PASSWORD or --password-file F.`;
+The account sign-in password is read from SEALCAM_LOGIN_PASSWORD or --password-file F.
+Secrets are never command-line arguments (anyone on the machine can read those with ps).`;
+
+/** Secrets someone might pass as arguments, and the safe ways to give each. */
+const REFUSED_SECRET_FLAGS: Record<string, string> = {
+  secret: "--secret-file FILE (e.g. the board simulator's label.txt), SEALCAM_SETUP_SECRET, or type it when asked on a terminal",
+  "wifi-password": "--wifi-password-file FILE, SEALCAM_WIFI_PASSWORD, or type it when asked on a terminal",
+  password: "--password-file FILE or SEALCAM_LOGIN_PASSWORD",
+  passphrase: "--passphrase-file FILE or SEALCAM_PASSPHRASE",
+};
 
 function parse(argv: string[]): { positional: string[]; flags: Record<string, string | true> } {
   const positional: string[] = [];
@@ -43,7 +58,7 @@ function parse(argv: string[]): { positional: string[]; flags: Record<string, st
     const arg = argv[i];
     if (arg.startsWith("--")) {
       const name = arg.slice(2);
-      if (name === "yes" || name === "help") flags[name] = true;
+      if (name === "yes" || name === "help" || name === "json") flags[name] = true;
       else if (i + 1 < argv.length) flags[name] = argv[++i];
       else throw new Error(`option --${name} needs a value`);
     } else positional.push(arg);
@@ -59,6 +74,39 @@ function secret(flags: Record<string, string | true>, fileFlag: string, env: str
   throw new Error(`${what} needed: set ${env} or pass --${fileFlag} FILE`);
 }
 
+/** Cloud-relayed text goes to a terminal: no control characters (escape sequences). */
+function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
+}
+
+/** One clip for `clips --json`: verified facts, or only the listed id and why it was refused. */
+function clipJson(c: ListedClip): Record<string, unknown> {
+  if (!c.verified) return { verified: false, clipId: c.clipId, reason: c.reason };
+  return {
+    verified: true, clipId: c.clipId, cameraId: c.cameraId, sequence: c.sequence, startTime: c.startTime,
+    contentType: c.contentType, segmentSize: c.segmentSize, rosterVersion: c.rosterVersion, uploadComplete: c.complete,
+  };
+}
+
+function clipLine(c: ListedClip): string {
+  if (!c.verified) return `${c.clipId}  UNVERIFIED (${printable(c.reason)})`;
+  return `${c.clipId}  ${c.cameraId}  seq ${c.sequence}  ${new Date(c.startTime).toISOString()}  ${c.contentType}  roster v${c.rosterVersion}${c.complete ? "" : "  (still uploading)"}`;
+}
+
+function cameraLines(c: CameraListing): string[] {
+  const cert = c.certificateVerified ? "certificate verified" : `CERTIFICATE NOT VERIFIED (${printable(c.certificateProblem ?? "")})`;
+  const lines = [`${printable(c.cameraId)}  ${cert}  registered ${new Date(c.registeredAt).toISOString()}`];
+  const s = c.status;
+  if (!s) lines.push("  status: not reported yet");
+  else {
+    lines.push(`  status: seals to roster v${s.rosterVersion}, ${s.queued} parts queued, reported ${new Date(s.reportedAt).toISOString()}`);
+    if (s.rosterProblem) {
+      lines.push(`  !! camera refuses roster ${s.rosterProblem.version === null ? "(unknown version)" : `v${s.rosterProblem.version}`}: ${printable(s.rosterProblem.code)} ${printable(s.rosterProblem.message)}; it keeps sealing to v${s.rosterVersion}`);
+    }
+  }
+  return lines;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
@@ -68,6 +116,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { positional, flags } = parsed;
+  for (const [name, safe] of Object.entries(REFUSED_SECRET_FLAGS)) {
+    if (name in flags) {
+      process.stderr.write(`sealcam phone: --${name} is not accepted: a secret on the command line is visible to every user of this machine (ps). Give it with ${safe}.\n`);
+      return 2;
+    }
+  }
   const [command, ...args] = positional;
   if (!command || flags.help) {
     process.stdout.write(USAGE + "\n");
@@ -140,14 +194,29 @@ export async function main(argv: string[]): Promise<number> {
         await phone.disable();
         out("End-to-end encryption is off; all keys are deleted.");
         return 0;
-      case "clips":
-        for (const c of await phone.clips()) {
-          out(`${c.clipId}  ${c.cameraId}  ${new Date(c.startTime).toISOString()}  ${c.complete ? `${c.size} bytes` : "uploading"}`);
+      case "clips": {
+        const clips = await phone.clips();
+        if (flags.json === true) out(JSON.stringify(clips.map(clipJson)));
+        else for (const c of clips) out(clipLine(c));
+        return 0;
+      }
+      case "cameras": {
+        const cameras = await phone.cameras();
+        if (flags.json === true) out(JSON.stringify(cameras));
+        else {
+          for (const c of cameras) for (const line of cameraLines(c)) out(line);
+          out("(status is reported by each camera through the cloud; certificates are checked against this phone's account root)");
         }
         return 0;
+      }
       case "open": {
         if (args.length !== 1 || typeof flags.out !== "string") throw new Error("open needs CLIP and --out FILE");
         const frames = typeof flags.frames === "string" ? flags.frames : undefined;
+        if (flags["max-bytes"] !== undefined) {
+          const max = Number(flags["max-bytes"]);
+          if (!Number.isSafeInteger(max) || max < 1) throw new Error("--max-bytes must be a positive whole number of bytes");
+          phone.options.maxClipBytes = max;
+        }
         const result = await phone.open(args[0], flags.out, frames);
         out(`Verified clip from camera ${result.cameraId}: ${result.bytes} bytes${frames ? `, ${result.frames} frames in ${frames}` : ""}.`);
         return 0;

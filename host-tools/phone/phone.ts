@@ -10,23 +10,24 @@ import { asciiBytes, constantTimeEqual, fromBase64Url, toBase64Url, toHex, utf8B
 import { SealcamError, fail } from "../../firmware/core/errors";
 import { openSingleShot, sealSingleShot } from "../../firmware/core/hpke";
 import { spkiFromP256 } from "../../firmware/core/keys";
-import { assembleRoster, encodeRosterTbs, verifyRoster, type RosterRole } from "../../firmware/core/roster";
+import { assembleRoster, encodeRosterTbs, parseRosterUnverified, ROSTER_MAX_PHONES, verifyRoster, type RosterRole } from "../../firmware/core/roster";
 import { parseCertificate, rsaPssSha256AlgorithmIdentifier, verifyChain, verifyRoot } from "../../firmware/core/x509";
-import { CONTENT_TYPE_FRAMES } from "../../firmware/core/clip/constants";
-import { parseClipHead } from "../../firmware/core/clip/head";
+import { CONTENT_TYPE_FRAMES, MAX_HEADER_LENGTH, PREAMBLE_LENGTH, SIGNATURE_LENGTH } from "../../firmware/core/clip/constants";
+import { headLengthFromPreamble } from "../../firmware/core/clip/head";
 import { FrameReader } from "../../firmware/core/clip/frames";
-import { hpkeUnwrapper, openClip, type Unwrapper } from "../../firmware/core/clip/opener";
+import { ClipOpener, hpkeUnwrapper, type Unwrapper } from "../../firmware/core/clip/opener";
 import type { P256PrivateKey } from "../../firmware/platform/crypto";
 import { NodeCrypto } from "../platform/node-crypto";
 import { rsaOaepUnwrapper } from "../platform/rsa-unwrapper";
 import { createAccountSigningKey, importAccountSigningKey, issueCameraCertificate, issueLeafCertificate, signPss, type AccountSigningKey } from "./certs";
-import { CloudClient } from "./client";
+import { CloudClient, DEFAULT_MAX_CLIP_BYTES } from "./client";
 import {
   authVerifier, backupAuthKey, checkKdfParams, deriveKey, derivePassphraseKey, generatePassphrase, newKdfParams,
   pkcs12Password, type KdfParams,
 } from "./kdf";
 import { readPkcs12, writePkcs12 } from "./pkcs12";
 import { deletePhoneKeys, loadInstanceKey, loadState, saveInstanceKey, saveState, type PhoneState } from "./store";
+import { cameraIdentity, checkClipBinding, verifyClipHead, type ListedCameraCertificate } from "./verify-head";
 
 /** RSA-OAEP label for the account-data derived key wrapped to the account signing key (whitepaper 3e). */
 export const LABEL_DATA_KEY_WRAP = asciiBytes("sealcam-v1 data-key-wrap");
@@ -45,6 +46,62 @@ export interface Backup {
 export interface PhoneOptions {
   home: string;
   cloud: string;
+  /** The most bytes `open` downloads for one clip (default DEFAULT_MAX_CLIP_BYTES, 2 GiB); more is E_LIMIT. */
+  maxClipBytes?: number;
+}
+
+/** The largest head a clip can have: preamble, the longest header, the signature. */
+export const MAX_HEAD_BYTES = PREAMBLE_LENGTH + MAX_HEADER_LENGTH + SIGNATURE_LENGTH;
+
+/** A clip as `Phone.clips` lists it: the facts come from its verified head, never from the cloud's listing. */
+export interface VerifiedClip {
+  verified: true;
+  clipId: string;
+  cameraId: string;
+  sequence: number;
+  startTime: number;
+  contentType: string;
+  segmentSize: number;
+  rosterVersion: number;
+  /** The cloud's upload state and stored size: its claims, not signed (a lying cloud can only make `open` fail). */
+  complete: boolean;
+  size: number | null;
+}
+
+/** A listed clip whose head did not verify: only the id the cloud listed it under and why it was refused. */
+export interface UnverifiedClip {
+  verified: false;
+  /** The id the cloud listed (a handle, not a fact). */
+  clipId: string;
+  reason: string;
+  cameraId?: undefined;
+  complete?: undefined;
+}
+
+export type ListedClip = VerifiedClip | UnverifiedClip;
+
+/** What the caller expects of a clip opened by id (e.g. from a verified listing); each is checked against the signed header. */
+export interface OpenExpectation {
+  cameraId?: string;
+  sequence?: number;
+  startTime?: number;
+}
+
+/** A camera as `Phone.cameras` lists it. */
+export interface CameraListing {
+  cameraId: string;
+  /** The camera certificate chains to this phone's pinned root and names this camera id. */
+  certificateVerified: boolean;
+  certificateProblem: string | null;
+  keyId: string;
+  registeredAt: number;
+  /** The camera's last report, relayed by the cloud (signed by the camera's request key to the cloud, not end to end). */
+  status: {
+    rosterVersion: number;
+    rosterProblem: { version: number | null; code: string; message: string } | null;
+    queued: number;
+    reportedAt: number;
+  } | null;
 }
 
 export interface Credentials {
@@ -99,6 +156,66 @@ export async function signRoster(
   const roster = assembleRoster(tbs, rsaPssSha256AlgorithmIdentifier(), await signPss(signer, tbs));
   verifyRoster(crypto, roster, signer.rootCertDer, { minVersion: version, accountId });
   return roster;
+}
+
+/** E_LIMIT when a roster already holds the most phones a clip can be sealed to (with the data key). */
+function refuseIfPhonesFull(phones: number): void {
+  if (phones >= ROSTER_MAX_PHONES) {
+    fail("E_LIMIT", `this account already has ${phones} phones, the most a clip can be sealed to with the data key; remove one with \`sealcam phone remove-phone KEYID\` first`);
+  }
+}
+
+/** The head at the start of a sealed file, read without reading the rest. */
+function readHeadOfFile(file: string): Uint8Array {
+  const fd = fs.openSync(file, "r");
+  try {
+    const preamble = new Uint8Array(PREAMBLE_LENGTH);
+    const got = fs.readSync(fd, preamble, 0, PREAMBLE_LENGTH, 0);
+    const length = headLengthFromPreamble(preamble.subarray(0, got));
+    const head = new Uint8Array(length);
+    if (fs.readSync(fd, head, 0, length, 0) !== length) fail("E_TRUNCATED", "clip: truncated inside its head");
+    return head;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Splits verified frames plaintext (a file) into frame-NNNNN-<ms>.jpg files (0600); returns how many. */
+function writeFrames(plaintextFile: string, framesDir: string): number {
+  fs.mkdirSync(framesDir, { recursive: true });
+  const reader = new FrameReader();
+  let frames = 0;
+  const fd = fs.openSync(plaintextFile, "r");
+  try {
+    const chunk = new Uint8Array(1 << 20);
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      for (const frame of reader.push(chunk.slice(0, n))) {
+        frames++;
+        fs.writeFileSync(path.join(framesDir, `frame-${String(frames).padStart(5, "0")}-${frame.time}.jpg`), frame.jpeg, { mode: 0o600 });
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  reader.end();
+  return frames;
+}
+
+/** The camera status `GET /v1/account` relays (docs/CLOUD-API.md), or null when absent or malformed. */
+function parseCameraStatus(value: unknown): CameraListing["status"] {
+  if (typeof value !== "object" || value === null) return null;
+  const v = value as Record<string, unknown>;
+  const int = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+  if (!int(v.rosterVersion) || !int(v.queued) || !int(v.reportedAt)) return null;
+  let rosterProblem: NonNullable<CameraListing["status"]>["rosterProblem"] = null;
+  if (v.rosterProblem !== null && v.rosterProblem !== undefined) {
+    const p = v.rosterProblem as Record<string, unknown>;
+    if (typeof p !== "object" || typeof p.code !== "string" || typeof p.message !== "string") return null;
+    rosterProblem = { version: int(p.version) ? p.version : null, code: p.code, message: p.message };
+  }
+  return { rosterVersion: v.rosterVersion, rosterProblem, queued: v.queued, reportedAt: v.reportedAt };
 }
 
 export class Phone {
@@ -217,6 +334,10 @@ export class Phone {
     const crypto = this.crypto;
     const client = this.#client();
     const accountId = await this.#signIn(client, credentials, false);
+    // Refuse before any work (scrypt) and before spending a passphrase try on the cloud. The roster is not
+    // verified yet (the root comes out of the backup), so the limit is checked again on the verified one.
+    const listed = await client.json<{ roster: string }>("GET", "/v1/e2ee/roster");
+    refuseIfPhonesFull(parseRosterUnverified(crypto, unb64(listed.roster)).entries.filter((e) => e.role === "phone").length);
     const { kdf } = await client.json<{ kdf: unknown }>("GET", "/v1/e2ee/kdf");
     const passphraseKey = derivePassphraseKey(passphrase, checkKdfParams(kdf));
     const authKey = backupAuthKey(passphraseKey, accountId);
@@ -237,6 +358,7 @@ export class Phone {
 
     // The current signed roster (not the cloud's phone list) is the base of the next one.
     const current = await this.#currentRoster(client, signer.rootCertDer, accountId, unlocked.rosterVersion);
+    refuseIfPhonesFull(current.entries.filter((e) => e.role === "phone").length);
     const entries = current.entries.map((e) => ({ role: e.role, certificateDer: e.certificate.der }));
     entries.push({ role: "phone", certificateDer: instanceCert });
     const version = current.version + 1;
@@ -389,9 +511,79 @@ export class Phone {
     deletePhoneKeys(this.home);
   }
 
-  async clips(): Promise<{ clipId: string; cameraId: string; startTime: number; contentType: string; size: number | null; complete: boolean }[]> {
+  /**
+   * The account's clips, each described only by its head as the camera signed it (PROTOCOL §10): the head
+   * is fetched and verified (camera certificate chains to the pinned root, CN = camera id, signature) and
+   * must carry the id it is listed under. A clip that fails is listed as unverified with the reason only.
+   */
+  async clips(): Promise<ListedClip[]> {
     const state = this.state();
-    return (await this.#client(state).json<{ clips: never[] }>("GET", "/v1/clips")).clips;
+    const client = this.#client(state);
+    const root = parseCertificate(unb64(state.rootCertificate));
+    const listing = await client.json<{ clips?: unknown }>("GET", "/v1/clips");
+    if (!Array.isArray(listing.clips)) fail("E_FORMAT", "the cloud's clip list is not a list");
+    const account = await client.json<{ cameraCertificates?: ListedCameraCertificate[] }>("GET", "/v1/account");
+    const certificates = Array.isArray(account.cameraCertificates) ? account.cameraCertificates : [];
+    const seen = new Set<string>();
+    const out: ListedClip[] = [];
+    for (const item of listing.clips as { clipId?: unknown; complete?: unknown; size?: unknown }[]) {
+      const listedId = typeof item?.clipId === "string" ? item.clipId : "";
+      const refuse = (reason: string) => out.push({ verified: false, clipId: /^[0-9a-f]{32}$/.test(listedId) ? listedId : "(invalid id)", reason });
+      if (!/^[0-9a-f]{32}$/.test(listedId)) {
+        refuse("E_FORMAT: the cloud listed a clip id that is not 32 lower-case hex characters");
+        continue;
+      }
+      if (seen.has(listedId)) {
+        refuse("E_FORMAT: the cloud listed this clip id twice");
+        continue;
+      }
+      seen.add(listedId);
+      try {
+        const head = verifyClipHead(this.crypto, await client.bytes(`/v1/clips/${listedId}/head`, MAX_HEAD_BYTES), root, certificates);
+        checkClipBinding(head.header, { clipId: listedId });
+        out.push({
+          verified: true, clipId: head.clipId, cameraId: head.cameraId, sequence: head.sequence, startTime: head.startTime,
+          contentType: head.contentType, segmentSize: head.segmentSize, rosterVersion: head.rosterVersion,
+          complete: item.complete === true, size: typeof item.size === "number" ? item.size : null,
+        });
+      } catch (error) {
+        if (!(error instanceof SealcamError)) throw error;
+        if (error.code === "E_NETWORK" || error.code === "E_AUTH") throw error;
+        refuse(`${error.code}: ${error.message}`);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The account's cameras: each certificate verified against the pinned root (CN = camera id), and the
+   * status the camera last reported through the cloud (roster version it seals to, a roster it refused).
+   */
+  async cameras(): Promise<CameraListing[]> {
+    const state = this.state();
+    const root = parseCertificate(unb64(state.rootCertificate));
+    const account = await this.#client(state).json<{ cameras?: unknown }>("GET", "/v1/account");
+    if (!Array.isArray(account.cameras)) fail("E_FORMAT", "the cloud's camera list is not a list");
+    return (account.cameras as Record<string, unknown>[]).map((c) => {
+      const cameraId = typeof c.cameraId === "string" ? c.cameraId : "(invalid id)";
+      let certificateProblem: string | null = null;
+      let keyId = "";
+      try {
+        if (typeof c.certificate !== "string") fail("E_FORMAT", "no certificate listed");
+        const cert = verifyChain(this.crypto, parseCertificate(unb64(c.certificate)), root);
+        if (cert.subjectCommonName !== cameraId) fail("E_CERT", `certificate names ${cert.subjectCommonName ?? "nobody"}, not ${cameraId}`);
+        if (cert.publicKey.kind !== "p256") fail("E_CERT", "certificate does not hold a P-256 key");
+        keyId = toHex(this.crypto.sha256(cert.spki));
+      } catch (error) {
+        if (!(error instanceof SealcamError)) throw error;
+        certificateProblem = `${error.code}: ${error.message}`;
+      }
+      return {
+        cameraId, certificateVerified: certificateProblem === null, certificateProblem, keyId,
+        registeredAt: typeof c.registeredAt === "number" ? c.registeredAt : 0,
+        status: parseCameraStatus(c.status),
+      };
+    });
   }
 
   /** Issues a camera certificate from its CSR (setup channel, issue 5). */
@@ -403,52 +595,80 @@ export class Phone {
   }
 
   /**
-   * Verifies and decrypts a clip (a clip id on the cloud, or a local file): the camera certificate must chain
-   * to this phone's pinned root and match the header's certificate hash; the header and footer signatures and
-   * every segment are checked by the opener. Writes the plaintext, and JPEG frames when asked.
+   * Verifies and decrypts a clip (a clip id on the cloud, or a local file). A download streams into a
+   * temporary file (0600, under the phone's home) and stops with E_LIMIT past `maxClipBytes`. The head is
+   * verified first (camera certificate chains to this phone's pinned root, CN = the header's camera id, its
+   * hash is the header's `cert`, signature) and, when opened by id, must be the clip asked for: the signed
+   * clip id equals the id (and camera, sequence, start time equal `expect` when given), else E_FORMAT.
+   * Then the opener checks the recipient, commitment, every segment and the footer. Plaintext goes to a
+   * temporary file next to `out` and is renamed onto `out` only after the footer verifies; frames (JPEG)
+   * are written from the verified plaintext. On any failure nothing is left at `out` or in `framesDir`.
    */
-  async open(clip: string, out: string, framesDir?: string): Promise<{ bytes: number; frames: number; cameraId: string }> {
+  async open(clip: string, out: string, framesDir?: string, expect: OpenExpectation = {}): Promise<{ bytes: number; frames: number; cameraId: string; clipId: string; sequence: number; startTime: number }> {
     const state = this.state();
     const client = this.#client(state);
-    const sealed = /^[0-9a-f]{32}$/.test(clip) && !fs.existsSync(clip) ? await client.bytes(`/v1/clips/${clip}`) : new Uint8Array(fs.readFileSync(clip));
-    const head = parseClipHead(sealed);
+    const byId = /^[0-9a-f]{32}$/.test(clip) && !fs.existsSync(clip);
     const root = parseCertificate(unb64(state.rootCertificate));
-    const account = await client.json<{ cameraCertificates: { cameraId: string; certificate: string }[] }>("GET", "/v1/account");
-    const unwrappers: Unwrapper[] = [];
-    const myKeyId = this.crypto.sha256(parseCertificate(unb64(state.instanceCertificate)).spki);
-    const forMe = head.header.recipients.some((r) => constantTimeEqual(r.kid, myKeyId));
-    const instanceKey = loadInstanceKey(this.home, this.crypto);
+    const work = fs.mkdtempSync(path.join(this.home, "open-"));
+    const outPath = path.resolve(out);
+    const partial = `${outPath}.partial-${nodeCrypto.randomBytes(6).toString("hex")}`;
+    let instanceKey: P256PrivateKey | undefined;
     try {
-      if (forMe) unwrappers.push(hpkeUnwrapper(this.crypto, myKeyId, instanceKey));
-      else unwrappers.push(await this.#dataKeyUnwrapper());
-      const opened = openClip({
+      let sealedFile = clip;
+      if (byId) {
+        sealedFile = path.join(work, "clip.sealed");
+        await client.download(`/v1/clips/${clip}`, sealedFile, this.options.maxClipBytes ?? DEFAULT_MAX_CLIP_BYTES);
+      }
+      const account = await client.json<{ cameraCertificates?: ListedCameraCertificate[] }>("GET", "/v1/account");
+      const certificates = Array.isArray(account.cameraCertificates) ? account.cameraCertificates : [];
+      const head = verifyClipHead(this.crypto, readHeadOfFile(sealedFile), root, certificates);
+      checkClipBinding(head.header, { ...expect, clipId: byId ? clip : undefined });
+
+      const myKeyId = this.crypto.sha256(parseCertificate(unb64(state.instanceCertificate)).spki);
+      const forMe = head.header.recipients.some((r) => constantTimeEqual(r.kid, myKeyId));
+      instanceKey = loadInstanceKey(this.home, this.crypto);
+      const unwrappers: Unwrapper[] = [forMe ? hpkeUnwrapper(this.crypto, myKeyId, instanceKey) : await this.#dataKeyUnwrapper()];
+      const opener = new ClipOpener({
         crypto: this.crypto,
         unwrappers,
-        camera: (header) => {
-          // Every certificate the camera ever registered (also after it was removed): old clips stay verifiable.
-          const entry = account.cameraCertificates.find((c) => constantTimeEqual(this.crypto.sha256(unb64(c.certificate)), header.cameraCertHash));
-          if (!entry) fail("E_CERT", `no certificate of camera ${header.cameraId} matches this clip`);
-          const der = unb64(entry.certificate);
-          const cert = verifyChain(this.crypto, parseCertificate(der), root);
-          if (cert.subjectCommonName !== header.cameraId || cert.publicKey.kind !== "p256") fail("E_CERT", "camera certificate does not match the clip");
-          return { publicKey: cert.publicKey.point65, certificateHash: this.crypto.sha256(der) };
-        },
-      }, sealed);
-      fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-      fs.writeFileSync(out, opened.plaintext, { mode: 0o600 });
-      let frames = 0;
-      if (framesDir && opened.header.contentType === CONTENT_TYPE_FRAMES) {
-        fs.mkdirSync(framesDir, { recursive: true });
-        const reader = new FrameReader();
-        for (const frame of reader.push(opened.plaintext)) {
-          frames++;
-          fs.writeFileSync(path.join(framesDir, `frame-${String(frames).padStart(5, "0")}-${frame.time}.jpg`), frame.jpeg, { mode: 0o600 });
+        // Every certificate the camera ever registered (also after it was removed): old clips stay verifiable.
+        camera: (header) => cameraIdentity(this.crypto, header, root, certificates),
+      });
+      fs.mkdirSync(path.dirname(outPath), { recursive: true });
+      const plainFd = fs.openSync(partial, "wx", 0o600);
+      let bytes = 0;
+      let header;
+      try {
+        const write = (part: Uint8Array) => {
+          for (let done = 0; done < part.length;) done += fs.writeSync(plainFd, part, done, part.length - done);
+          bytes += part.length;
+        };
+        const sealedFd = fs.openSync(sealedFile, "r");
+        try {
+          const chunk = new Uint8Array(1 << 20);
+          for (;;) {
+            const n = fs.readSync(sealedFd, chunk, 0, chunk.length, null);
+            if (n === 0) break;
+            for (const part of opener.push(chunk.subarray(0, n))) write(part);
+          }
+        } finally {
+          fs.closeSync(sealedFd);
         }
-        reader.end();
+        const last = opener.end();
+        write(last.plaintext);
+        header = last.header;
+      } finally {
+        fs.closeSync(plainFd);
       }
-      return { bytes: opened.plaintext.length, frames, cameraId: opened.header.cameraId };
+      // The footer verified: the plaintext is the camera's. Frames come from it, then it takes `out`'s place.
+      let frames = 0;
+      if (framesDir && header.contentType === CONTENT_TYPE_FRAMES) frames = writeFrames(partial, framesDir);
+      fs.renameSync(partial, outPath);
+      return { bytes, frames, cameraId: header.cameraId, clipId: toHex(header.clipId), sequence: header.sequence, startTime: header.startTime };
     } finally {
-      this.crypto.p256Destroy(instanceKey);
+      if (instanceKey) this.crypto.p256Destroy(instanceKey);
+      fs.rmSync(partial, { force: true });
+      fs.rmSync(work, { recursive: true, force: true });
     }
   }
 

@@ -17,7 +17,7 @@ import { parseClipHead } from "../../firmware/core/clip/head";
 import { startCloud, type CloudServer } from "../cloud/server";
 import { addCamera } from "../phone/add-camera";
 import { CloudClient } from "../phone/client";
-import { Phone } from "../phone/phone";
+import { Phone, type VerifiedClip } from "../phone/phone";
 import { SimulatedBoard, type FirmwareRunner } from "../board-sim/simulator";
 import type { LogRecord } from "../board-sim/services";
 
@@ -230,7 +230,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     const clips = await step("upload the clips", async () => {
       const deadline = Date.now() + 60000;
       for (;;) {
-        const listed = (await phoneA.clips()).filter((c) => c.cameraId === added.cameraId);
+        const listed = (await phoneA.clips()).filter((c): c is VerifiedClip => c.verified && c.cameraId === added.cameraId);
         const complete = listed.filter((c) => c.complete);
         if (complete.length >= options.clips) return complete.sort((a, b) => a.startTime - b.startTime);
         if (Date.now() > deadline) throw new Error(`only ${complete.length} of ${options.clips} clips complete on the cloud after 60 s`);

@@ -13,7 +13,7 @@ import { parseClipHead, type ClipHead } from "../../firmware/core/clip/head";
 import { startCloud, type CloudServer } from "../../host-tools/cloud/server";
 import { addCamera, type AddCameraResult } from "../../host-tools/phone/add-camera";
 import { CloudClient } from "../../host-tools/phone/client";
-import { Phone } from "../../host-tools/phone/phone";
+import { Phone, type VerifiedClip } from "../../host-tools/phone/phone";
 import { SimulatedBoard, type SimulatedBoardOptions } from "../../host-tools/board-sim/simulator";
 import { prepareXsFirmware, XsRunner, type XsFirmware } from "../../host-tools/board-sim/xs-runner";
 
@@ -127,7 +127,7 @@ export class World {
   async clips(cameraId: string, count: number, timeoutMs = 20000): Promise<{ clipId: string; startTime: number }[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const listed = (await this.phoneA.clips()).filter((c) => c.cameraId === cameraId && c.complete);
+      const listed = (await this.phoneA.clips()).filter((c): c is VerifiedClip => c.verified && c.cameraId === cameraId && c.complete);
       if (listed.length >= count) return listed.sort((a, b) => a.startTime - b.startTime);
       if (Date.now() > deadline) throw new Error(`only ${listed.length} of ${count} complete clips on the cloud`);
       await new Promise((r) => setTimeout(r, 100));

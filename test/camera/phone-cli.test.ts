@@ -39,21 +39,46 @@ test("sealcam phone add-camera enrolls the camera; the phone opens its clip", as
   const setupUrl = await board.setupServer.ready();
   const secret = board.console.lines.find((l) => l.startsWith("setup: label secret "))!.slice("setup: label secret ".length);
 
-  const lines: string[] = [];
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => {
-    lines.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  let code: number;
+  const run = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const write = process.stdout.write;
+    const ewrite = process.stderr.write;
+    process.stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
+    try {
+      return { code: await phoneMain(["add-camera", "--home", home, "--cloud", cloud.url, "--setup-url", setupUrl, "--wifi-ssid", "home", ...args]), stdout: out.join(""), stderr: err.join("") };
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = ewrite;
+    }
+  };
+  // Secrets on the command line (visible in ps) are refused before anything happens, naming the safe ways.
+  const refusedSecret = await run(["--secret", secret, "--wifi-password-file", "/dev/null"]);
+  expect(refusedSecret.code).toBe(2);
+  expect(refusedSecret.stderr).toContain("--secret is not accepted");
+  expect(refusedSecret.stderr).toContain("--secret-file");
+  expect(refusedSecret.stderr).toContain("SEALCAM_SETUP_SECRET");
+  expect(refusedSecret.stderr).not.toContain(secret);
+  const refusedWifi = await run(["--wifi-password", "home-wifi-pw"]);
+  expect(refusedWifi.code).toBe(2);
+  expect(refusedWifi.stderr).toContain("--wifi-password-file");
+  expect(refusedWifi.stderr).toContain("SEALCAM_WIFI_PASSWORD");
+  expect(board.console.lines.filter((l) => l.includes("enrolled"))).toEqual([]);
+
+  // The label file as the board simulator writes it ("secret: ..." line), the Wi-Fi password from the environment.
+  const labelFile = path.join(dir, "label.txt");
+  fs.writeFileSync(labelFile, `sealcam camera sealcam-test\nsecret: ${secret}\nqr: SEALCAM:1:sealcam-test:x\n`, { mode: 0o600 });
+  process.env.SEALCAM_WIFI_PASSWORD = "home-wifi-pw";
+  let result: Awaited<ReturnType<typeof run>>;
   try {
-    code = await phoneMain([
-      "add-camera", "--home", home, "--cloud", cloud.url, "--setup-url", setupUrl, "--secret", secret,
-      "--wifi-ssid", "home", "--wifi-password", "home-wifi-pw",
-    ]);
+    result = await run(["--secret-file", labelFile]);
   } finally {
-    process.stdout.write = write;
+    delete process.env.SEALCAM_WIFI_PASSWORD;
   }
+  const code = result.code;
+  const lines = [result.stdout];
+  expect(result.stderr).toBe("");
   expect(code).toBe(0);
   expect(lines.join("")).toMatch(/Camera cam-[0-9a-f]{16} is enrolled \(roster version 1\)/);
   expect(lines.join("")).not.toContain(secret);
@@ -63,7 +88,7 @@ test("sealcam phone add-camera enrolls the camera; the phone opens its clip", as
   await until(() => board!.log.count("record.done") === 1, "clip");
   await app.idle();
   const clips = await phone.clips();
-  expect(clips.filter((c) => c.complete)).toHaveLength(1);
+  expect(clips.filter((c) => c.verified && c.complete)).toHaveLength(1);
   const framesDir = path.join(dir, "frames");
   const opened = await phone.open(clips[0].clipId, path.join(dir, "clip.bin"), framesDir);
   expect(opened.frames).toBe(3);
