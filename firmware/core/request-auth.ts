@@ -5,13 +5,16 @@
  *   "sealcam-v1-request\n" + METHOD + "\n" + path-with-query + "\n" + timestamp + "\n" + nonce + "\n"
  *     + hex(SHA-256(body))
  *
- * and sends four headers: x-sealcam-camera (camera id), x-sealcam-timestamp (ms since epoch, decimal),
- * x-sealcam-nonce (16 random bytes, base64url) and x-sealcam-signature (base64url). The cloud checks the
- * signature with the camera's registered certificate, the timestamp window and that the nonce is new
- * (replay cache in SQLite, host side). Pure TypeScript over the Crypto interface; runs on the camera.
+ * and sends five headers: x-sealcam-camera (camera id), x-sealcam-timestamp (ms since epoch, decimal),
+ * x-sealcam-nonce (16 random bytes, base64url), x-sealcam-signature (base64url) and
+ * x-sealcam-content-sha256 (lower-case hex of the body's SHA-256, the same value the signature covers). The
+ * last one lets the cloud check the signature from the headers alone, before it reads a byte of the body;
+ * it then hashes the body as it arrives and refuses it if it differs. The cloud checks the signature with the
+ * camera's registered certificate, the timestamp window and that the nonce is new (replay cache in SQLite,
+ * host side). Pure TypeScript over the Crypto interface; runs on the camera.
  */
 import type { Crypto, P256PrivateKey } from "../platform/crypto";
-import { asciiBytes, fromBase64Url, toBase64Url, toHex } from "./bytes";
+import { asciiBytes, fromBase64Url, fromHex, toBase64Url, toHex } from "./bytes";
 import { fail } from "./errors";
 
 export const REQUEST_AUTH_PREFIX = "sealcam-v1-request";
@@ -19,6 +22,7 @@ export const HEADER_CAMERA = "x-sealcam-camera";
 export const HEADER_TIMESTAMP = "x-sealcam-timestamp";
 export const HEADER_NONCE = "x-sealcam-nonce";
 export const HEADER_SIGNATURE = "x-sealcam-signature";
+export const HEADER_CONTENT_SHA256 = "x-sealcam-content-sha256";
 /** Requests whose timestamp is further than this from the verifier's clock are refused. */
 export const REQUEST_WINDOW_MS = 5 * 60 * 1000;
 
@@ -53,7 +57,7 @@ export interface SignRequestInput {
   timestamp: number;
 }
 
-/** The camera side: returns the four headers to send with the request. */
+/** The camera side: returns the five headers to send with the request. */
 export function signRequest(crypto: Crypto, key: P256PrivateKey, input: SignRequestInput): Record<string, string> {
   if (!isCameraId(input.cameraId)) fail("E_ARGUMENT", "request-auth: bad camera id");
   const bodyHash = input.bodyHash ?? crypto.sha256(input.body ?? new Uint8Array(0));
@@ -65,6 +69,7 @@ export function signRequest(crypto: Crypto, key: P256PrivateKey, input: SignRequ
     [HEADER_TIMESTAMP]: String(input.timestamp),
     [HEADER_NONCE]: nonce,
     [HEADER_SIGNATURE]: toBase64Url(signature),
+    [HEADER_CONTENT_SHA256]: toHex(bodyHash),
   };
 }
 
@@ -73,9 +78,11 @@ export interface RequestAuthHeaders {
   timestamp: number;
   nonce: string;
   signature: Uint8Array;
+  /** The SHA-256 of the body the camera declares (and signs); the verifier must check the body against it. */
+  bodyHash: Uint8Array;
 }
 
-/** Reads and syntax-checks the four headers (lower-case names); throws E_AUTH when any is missing or bad. */
+/** Reads and syntax-checks the five headers (lower-case names); throws E_AUTH when any is missing or bad. */
 export function parseRequestAuthHeaders(headers: Record<string, string | string[] | undefined>): RequestAuthHeaders {
   const one = (name: string): string => {
     const value = headers[name];
@@ -95,7 +102,9 @@ export function parseRequestAuthHeaders(headers: Record<string, string | string[
     return fail("E_AUTH", "bad signature encoding");
   }
   if (signature.length !== 64) fail("E_AUTH", "bad signature length");
-  return { cameraId, timestamp: Number(timestampText), nonce, signature };
+  const hashText = one(HEADER_CONTENT_SHA256);
+  if (!/^[0-9a-f]{64}$/.test(hashText)) fail("E_AUTH", `bad ${HEADER_CONTENT_SHA256} header (64 lower-case hex characters)`);
+  return { cameraId, timestamp: Number(timestampText), nonce, signature, bodyHash: fromHex(hashText) };
 }
 
 /**

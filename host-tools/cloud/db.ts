@@ -31,6 +31,9 @@ CREATE INDEX IF NOT EXISTS nonces_at ON nonces(at);
 CREATE TABLE IF NOT EXISTS camera_status (
   camera_id TEXT PRIMARY KEY, roster_version INTEGER NOT NULL, roster_problem TEXT, queued INTEGER NOT NULL,
   reported_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS signin_failures (email TEXT NOT NULL, address TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS signin_failures_email ON signin_failures(email, at);
+CREATE INDEX IF NOT EXISTS signin_failures_address ON signin_failures(address, at);
 CREATE TABLE IF NOT EXISTS clips (
   clip_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, camera_id TEXT NOT NULL, head_sha256 TEXT NOT NULL,
   head_length INTEGER NOT NULL, segment_size INTEGER NOT NULL, start_time INTEGER NOT NULL,
@@ -47,5 +50,15 @@ export function openDb(file: string): Db {
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
   db.exec(SCHEMA);
+  // Columns added after the first release (a database made by an older cloud gets them here).
+  addColumn(db, "sessions", "last_used_at", "INTEGER");
+  addColumn(db, "sessions", "unlock_failures", "INTEGER NOT NULL DEFAULT 0");
+  addColumn(db, "unlock_failures", "address", "TEXT NOT NULL DEFAULT ''");
+  db.exec("CREATE INDEX IF NOT EXISTS unlock_failures_address ON unlock_failures(account_id, address, at)");
   return db;
+}
+
+function addColumn(db: Db, table: string, column: string, declaration: string): void {
+  const columns = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+  if (!columns.includes(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
 }

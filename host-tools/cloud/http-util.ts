@@ -3,11 +3,17 @@
  * `{code, message}`, and strict field validation. Nothing here touches storage.
  */
 import * as fs from "node:fs";
+import * as nodeCrypto from "node:crypto";
+import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fromBase64Url } from "../../firmware/core/bytes";
 import { SealcamError, fail, isSealcamError, type ErrorCode } from "../../firmware/core/errors";
 
+/** Bodies of requests made with a phone session (checked before the body is read). */
 export const JSON_LIMIT = 256 * 1024;
+/** Bodies of requests anyone may make (create an account, sign in). */
+export const PUBLIC_JSON_LIMIT = 4 * 1024;
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   E_FORMAT: 400, E_ARGUMENT: 400, E_VERSION: 400, E_CERT: 400, E_SIGNATURE: 400, E_ROSTER: 400, E_SEGMENT: 400,
@@ -17,9 +23,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 
 export class HttpError extends SealcamError {
   readonly status: number;
-  constructor(status: number, code: ErrorCode, message: string) {
+  /** Seconds, sent as Retry-After (429 replies). */
+  readonly retryAfter: number | undefined;
+  constructor(status: number, code: ErrorCode, message: string, retryAfter?: number) {
     super(code, message);
     this.status = status;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -27,9 +36,14 @@ export function httpFail(status: number, code: ErrorCode, message: string): neve
   throw new HttpError(status, code, message);
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+/** 429 E_RATE_LIMIT with a Retry-After of `seconds` (at least 1). */
+export function rateLimited(message: string, seconds: number): never {
+  throw new HttpError(429, "E_RATE_LIMIT", message, Math.max(1, Math.ceil(seconds)));
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void {
   const body = Buffer.from(JSON.stringify(value));
-  res.writeHead(status, { "content-type": "application/json", "content-length": body.length, "cache-control": "no-store" });
+  res.writeHead(status, { ...extra, "content-type": "application/json", "content-length": body.length, "cache-control": "no-store" });
   res.end(body);
 }
 
@@ -42,7 +56,9 @@ export function sendFile(res: ServerResponse, file: string, size: number): void 
 }
 
 export function sendError(res: ServerResponse, error: unknown): void {
-  if (error instanceof HttpError) return sendJson(res, error.status, { code: error.code, message: error.message });
+  if (error instanceof HttpError) {
+    return sendJson(res, error.status, { code: error.code, message: error.message }, error.retryAfter ? { "retry-after": String(error.retryAfter) } : {});
+  }
   if (isSealcamError(error)) return sendJson(res, STATUS[error.code] ?? 500, { code: STATUS[error.code] ? error.code : "E_INTERNAL", message: STATUS[error.code] ? error.message : "internal error" });
   sendJson(res, 500, { code: "E_INTERNAL", message: "internal error" });
 }
@@ -76,6 +92,74 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Arra
       if (!failed) reject(e);
     });
   });
+}
+
+/**
+ * The body length a request declares, checked before a byte of the body is read: chunked bodies are refused
+ * (411), a Content-Length over `limit` is 413. No Content-Length and no Transfer-Encoding means no body.
+ */
+export function declaredLength(req: IncomingMessage, limit: number): number {
+  if (req.headers["transfer-encoding"] !== undefined) httpFail(411, "E_FORMAT", "send the body with a Content-Length (chunked bodies are not accepted)");
+  const text = req.headers["content-length"];
+  if (text === undefined) return 0;
+  if (!/^\d{1,15}$/.test(text)) httpFail(400, "E_FORMAT", "bad Content-Length");
+  const length = Number(text);
+  if (length > limit) httpFail(413, "E_LIMIT", `request body is larger than ${limit} bytes`);
+  return length;
+}
+
+const sha256hexOf = (data: Uint8Array) => nodeCrypto.createHash("sha256").update(data).digest("hex");
+
+function bodyMismatch(): never {
+  return httpFail(401, "E_AUTH", "the body does not match its signed x-sealcam-content-sha256; nothing was stored");
+}
+
+/**
+ * Reads a small body (the caller has checked `length` against a small limit) and checks it against the
+ * declared lower-case hex SHA-256, when one is given.
+ */
+export async function receiveBody(req: IncomingMessage, length: number, sha256hex?: string): Promise<Uint8Array> {
+  const raw = await readBody(req, length);
+  if (raw.length !== length) httpFail(400, "E_FORMAT", "body length differs from Content-Length");
+  if (sha256hex !== undefined && sha256hexOf(raw) !== sha256hex) bodyMismatch();
+  return raw;
+}
+
+/**
+ * Streams a body of `length` bytes to a new 0600 file in `dir` while hashing it (never holding more than a
+ * chunk in memory), fsyncs it and returns its path. If the stream breaks, or the length or SHA-256 differ from
+ * what was declared, the file is deleted and nothing is left behind.
+ */
+export async function receiveToFile(req: IncomingMessage, dir: string, length: number, sha256hex: string): Promise<string> {
+  const file = path.join(dir, `up-${process.pid}-${nodeCrypto.randomBytes(8).toString("hex")}`);
+  const hash = nodeCrypto.createHash("sha256");
+  let received = 0;
+  try {
+    await pipeline(
+      req,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          received += chunk.length;
+          if (received > length) httpFail(400, "E_FORMAT", "body is longer than Content-Length");
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      fs.createWriteStream(file, { flags: "wx", mode: 0o600 }),
+    );
+    if (received !== length) httpFail(400, "E_FORMAT", "body length differs from Content-Length");
+    if (hash.digest("hex") !== sha256hex) bodyMismatch();
+    const fd = fs.openSync(file, "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return file;
+  } catch (error) {
+    fs.rmSync(file, { force: true });
+    throw error;
+  }
 }
 
 export type Json = Record<string, unknown>;

@@ -9,21 +9,36 @@ import * as nodeCrypto from "node:crypto";
 import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import { constantTimeEqual, fromBase64Url, toBase64Url, toHex } from "../../firmware/core/bytes";
-import { parseRequestAuthHeaders, verifyRequest } from "../../firmware/core/request-auth";
-import { ROSTER_MAX_VERSION, verifyRoster } from "../../firmware/core/roster";
+import { parseRequestAuthHeaders, verifyRequest, REQUEST_WINDOW_MS, type RequestAuthHeaders } from "../../firmware/core/request-auth";
+import { ROSTER_MAX_PHONES, ROSTER_MAX_VERSION, verifyRoster } from "../../firmware/core/roster";
 import { parseCertificate, verifyChain, type Certificate } from "../../firmware/core/x509";
 import { NodeCrypto } from "../platform/node-crypto";
 import { FOOTER_BYTES, MAX_HEAD_BYTES, readHead, segmentLengthOk } from "./clip-format";
 import { openDb, type Db } from "./db";
-import { concatFilesAtomic, writeFileAtomic } from "./files";
+import { concatFilesAtomic, fsyncDir, writeFileAtomic } from "./files";
 import {
-  JSON_LIMIT, bin, clientCheck, httpFail, obj, onlyFields, parseJsonObject, readBody, sendError, sendFile, sendJson,
-  str, type Json,
+  JSON_LIMIT, PUBLIC_JSON_LIMIT, bin, clientCheck, declaredLength, httpFail, obj, onlyFields, parseJsonObject, rateLimited,
+  readBody, receiveBody, receiveToFile, sendError, sendFile, sendJson, str, type Json,
 } from "./http-util";
 import { MAX_SEGMENT_SIZE, TAG_LENGTH } from "../../firmware/core/clip/constants";
 
+/** Wrong passphrase proofs per (account, client address) in any rolling hour. */
 export const UNLOCK_FAILURES_PER_HOUR = 10;
+/** Wrong passphrase proofs per account, all addresses together, in any rolling 24 hours. */
+export const UNLOCK_FAILURES_PER_DAY = 100;
+/** A session that sends this many wrong passphrase proofs is signed out. */
+export const UNLOCK_FAILURES_PER_SESSION = 3;
+/** Wrong sign-ins per account (e-mail) and per client address in any rolling 15 minutes. */
+export const SIGNIN_FAILURES_PER_ACCOUNT = 10;
+export const SIGNIN_FAILURES_PER_ADDRESS = 30;
+export const SIGNIN_WINDOW_MS = 15 * 60 * 1000;
+/** A session unused this long, or this old, is expired. */
+export const SESSION_IDLE_MS = 30 * 24 * 3600 * 1000;
+export const SESSION_MAX_AGE_MS = 90 * 24 * 3600 * 1000;
+/** Body limits checked from the headers, before a byte of the body is read. */
+export const REGISTER_LIMIT = 16 * 1024;
 const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 const CERT_MAX = 8192;
 const ROSTER_MAX = 64 * 1024;
 const SEGMENT_LIMIT = MAX_SEGMENT_SIZE + TAG_LENGTH;
@@ -72,6 +87,18 @@ export interface CloudOptions {
   host?: string;
   /** Injected clock for tests of the rate limit window (ms since epoch). */
   now?: () => number;
+  /** A request (headers and body) must arrive within this time, else the connection is cut. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** The headers must arrive within this time (at most requestTimeoutMs). Default 10 s. */
+  headersTimeoutMs?: number;
+  /** Open connections at most; more are closed at once. Default 1024. */
+  maxConnections?: number;
+  /** Camera uploads (head, segment, footer) in progress at once, per camera and in total. Defaults 4 and 64. */
+  uploadsPerCamera?: number;
+  uploadsTotal?: number;
+  /** Login password hashes computed at once, and waiting; beyond that sign-in is 429. Defaults 4 and 16. */
+  hashConcurrency?: number;
+  hashQueue?: number;
 }
 
 export interface CloudServer {
@@ -81,13 +108,20 @@ export interface CloudServer {
   close(): Promise<void>;
 }
 
-interface Session { tokenHash: string; accountId: string; phoneKeyId: string | null; unlocked: boolean }
+interface Session { tokenHash: string; accountId: string; phoneKeyId: string | null; unlocked: boolean; unlockFailures: number }
 interface Ctx { req: http.IncomingMessage; res: http.ServerResponse; method: string; path: string; query: URLSearchParams; params: string[] }
 
 const sha256hex = (data: Uint8Array | string): string => nodeCrypto.createHash("sha256").update(data).digest("hex");
 
-function loginHash(password: string, salt: Uint8Array): Buffer {
-  return nodeCrypto.scryptSync(password, salt, 32, { N: 1 << 14, r: 8, p: 1 });
+/** scrypt on libuv's thread pool: the event loop keeps serving while a password is hashed. */
+function scryptAsync(password: string, salt: Uint8Array): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    nodeCrypto.scrypt(password, salt, 32, { N: 1 << 14, r: 8, p: 1 }, (error, key) => (error ? reject(error) : resolve(key))));
+}
+
+/** The client address: the socket's peer (proxy headers are not trusted). */
+function clientAddress(req: http.IncomingMessage): string {
+  return (req.socket.remoteAddress ?? "unknown").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
 }
 
 export async function startCloud(options: CloudOptions): Promise<CloudServer> {
@@ -96,6 +130,15 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   const db = openDb(path.join(dataDir, "cloud.sqlite"));
   const now = options.now ?? (() => Date.now());
   const crypto = new NodeCrypto();
+  // Camera uploads stream through here (same file system as the clips, so a finished part is renamed into
+  // place). Files left by a cloud that stopped mid-upload are removed at start.
+  const tmpDir = path.join(dataDir, "tmp");
+  fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+  for (const name of fs.readdirSync(tmpDir)) if (name.startsWith("up-")) fs.rmSync(path.join(tmpDir, name), { force: true });
+  const uploadsPerCamera = options.uploadsPerCamera ?? 4;
+  const uploadsTotal = options.uploadsTotal ?? 64;
+  const hashConcurrency = options.hashConcurrency ?? 4;
+  const hashQueue = options.hashQueue ?? 16;
 
   // ------------------------------------------------------------------------------------------- helpers
   function session(ctx: Ctx): Session {
@@ -103,16 +146,86 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const match = typeof auth === "string" ? /^Bearer ([A-Za-z0-9_-]{43})$/.exec(auth) : null;
     if (!match) httpFail(401, "E_AUTH", "sign in first (missing or malformed bearer token)");
     const tokenHash = sha256hex(match[1]);
-    const row = db.prepare("SELECT account_id, phone_key_id, unlocked FROM sessions WHERE token_hash = ?").get(tokenHash) as
-      | { account_id: string; phone_key_id: string | null; unlocked: number } | undefined;
+    const row = db.prepare("SELECT account_id, phone_key_id, unlocked, unlock_failures, created_at, last_used_at FROM sessions WHERE token_hash = ?").get(tokenHash) as
+      | { account_id: string; phone_key_id: string | null; unlocked: number; unlock_failures: number; created_at: number; last_used_at: number | null } | undefined;
     if (!row) httpFail(401, "E_AUTH", "session is not valid; sign in again");
-    return { tokenHash, accountId: row.account_id, phoneKeyId: row.phone_key_id, unlocked: row.unlocked === 1 };
+    const t = now();
+    const lastUsed = row.last_used_at ?? row.created_at;
+    if (t - row.created_at > SESSION_MAX_AGE_MS || t - lastUsed > SESSION_IDLE_MS) {
+      db.prepare("DELETE FROM sessions WHERE token_hash = ?").run(tokenHash);
+      httpFail(401, "E_AUTH", "session expired; sign in again");
+    }
+    // Idle time is tracked to the minute, so reads do not each cost a database write.
+    if (t - lastUsed > 60_000) db.prepare("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?").run(t, tokenHash);
+    return { tokenHash, accountId: row.account_id, phoneKeyId: row.phone_key_id, unlocked: row.unlocked === 1, unlockFailures: row.unlock_failures };
   }
 
   function newSession(accountId: string): string {
     const token = toBase64Url(nodeCrypto.randomBytes(32));
-    db.prepare("INSERT INTO sessions (token_hash, account_id, created_at) VALUES (?, ?, ?)").run(sha256hex(token), accountId, now());
+    const t = now();
+    db.prepare("INSERT INTO sessions (token_hash, account_id, created_at, last_used_at) VALUES (?, ?, ?, ?)").run(sha256hex(token), accountId, t, t);
     return token;
+  }
+
+  // Login password hashing: at most `hashConcurrency` at once on the thread pool, `hashQueue` waiting, the
+  // rest refused at once (429), so a burst of sign-ins neither blocks the event loop nor queues without end.
+  let hashing = 0;
+  const hashWaiting: (() => void)[] = [];
+  async function loginHash(password: string, salt: Uint8Array): Promise<Buffer> {
+    if (hashing >= hashConcurrency) {
+      if (hashWaiting.length >= hashQueue) rateLimited("the cloud is busy checking other sign-ins; try again in a moment", 1);
+      await new Promise<void>((resolve) => hashWaiting.push(resolve));
+    } else {
+      hashing++;
+    }
+    try {
+      return await scryptAsync(password, salt);
+    } finally {
+      const next = hashWaiting.shift();
+      if (next) next();
+      else hashing--;
+    }
+  }
+
+  /**
+   * Sign-in limits, counted in SQLite (several cloud nodes may share it): at most SIGNIN_FAILURES_PER_ACCOUNT
+   * wrong passwords per e-mail and SIGNIN_FAILURES_PER_ADDRESS per client address in any rolling window. The
+   * attempt is recorded as a failure *before* the password is hashed (so parallel attempts cannot overshoot
+   * the limit) and the record is deleted if the password was right. Returns the record's rowid.
+   */
+  function signInAttempt(email: string, address: string): number | bigint {
+    const t = now();
+    const since = t - SIGNIN_WINDOW_MS;
+    db.prepare("DELETE FROM signin_failures WHERE at <= ?").run(since);
+    const limits: [string, string, number, string][] = [
+      ["email", email, SIGNIN_FAILURES_PER_ACCOUNT, "for this account"],
+      ["address", address, SIGNIN_FAILURES_PER_ADDRESS, "from your address"],
+    ];
+    for (const [column, value, limit, what] of limits) {
+      const r = db.prepare(`SELECT COUNT(*) AS n, MIN(at) AS oldest FROM signin_failures WHERE ${column} = ? AND at > ?`).get(value, since) as { n: number; oldest: number | null };
+      if (r.n >= limit) {
+        const wait = ((r.oldest as number) + SIGNIN_WINDOW_MS - t) / 1000;
+        rateLimited(`too many wrong sign-ins ${what} (${limit} per ${SIGNIN_WINDOW_MS / 60000} minutes); try again in ${Math.ceil(wait / 60)} minutes`, wait);
+      }
+    }
+    return db.prepare("INSERT INTO signin_failures (email, address, at) VALUES (?, ?, ?)").run(email, address, t).lastInsertRowid;
+  }
+
+  // Camera uploads in progress, per camera and in total.
+  const uploads = new Map<string, number>();
+  let uploadsInProgress = 0;
+  function acquireUpload(ctx: Ctx, cameraId: string): void {
+    const mine = uploads.get(cameraId) ?? 0;
+    if (mine >= uploadsPerCamera) rateLimited(`this camera already has ${uploadsPerCamera} uploads in progress; retry when one finishes`, 5);
+    if (uploadsInProgress >= uploadsTotal) rateLimited("the cloud is busy with other uploads; retry shortly", 5);
+    uploads.set(cameraId, mine + 1);
+    uploadsInProgress++;
+    ctx.res.once("close", () => {
+      uploadsInProgress--;
+      const n = (uploads.get(cameraId) ?? 1) - 1;
+      if (n > 0) uploads.set(cameraId, n);
+      else uploads.delete(cameraId);
+    });
   }
 
   function e2eeRow(accountId: string): { root_cert: Buffer; data_key_cert: Buffer; backup: string; auth_verifier: string; roster: Buffer; roster_version: number } | undefined {
@@ -134,6 +247,13 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     return clientCheck(() => verifyRoster(crypto, rosterBytes, rootDer, { minVersion, accountId }));
   }
 
+  /** A published roster must verify and be exactly the next version (so nobody can jump it to 2^48-1). */
+  function checkNextRoster(rosterBytes: Uint8Array, rootDer: Uint8Array, accountId: string, stored: number) {
+    const roster = checkRoster(rosterBytes, rootDer, accountId, stored);
+    if (roster.version !== stored + 1) httpFail(400, "E_ROSTER", `roster version ${roster.version} is not the next version: expected ${stored + 1}`);
+    return roster;
+  }
+
   /** Rosters only move forward: a roster must be newer than the stored one and list exactly the active keys. */
   function checkRosterMatches(roster: ReturnType<typeof verifyRoster>, phoneKeyIds: string[], dataKeyCert: Uint8Array): void {
     const listed = roster.entries.filter((e) => e.role === "phone").map((e) => toHex(e.keyId)).sort();
@@ -141,6 +261,13 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     if (listed.join(",") !== expected.join(",")) httpFail(400, "E_ROSTER", "roster must list exactly the account's enrolled phones");
     const data = roster.entries.find((e) => e.role === "account-data");
     if (!data || !constantTimeEqual(data.certificate.der, dataKeyCert)) httpFail(400, "E_ROSTER", "roster must list the account data key");
+  }
+
+  /** One limit (PROTOCOL §5): every roster entry is a clip recipient; a clip has at most 16. */
+  function checkPhoneLimit(accountId: string): void {
+    if (activePhoneIds(accountId).length >= ROSTER_MAX_PHONES) {
+      httpFail(409, "E_LIMIT", `an account holds at most ${ROSTER_MAX_PHONES} phones (${ROSTER_MAX_PHONES + 1} clip recipients with the data key); remove a phone first`);
+    }
   }
 
   function activePhoneIds(accountId: string): string[] {
@@ -174,38 +301,50 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     return JSON.stringify(backup);
   }
 
-  /** Verifies a camera-signed request; returns the camera row. The nonce is remembered (replay check). */
-  function cameraAuth(ctx: Ctx, body: Uint8Array, certOverride?: Certificate): { cameraId: string; accountId: string | null; cert: Certificate } {
-    const auth = clientCheck(() => parseRequestAuthHeaders(ctx.req.headers as Record<string, string>));
-    let c: Certificate;
-    let accountId: string | null = null;
-    if (certOverride) {
-      c = certOverride;
-    } else {
-      const row = db.prepare("SELECT account_id, cert FROM cameras WHERE camera_id = ?").get(auth.cameraId) as { account_id: string; cert: Buffer } | undefined;
-      if (!row) httpFail(401, "E_AUTH", "unknown camera; register it first");
-      c = parseCertificate(new Uint8Array(row.cert));
-      accountId = row.account_id;
-      const e2ee = e2eeRow(row.account_id);
-      if (!e2ee) httpFail(401, "E_AUTH", "the camera's account no longer has end-to-end encryption");
-      try {
-        verifyChain(crypto, c, parseCertificate(new Uint8Array(e2ee.root_cert)));
-      } catch {
-        httpFail(401, "E_AUTH", "camera certificate no longer chains to the account root");
-      }
-    }
+  /** Checks the timestamp window and the signature over the headers (the body is represented by its declared hash). */
+  function checkCameraSignature(ctx: Ctx, auth: RequestAuthHeaders, c: Certificate): void {
     if (c.publicKey.kind !== "p256") httpFail(401, "E_AUTH", "camera key must be P-256");
-    const point = c.publicKey.point65;
     try {
-      verifyRequest(crypto, point, auth, { method: ctx.method, path: ctx.req.url ?? "", bodyHash: crypto.sha256(body) }, now());
+      verifyRequest(crypto, c.publicKey.point65, auth, { method: ctx.method, path: ctx.req.url ?? "", bodyHash: auth.bodyHash }, now());
     } catch (error) {
       httpFail(401, "E_AUTH", (error as Error).message);
     }
+  }
+
+  /** Remembers a verified request's nonce (replay check). Only ever called after every certificate check. */
+  function recordNonce(auth: RequestAuthHeaders): void {
     const t = now();
     db.prepare("DELETE FROM nonces WHERE at < ?").run(t - 15 * 60 * 1000);
     const inserted = db.prepare("INSERT OR IGNORE INTO nonces (camera_id, nonce, at) VALUES (?, ?, ?)").run(auth.cameraId, auth.nonce, t);
     if (inserted.changes !== 1) httpFail(401, "E_AUTH", "request replayed (nonce already used)");
-    return { cameraId: auth.cameraId, accountId, cert: c };
+  }
+
+  interface CameraRequest { cameraId: string; accountId: string; length: number; bodySha256: string }
+
+  /**
+   * Authenticates a registered camera's request from its headers alone, before any of the body is read: the
+   * camera's certificate still chains to its account's root, the timestamp is in the window, the signature
+   * covers the declared body hash; then the declared length must be within `limit`; for uploads a slot must
+   * be free (429 otherwise); finally the nonce is remembered. The caller then reads the body and checks it
+   * against `bodySha256`.
+   */
+  function cameraAuth(ctx: Ctx, limit: number, upload = false): CameraRequest {
+    const auth = clientCheck(() => parseRequestAuthHeaders(ctx.req.headers as Record<string, string>));
+    const row = db.prepare("SELECT account_id, cert FROM cameras WHERE camera_id = ?").get(auth.cameraId) as { account_id: string; cert: Buffer } | undefined;
+    if (!row) httpFail(401, "E_AUTH", "unknown camera; register it first");
+    const c = parseCertificate(new Uint8Array(row.cert));
+    const e2ee = e2eeRow(row.account_id);
+    if (!e2ee) httpFail(401, "E_AUTH", "the camera's account no longer has end-to-end encryption");
+    try {
+      verifyChain(crypto, c, parseCertificate(new Uint8Array(e2ee.root_cert)));
+    } catch {
+      httpFail(401, "E_AUTH", "camera certificate no longer chains to the account root");
+    }
+    checkCameraSignature(ctx, auth, c);
+    const length = declaredLength(ctx.req, limit);
+    if (upload) acquireUpload(ctx, auth.cameraId);
+    recordNonce(auth);
+    return { cameraId: auth.cameraId, accountId: row.account_id, length, bodySha256: toHex(auth.bodyHash) };
   }
 
   const clipDir = (id: string) => path.join(dataDir, "clips", id);
@@ -217,8 +356,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   const route = (method: string, pattern: string, handler: Handler) =>
     routes.push({ method, pattern: new RegExp(`^${pattern.replace(/:([a-z]+)/g, "([^/]+)")}$`), handler });
 
-  async function json(ctx: Ctx, allowed: string[]): Promise<Json> {
-    const body = parseJsonObject(await readBody(ctx.req, JSON_LIMIT));
+  async function json(ctx: Ctx, allowed: string[], limit = JSON_LIMIT): Promise<Json> {
+    const body = parseJsonObject(await readBody(ctx.req, limit));
     onlyFields(body, allowed);
     return body;
   }
@@ -232,14 +371,15 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   // Accounts and sessions (the ordinary account sign-in, separate from E2EE).
   route("POST", "/v1/accounts", async (ctx) => {
-    const body = await json(ctx, ["email", "password"]);
+    const body = await json(ctx, ["email", "password"], PUBLIC_JSON_LIMIT);
     const email = str(body, "email", EMAIL).toLowerCase();
     const password = str(body, "password", LOGIN_PASSWORD);
     if (db.prepare("SELECT 1 FROM accounts WHERE email = ?").get(email)) httpFail(409, "E_CONFLICT", "an account with this email exists; sign in instead");
     const accountId = "acct-" + nodeCrypto.randomBytes(8).toString("hex");
     const salt = nodeCrypto.randomBytes(16);
-    const hash = loginHash(password, salt);
+    const hash = await loginHash(password, salt);
     const token = db.transaction(() => {
+      if (db.prepare("SELECT 1 FROM accounts WHERE email = ?").get(email)) httpFail(409, "E_CONFLICT", "an account with this email exists; sign in instead");
       db.prepare("INSERT INTO accounts (id, email, login_salt, login_hash, created_at) VALUES (?, ?, ?, ?, ?)").run(accountId, email, salt, hash, now());
       return newSession(accountId);
     })();
@@ -247,12 +387,20 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   });
 
   route("POST", "/v1/sessions", async (ctx) => {
-    const body = await json(ctx, ["email", "password"]);
+    const body = await json(ctx, ["email", "password"], PUBLIC_JSON_LIMIT);
     const email = str(body, "email", EMAIL).toLowerCase();
     const password = str(body, "password", LOGIN_PASSWORD);
+    const attempt = signInAttempt(email, clientAddress(ctx.req));
     const row = db.prepare("SELECT id, login_salt, login_hash FROM accounts WHERE email = ?").get(email) as { id: string; login_salt: Buffer; login_hash: Buffer } | undefined;
-    const hash = loginHash(password, row ? row.login_salt : Buffer.alloc(16));
+    let hash: Buffer;
+    try {
+      hash = await loginHash(password, row ? row.login_salt : Buffer.alloc(16));
+    } catch (error) {
+      db.prepare("DELETE FROM signin_failures WHERE rowid = ?").run(attempt); // not hashed: no attempt was made
+      throw error;
+    }
     if (!row || !nodeCrypto.timingSafeEqual(hash, row.login_hash)) httpFail(401, "E_AUTH", "wrong email or password");
+    db.prepare("DELETE FROM signin_failures WHERE rowid = ?").run(attempt);
     sendJson(ctx.res, 201, { accountId: row.id, token: newSession(row.id) });
   });
 
@@ -312,6 +460,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       verifyChain(crypto, phoneCert, root);
     });
     const roster = checkRoster(rosterBytes, root.der, s.accountId, 1);
+    if (roster.version !== 1) httpFail(400, "E_ROSTER", `roster version ${roster.version} is not the next version: expected 1`);
     const phoneKeyId = toHex(crypto.sha256(phoneCert.spki));
     checkRosterMatches(roster, [phoneKeyId], dataCert.der);
     db.transaction(() => {
@@ -358,14 +507,31 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const authKey = bin(body, "authKey", 32, 32);
     const row = requireE2ee(s.accountId);
     const t = now();
-    const failures = (db.prepare("SELECT COUNT(*) AS n FROM unlock_failures WHERE account_id = ? AND at > ?").get(s.accountId, t - HOUR_MS) as { n: number }).n;
-    if (failures >= UNLOCK_FAILURES_PER_HOUR) {
-      httpFail(429, "E_RATE_LIMIT", `too many wrong passphrases: ${UNLOCK_FAILURES_PER_HOUR} per hour; try again later`);
+    const address = clientAddress(ctx.req);
+    // Wrong proofs count per (account, client address) — someone who guessed the login password spends only
+    // their own address's budget — and per account over a day, which bounds guessing from many addresses.
+    db.prepare("DELETE FROM unlock_failures WHERE at <= ?").run(t - DAY_MS);
+    const here = db.prepare("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM unlock_failures WHERE account_id = ? AND address = ? AND at > ?").get(s.accountId, address, t - HOUR_MS) as { n: number; oldest: number | null };
+    if (here.n >= UNLOCK_FAILURES_PER_HOUR) {
+      const wait = ((here.oldest as number) + HOUR_MS - t) / 1000;
+      rateLimited(`too many wrong passphrases from your address: ${UNLOCK_FAILURES_PER_HOUR} per hour; try again in ${Math.ceil(wait / 60)} minutes`, wait);
+    }
+    const all = db.prepare("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM unlock_failures WHERE account_id = ? AND at > ?").get(s.accountId, t - DAY_MS) as { n: number; oldest: number | null };
+    if (all.n >= UNLOCK_FAILURES_PER_DAY) {
+      const wait = ((all.oldest as number) + DAY_MS - t) / 1000;
+      rateLimited(`too many wrong passphrases for this account: ${UNLOCK_FAILURES_PER_DAY} per day; try again in ${Math.ceil(wait / 3600)} hours`, wait);
     }
     const ok = constantTimeEqual(nodeCrypto.createHash("sha256").update(authKey).digest(), fromBase64Url(row.auth_verifier));
     if (!ok) {
-      db.prepare("INSERT INTO unlock_failures (account_id, at) VALUES (?, ?)").run(s.accountId, t);
-      httpFail(403, "E_AUTH", `wrong passphrase (${UNLOCK_FAILURES_PER_HOUR - failures - 1} attempts left this hour)`);
+      const signedOut = s.unlockFailures + 1 >= UNLOCK_FAILURES_PER_SESSION;
+      db.transaction(() => {
+        db.prepare("INSERT INTO unlock_failures (account_id, address, at) VALUES (?, ?, ?)").run(s.accountId, address, t);
+        if (signedOut) db.prepare("DELETE FROM sessions WHERE token_hash = ?").run(s.tokenHash);
+        else db.prepare("UPDATE sessions SET unlock_failures = unlock_failures + 1 WHERE token_hash = ?").run(s.tokenHash);
+      })();
+      const left = Math.min(UNLOCK_FAILURES_PER_HOUR - here.n - 1, UNLOCK_FAILURES_PER_DAY - all.n - 1);
+      httpFail(403, "E_AUTH", `wrong passphrase (${left} attempts left this hour from your address)` +
+        (signedOut ? `; this session is signed out after ${UNLOCK_FAILURES_PER_SESSION} wrong passphrases, sign in again` : ""));
     }
     db.prepare("UPDATE sessions SET unlocked = 1 WHERE token_hash = ?").run(s.tokenHash);
     sendJson(ctx.res, 200, {
@@ -404,13 +570,15 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const rosterBytes = bin(body, "roster", 64, ROSTER_MAX);
     const row = requireE2ee(s.accountId);
     if (!s.unlocked) httpFail(403, "E_AUTH", "unlock the backup with the passphrase first");
+    checkPhoneLimit(s.accountId);
     const root = parseCertificate(new Uint8Array(row.root_cert));
     clientCheck(() => verifyChain(crypto, phoneCert, root));
     if (phoneCert.publicKey.kind !== "p256") httpFail(400, "E_CERT", "a phone key must be P-256");
     const keyId = toHex(crypto.sha256(phoneCert.spki));
-    const roster = checkRoster(rosterBytes, root.der, s.accountId, row.roster_version + 1);
+    const roster = checkNextRoster(rosterBytes, root.der, s.accountId, row.roster_version);
     db.transaction(() => {
       if (db.prepare("SELECT 1 FROM phones WHERE key_id = ?").get(keyId)) httpFail(409, "E_CONFLICT", "this phone key is already enrolled");
+      checkPhoneLimit(s.accountId);
       checkRosterMatches(roster, activePhoneIds(s.accountId).concat([keyId]), new Uint8Array(row.data_key_cert));
       const updated = db.prepare("UPDATE e2ee SET roster = ?, roster_version = ? WHERE account_id = ? AND roster_version = ?").run(rosterBytes, roster.version, s.accountId, row.roster_version);
       if (updated.changes !== 1) httpFail(409, "E_CONFLICT", "the roster changed meanwhile; fetch it and retry");
@@ -430,7 +598,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const rosterBytes = bin(body, "roster", 64, ROSTER_MAX);
     const row = requireE2ee(s.accountId);
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may remove phones");
-    const roster = checkRoster(rosterBytes, row.root_cert, s.accountId, row.roster_version + 1);
+    const roster = checkNextRoster(rosterBytes, row.root_cert, s.accountId, row.roster_version);
     db.transaction(() => {
       const active = activePhoneIds(s.accountId);
       if (!active.includes(keyId)) httpFail(404, "E_NOT_FOUND", "no such phone in this account");
@@ -458,7 +626,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const rosterBytes = bin(body, "roster", 64, ROSTER_MAX);
     const row = requireE2ee(s.accountId);
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may publish a roster");
-    const roster = checkRoster(rosterBytes, row.root_cert, s.accountId, row.roster_version + 1);
+    const roster = checkNextRoster(rosterBytes, row.root_cert, s.accountId, row.roster_version);
     db.transaction(() => {
       checkRosterMatches(roster, activePhoneIds(s.accountId), new Uint8Array(row.data_key_cert));
       const updated = db.prepare("UPDATE e2ee SET roster = ?, roster_version = ? WHERE account_id = ? AND roster_version = ?").run(rosterBytes, roster.version, s.accountId, row.roster_version);
@@ -469,12 +637,19 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   // Cameras ---------------------------------------------------------------------------------------
   route("POST", "/v1/camera/register", async (ctx) => {
-    const raw = await readBody(ctx.req, JSON_LIMIT);
+    // The key is in the body, so the body is read first — but only a small one (REGISTER_LIMIT), and only
+    // for a request whose headers parse and whose timestamp is in the window. The nonce is remembered only
+    // after the signature and the certificate chain are checked, so strangers cannot fill the replay cache.
+    const auth = clientCheck(() => parseRequestAuthHeaders(ctx.req.headers as Record<string, string>));
+    if (Math.abs(now() - auth.timestamp) > REQUEST_WINDOW_MS) httpFail(401, "E_AUTH", "request timestamp is outside the allowed window (check the camera clock)");
+    const length = declaredLength(ctx.req, REGISTER_LIMIT);
+    const raw = await receiveBody(ctx.req, length, toHex(auth.bodyHash));
     const body = parseJsonObject(raw);
     onlyFields(body, ["accountId", "certificate"]);
     const accountId = str(body, "accountId", ACCOUNT_ID);
     const camCert = cert(body, "certificate");
-    const { cameraId } = cameraAuth(ctx, raw, camCert);
+    checkCameraSignature(ctx, auth, camCert);
+    const cameraId = auth.cameraId;
     const row = e2eeRow(accountId);
     if (!row) httpFail(404, "E_NOT_FOUND", "no such account with end-to-end encryption");
     clientCheck(() => verifyChain(crypto, camCert, parseCertificate(new Uint8Array(row.root_cert))));
@@ -482,6 +657,9 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     if (camCert.subjectCommonName !== cameraId) httpFail(400, "E_CERT", "certificate CN must be the camera id");
     const keyId = toHex(crypto.sha256(camCert.spki));
     const certHash = sha256hex(camCert.der);
+    const history = db.prepare("SELECT revoked FROM camera_certs WHERE cert_sha256 = ?").get(certHash) as { revoked: number } | undefined;
+    if (history?.revoked) httpFail(403, "E_AUTH", "this camera certificate was removed from the account; set the camera up again");
+    recordNonce(auth);
     db.transaction(() => {
       const existing = db.prepare("SELECT account_id FROM cameras WHERE camera_id = ?").get(cameraId) as { account_id: string } | undefined;
       if (existing && existing.account_id !== accountId) httpFail(409, "E_CONFLICT", "this camera id belongs to another account");
@@ -496,8 +674,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   });
 
   route("GET", "/v1/camera/roster", async (ctx) => {
-    const raw = await readBody(ctx.req, 0);
-    const cam = cameraAuth(ctx, raw);
+    const cam = cameraAuth(ctx, 0);
+    await receiveBody(ctx.req, cam.length, cam.bodySha256);
     const row = requireE2ee(cam.accountId as string);
     sendJson(ctx.res, 200, { version: row.roster_version, roster: toBase64Url(row.roster) });
   });
@@ -505,8 +683,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   // The camera reports what the owner should see: the roster version it seals to, why it refused a newer
   // roster (e.g. one with too many keys), and how many parts wait in its queue. Latest report wins.
   route("PUT", "/v1/camera/status", async (ctx) => {
-    const raw = await readBody(ctx.req, STATUS_LIMIT);
-    const cam = cameraAuth(ctx, raw);
+    const cam = cameraAuth(ctx, STATUS_LIMIT);
+    const raw = await receiveBody(ctx.req, cam.length, cam.bodySha256);
     const body = parseJsonObject(raw);
     onlyFields(body, ["rosterVersion", "rosterProblem", "queued"]);
     const status = checkCameraStatus(body);
@@ -554,8 +732,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   route("PUT", "/v1/clips/:id/head", async (ctx) => {
     const id = clipId(ctx);
-    const raw = await readBody(ctx.req, MAX_HEAD_BYTES);
-    const cam = cameraAuth(ctx, raw);
+    const cam = cameraAuth(ctx, MAX_HEAD_BYTES, true);
+    const raw = await receiveBody(ctx.req, cam.length, cam.bodySha256);
     const info = clientCheck(() => readHead(raw));
     if (info.clipId !== id) httpFail(400, "E_FORMAT", "clip id in the path does not match the head");
     if (info.cameraId !== cam.cameraId) httpFail(400, "E_FORMAT", "clip head names another camera");
@@ -575,22 +753,37 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const id = clipId(ctx);
     if (!/^(0|[1-9]\d{0,9})$/.test(ctx.params[1]) || Number(ctx.params[1]) > 0xffffffff) httpFail(400, "E_FORMAT", "segment index must be 0..2^32-1");
     const index = Number(ctx.params[1]);
-    const raw = await readBody(ctx.req, SEGMENT_LIMIT);
-    const cam = cameraAuth(ctx, raw);
-    const clip = ownClip(cam, id);
-    if (!segmentLengthOk(raw.length, clip.segment_size, clip.complete ? index < (clip.segment_count as number) - 1 : null)) {
-      httpFail(400, "E_SEGMENT", `segment length ${raw.length} is impossible for segment size ${clip.segment_size}`);
+    const cam = cameraAuth(ctx, SEGMENT_LIMIT, true);
+    // Everything that can be decided from the headers is decided before the body is read.
+    const check = () => {
+      const clip = ownClip(cam, id);
+      const count = clip.segment_count as number;
+      if (clip.complete && index >= count) httpFail(409, "E_STATE", "the clip is complete; it has no such segment");
+      // Of a complete clip the last segment may be short; of an incomplete one any segment may be the last.
+      if (!segmentLengthOk(cam.length, clip.segment_size, clip.complete ? index === count - 1 : null)) {
+        httpFail(400, "E_SEGMENT", `segment length ${cam.length} is impossible for segment size ${clip.segment_size}`);
+      }
+      return clip;
+    };
+    check();
+    // Streamed to a temporary file while hashed; never held in memory whole.
+    const file = await receiveToFile(ctx.req, tmpDir, cam.length, cam.bodySha256);
+    try {
+      const clip = check(); // again: the clip may have been completed meanwhile
+      const existing = db.prepare("SELECT sha256 FROM clip_segments WHERE clip_id = ? AND idx = ?").get(id, index) as { sha256: string } | undefined;
+      if (existing) {
+        if (existing.sha256 !== cam.bodySha256) httpFail(409, "E_CONFLICT", "a different segment with this index was already stored");
+        return sendJson(ctx.res, 200, { index, stored: "already" });
+      }
+      if (clip.complete) httpFail(409, "E_STATE", "the clip is complete; it has no such segment");
+      fs.mkdirSync(clipDir(id), { recursive: true });
+      fs.renameSync(file, path.join(clipDir(id), `seg-${index}`));
+      fsyncDir(clipDir(id));
+      db.prepare("INSERT INTO clip_segments (clip_id, idx, length, sha256) VALUES (?, ?, ?, ?)").run(id, index, cam.length, cam.bodySha256);
+      sendJson(ctx.res, 201, { index, stored: "new" });
+    } finally {
+      fs.rmSync(file, { force: true });
     }
-    if (clip.complete && index >= (clip.segment_count as number)) httpFail(409, "E_STATE", "the clip is complete; it has no such segment");
-    const hash = sha256hex(raw);
-    const existing = db.prepare("SELECT sha256 FROM clip_segments WHERE clip_id = ? AND idx = ?").get(id, index) as { sha256: string } | undefined;
-    if (existing) {
-      if (existing.sha256 !== hash) httpFail(409, "E_CONFLICT", "a different segment with this index was already stored");
-      return sendJson(ctx.res, 200, { index, stored: "already" });
-    }
-    writeFileAtomic(path.join(clipDir(id), `seg-${index}`), raw);
-    db.prepare("INSERT INTO clip_segments (clip_id, idx, length, sha256) VALUES (?, ?, ?, ?)").run(id, index, raw.length, hash);
-    sendJson(ctx.res, 201, { index, stored: "new" });
   });
 
   route("PUT", "/v1/clips/:id/footer", async (ctx) => {
@@ -598,8 +791,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const countText = ctx.query.get("segments") ?? "";
     if (!/^[1-9]\d{0,9}$/.test(countText)) httpFail(400, "E_FORMAT", "query parameter segments must be the segment count (>= 1)");
     const count = Number(countText);
-    const raw = await readBody(ctx.req, FOOTER_BYTES);
-    const cam = cameraAuth(ctx, raw);
+    const cam = cameraAuth(ctx, FOOTER_BYTES, true);
+    const raw = await receiveBody(ctx.req, cam.length, cam.bodySha256);
     if (raw.length !== FOOTER_BYTES) httpFail(400, "E_FORMAT", `footer must be ${FOOTER_BYTES} bytes`);
     const clip = ownClip(cam, id);
     const hash = sha256hex(raw);
@@ -625,8 +818,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   route("GET", "/v1/clips/:id/status", async (ctx) => {
     const id = clipId(ctx);
-    const raw = await readBody(ctx.req, 0);
-    const cam = cameraAuth(ctx, raw);
+    const cam = cameraAuth(ctx, 0);
+    await receiveBody(ctx.req, cam.length, cam.bodySha256);
     const row = clipRow(id);
     if (!row || row.camera_id !== cam.cameraId) return sendJson(ctx.res, 200, { clipId: id, head: false, segments: [], complete: false });
     const segments = (db.prepare("SELECT idx FROM clip_segments WHERE clip_id = ? ORDER BY idx").all(id) as { idx: number }[]).map((s) => s.idx);
@@ -683,7 +876,16 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   });
 
   // ------------------------------------------------------------------------------------------- server
-  const server = http.createServer((req, res) => {
+  // Timeouts cut slow clients (slow-loris): headers within headersTimeout, the whole request within
+  // requestTimeout (checked every connectionsCheckingInterval); connections beyond maxConnections are closed.
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const serverOptions: http.ServerOptions = {
+    requestTimeout,
+    headersTimeout: Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout),
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(requestTimeout / 4))),
+    keepAliveTimeout: 5000,
+  };
+  const server = http.createServer(serverOptions, (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const method = req.method ?? "GET";
     const ctx: Ctx = { req, res, method, path: url.pathname, query: url.searchParams, params: [] };
@@ -701,6 +903,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
         }
       });
       r.handler(ctx).catch((error) => {
+        // A request refused before its body was read: answer, discard what still arrives, close.
+        if (!req.complete) res.setHeader("connection", "close");
         req.resume();
         if (!res.headersSent) sendError(res, error);
         else res.destroy();
@@ -711,7 +915,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     if (matchedPath) sendJson(res, 405, { code: "E_FORMAT", message: `method ${method} is not allowed here` });
     else sendJson(res, 404, { code: "E_NOT_FOUND", message: "no such endpoint" });
   });
-  server.requestTimeout = 60_000;
+  server.maxConnections = options.maxConnections ?? 1024;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());

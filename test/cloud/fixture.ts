@@ -1,0 +1,140 @@
+/**
+ * Shared set-up for the cloud tests: an account with E2EE (a real phone enrollment), a camera with a
+ * certificate from the account root, registered; raw HTTP helpers that can pick the client's source address
+ * (any 127.0.0.0/8 address on Linux), so per-address limits can be exercised on loopback; and a cloud in a
+ * child process (bundled from the current sources with esbuild) whose memory is its own.
+ */
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { toBase64Url, toHex } from "../../firmware/core/bytes";
+import { ClipSealer, CONTENT_TYPE_FRAMES, encodeFrame } from "../../firmware/core/clip";
+import { buildCsr } from "../../firmware/core/csr";
+import { signRequest } from "../../firmware/core/request-auth";
+import type { P256PrivateKey } from "../../firmware/platform/crypto";
+import { Phone } from "../../host-tools/phone/phone";
+import { NodeCrypto } from "../../host-tools/platform/node-crypto";
+
+export const crypto = new NodeCrypto();
+
+export interface Reply { status: number; headers: http.IncomingHttpHeaders; json: Record<string, unknown> }
+
+/** One HTTP request over a fresh connection (no keep-alive), optionally from a given loopback address. */
+export function request(
+  base: string, method: string, p: string,
+  options: { body?: Uint8Array | string; headers?: Record<string, string>; token?: string; from?: string } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const body = options.body === undefined ? undefined : typeof options.body === "string" ? Buffer.from(options.body) : Buffer.from(options.body);
+    const headers: Record<string, string | number> = { ...(options.headers ?? {}) };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (body) headers["content-length"] = body.length;
+    const req = http.request(base + p, { method, headers, agent: false, localAddress: options.from }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text.startsWith("{") ? (JSON.parse(text) as Record<string, unknown>) : { raw: text } });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+export interface Camera {
+  id: string;
+  key: P256PrivateKey;
+  certificate: Uint8Array;
+}
+
+/** A camera-signed request (the five x-sealcam headers, as the firmware sends them). */
+export function cameraRequest(base: string, cam: Camera, method: string, p: string, body: Uint8Array = new Uint8Array(0), now = Date.now()): Promise<Reply> {
+  const headers = signRequest(crypto, cam.key, { cameraId: cam.id, method, path: p, body, timestamp: now });
+  return request(base, method, p, { headers, body: method === "GET" ? undefined : body });
+}
+
+export interface Account {
+  phone: Phone;
+  creds: { email: string; password: string };
+  token: string;
+  accountId: string;
+  camera: Camera;
+}
+
+/** Enrolls a phone on `base` (roster v1) and sets up and registers one camera. */
+export async function setUpAccount(base: string, home: string, email = "owner@example.org", cameraId = "cam-fixture", now = Date.now): Promise<Account> {
+  const creds = { email, password: "correct horse battery" };
+  const phone = new Phone({ home: path.join(home, "phone-" + email.replace(/[^a-z0-9]/g, "")), cloud: base });
+  await phone.enroll(creds, "owner-phone");
+  const key = crypto.p256Generate();
+  const issued = await phone.issueCameraCertificate(buildCsr(crypto, key, cameraId));
+  const camera = { id: cameraId, key, certificate: issued.certificateDer };
+  const body = new Uint8Array(Buffer.from(JSON.stringify({ accountId: phone.state().accountId, certificate: toBase64Url(camera.certificate) })));
+  const reg = await cameraRequest(base, camera, "POST", "/v1/camera/register", body, now());
+  if (reg.status !== 201) throw new Error(`camera registration failed: ${reg.status} ${JSON.stringify(reg.json)}`);
+  return { phone, creds, token: phone.state().token, accountId: phone.state().accountId, camera };
+}
+
+/** A small sealed clip (head, segments, footer) from `cam` to the roster's recipients. */
+export function sealClip(cam: Camera, recipients: ConstructorParameters<typeof ClipSealer>[0]["recipients"], rosterVersion: number, sequence = 1, segmentSize = 4096) {
+  const sealer = new ClipSealer({
+    crypto, cameraKey: cam.key, cameraId: cam.id, cameraCertHash: crypto.sha256(cam.certificate), sequence, startTime: Date.now(),
+    contentType: CONTENT_TYPE_FRAMES, recipients, rosterVersion, segmentSize,
+  });
+  const frames = [0, 1, 2].map((i) => encodeFrame({ time: 1700000000000 + i * 100, jpeg: new Uint8Array(Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(3000, i), Buffer.from([0xff, 0xd9])])) }));
+  const segments = frames.flatMap((f) => sealer.write(f)).map((s) => s.bytes);
+  const done = sealer.finish();
+  segments.push(done.segment.bytes);
+  return { clipId: toHex(sealer.clipId), head: sealer.head, segments, footer: done.footer };
+}
+
+/** The cloud in its own process (so its RSS is its own), from the current sources. */
+export interface ChildCloud {
+  url: string;
+  pid: number;
+  /** Resident set size of the cloud process, bytes (from /proc). */
+  rss(): number;
+  stop(): Promise<void>;
+}
+
+export async function startChildCloud(dataDir: string, workDir: string): Promise<ChildCloud> {
+  const esbuild = await import("esbuild");
+  const root = path.resolve(__dirname, "../..");
+  const out = path.join(workDir, "cloud-child.cjs");
+  const entry = path.join(workDir, "cloud-child-entry.ts");
+  fs.writeFileSync(entry, [
+    `import { startCloud } from ${JSON.stringify(path.join(root, "host-tools/cloud/server"))};`,
+    `startCloud({ dataDir: process.argv[2] }).then((c) => { process.stdout.write("URL " + c.url + "\\n"); process.on("SIGTERM", () => { c.close().then(() => process.exit(0)); }); });`,
+  ].join("\n"));
+  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", target: "node20", outfile: out, external: ["better-sqlite3"], logLevel: "silent" });
+  const child: ChildProcess = spawn(process.execPath, [out, dataDir], {
+    env: { ...process.env, NODE_PATH: path.join(root, "node_modules") },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      text += d.toString();
+      const m = /URL (\S+)\n/.exec(text);
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`cloud child exited early (${code})`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    rss: () => {
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"));
+      if (!m) throw new Error("no VmRSS");
+      return Number(m[1]) * 1024;
+    },
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+    }),
+  };
+}
