@@ -1,8 +1,8 @@
 /**
  * Generates test/vectors/clip-v1/*.json: sealed-clip vectors from fixed keys and injected randomness.
  * Run with `make vectors`. Output is fully deterministic: the RSA key is fixed in keys.json, and for the
- * generator only, RSA-OAEP's seed is drawn from the same seeded stream (EME-OAEP encoded here per RFC 8017
- * §7.1.1 over a raw RSA public operation) — product code always uses the provider's own OAEP.
+ * generator only, RSA-OAEP's seed is drawn from the same seeded stream (./seeded-oaep.ts: EME-OAEP encoded per
+ * RFC 8017 §7.1.1 over a raw RSA public operation) — product code always uses the provider's own OAEP.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -17,34 +17,11 @@ import { ClipSealer } from "../../firmware/core/clip/sealer";
 import { parseClipHead } from "../../firmware/core/clip/head";
 import { encodeHeader } from "../../firmware/core/clip/header";
 import { FOOTER_LENGTH } from "../../firmware/core/clip/constants";
+import { SeededOaepCrypto } from "./seeded-oaep";
+import { deriveClipKeys, segmentNonce } from "../../firmware/core/clip/keys";
 
 const OUT = path.join(process.cwd(), "test", "vectors", "clip-v1"); // run from the repository root (make vectors)
 const base = new NodeCrypto();
-
-function mgf1(seed: Uint8Array, length: number): Uint8Array {
-  const out: Uint8Array[] = [];
-  for (let i = 0; out.length * 32 < length; i++) out.push(base.sha256(concat(seed, u32be(i))));
-  return concat(...out).slice(0, length);
-}
-
-/** Seeded EME-OAEP (SHA-256) + raw RSA, so the generator's output never changes. */
-class SeededOaepCrypto extends NodeCrypto {
-  constructor(private readonly stream: DeterministicCrypto) {
-    super();
-  }
-  override rsaOaepSha256Encrypt(publicKey: Uint8Array, message: Uint8Array, label: Uint8Array): Uint8Array {
-    const key = nodeCrypto.createPublicKey({ key: Buffer.from(publicKey), format: "der", type: "pkcs1" });
-    const k = ((key.asymmetricKeyDetails?.modulusLength ?? 0) + 7) >> 3;
-    const lHash = base.sha256(label);
-    const ps = new Uint8Array(k - message.length - 2 * 32 - 2);
-    const db = concat(lHash, ps, new Uint8Array([1]), message);
-    const seed = this.stream.randomBytes(32);
-    const maskedDb = db.map((b, i) => b ^ mgf1(seed, db.length)[i]);
-    const maskedSeed = seed.map((b, i) => b ^ mgf1(maskedDb, 32)[i]);
-    const em = concat(new Uint8Array([0]), maskedSeed, maskedDb);
-    return new Uint8Array(nodeCrypto.publicEncrypt({ key, padding: nodeCrypto.constants.RSA_NO_PADDING }, em));
-  }
-}
 
 interface Keys {
   rsa_private_pkcs8: string;
@@ -212,6 +189,28 @@ const noRecipient = encodeHeader({ ...strangerHeader, recipients: strangerHeader
 add("no-recipient", "sealed only to a key id this phone does not hold", "E_NO_RECIPIENT", "x", concat(resign(noRecipient), ...stranger.segments, stranger.footer));
 const wrongKey = encodeHeader({ ...strangerHeader, recipients: strangerHeader.recipients.slice(0, 1) });
 add("recipient-wrong-key", "an hpke entry with our key id, wrapped to another key", "E_UNWRAP", "x", concat(resign(wrongKey), ...stranger.segments, stranger.footer));
+
+// FORMAT §8's table, one vector per row that needs one.
+add("cut-at-segment-boundary", "the stream ends right after a non-final segment (no final segment, no footer)", "E_TRUNCATED", "x", concat(h, s[0], s[1]));
+add("short-stream", "11 bytes: shorter than the preamble", "E_TRUNCATED", "x", whole(base3).subarray(0, 11));
+add("cut-inside-final-segment", "the stream ends 100 bytes into the final segment (80 or more after the last non-final one)", "E_SEGMENT", "x", concat(h, s[0], s[1], s[2].subarray(0, 100)));
+add("trailing-bytes-after-short-final", "bytes appended after the footer of a clip whose final segment is short", "E_SEGMENT", "x", concat(whole(base3), new Uint8Array(10)));
+{
+  // Someone holding the clip key (any recipient) seals an empty final segment after segment 0.
+  const drawn = new DeterministicCrypto(base, fixed("seed ok-three-segments")).randomBytes(32);
+  const keys = deriveClipKeys(base, drawn.subarray(16, 32), drawn.subarray(0, 16));
+  const empty = base.aesGcmSeal(keys.payloadKey, segmentNonce(1, true), base.sha256(h), new Uint8Array(0));
+  add("empty-final-segment", "an authentic but empty final segment after segment 0", "E_FORMAT", "x", concat(h, s[0], empty, base3.footer));
+}
+const phoneEntry = strangerHeader.recipients[0];
+const reservedAlg = encodeHeader({ ...strangerHeader, recipients: [{ alg: "x-stream-key", kid: fromHex(common.phone_key_id), fields: { ct: "AAAA" } }] });
+add("recipient-reserved-alg", "the only entry with our key id has a reserved alg (ignored)", "E_NO_RECIPIENT", "x", concat(resign(reservedAlg), ...stranger.segments, stranger.footer));
+const mismatched = encodeHeader({ ...strangerHeader, recipients: [{ alg: "rsa-oaep-sha256", kid: fromHex(common.phone_key_id), ct: concat(phoneEntry.kid, phoneEntry.kid, phoneEntry.kid, phoneEntry.kid, phoneEntry.kid, phoneEntry.kid, phoneEntry.kid, phoneEntry.kid) }] });
+add("recipient-alg-mismatch", "our P-256 key id on an rsa-oaep-sha256 entry", "E_UNWRAP", "x", concat(resign(mismatched), ...stranger.segments, stranger.footer));
+add("camera-id-upper-case", "header (validly signed) whose cam has an upper-case letter", "E_FORMAT", "x",
+  concat(resign(new TextEncoder().encode(headerText.replace('"cam":"cam-vector-1"', '"cam":"Cam-vector-1"'))), ...s, base3.footer));
+add("content-type-parameter", "header (validly signed) whose type carries a parameter", "E_FORMAT", "x",
+  concat(resign(new TextEncoder().encode(headerText.replace('"type":"video/x-sealcam-frames"', '"type":"video/x-sealcam-frames;v=1"'))), ...s, base3.footer));
 void u16be;
 void FOOTER_LENGTH;
 
