@@ -119,7 +119,7 @@ export class BoardHttpServer implements HttpServer {
           pending.delete(this);
           const socket = server.detach(this);
           if (p.tooLarge) {
-            send(socket, encodeResponse({ status: 413, headers: { "content-type": "text/plain" }, body: asciiBytes("request body too large\n") }));
+            send(socket, encodeResponse({ status: 413, headers: { "content-type": "application/json" }, body: asciiBytes('{"error":{"code":"E_LIMIT","message":"request body too large"}}') }));
             return;
           }
           const body = value1 instanceof ArrayBuffer ? new Uint8Array(value1) : new Uint8Array(0);

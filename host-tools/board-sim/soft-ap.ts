@@ -67,7 +67,7 @@ export class SoftAp {
     this.server = undefined;
     this.url = "";
     for (const resolve of this.pending.values()) {
-      resolve({ status: 503, headers: { "content-type": "text/plain" }, body: new TextEncoder().encode("access point down\n") });
+      resolve(errorReply(503, "E_STATE", "access point down"));
     }
     this.pending.clear();
     if (!server) return;
@@ -86,12 +86,12 @@ export class SoftAp {
     });
     req.on("end", () => {
       if (tooBig) {
-        send(res, { status: 413, headers: { "content-type": "text/plain" }, body: new TextEncoder().encode("request too large\n") });
+        send(res, errorReply(413, "E_LIMIT", "request body too large"));
         return;
       }
       const id = this.nextId++;
       const timer = setTimeout(() => {
-        this.respond(id, { status: 504, headers: { "content-type": "text/plain" }, body: new TextEncoder().encode("camera did not answer\n") });
+        this.respond(id, errorReply(504, "E_TIMEOUT", "camera did not answer"));
       }, RESPONSE_TIMEOUT_MS);
       this.pending.set(id, (response) => {
         clearTimeout(timer);
@@ -117,4 +117,9 @@ function send(res: http.ServerResponse, response: SetupResponse): void {
   headers["content-length"] = String(response.body.length);
   res.writeHead(response.status >= 100 && response.status < 600 ? response.status : 500, headers);
   res.end(Buffer.from(response.body));
+}
+
+/** Refusals the access point makes itself carry the setup API's error shape: {"error":{"code","message"}}. */
+function errorReply(status: number, code: string, message: string): { status: number; headers: Record<string, string>; body: Uint8Array } {
+  return { status, headers: { "content-type": "application/json" }, body: new TextEncoder().encode(JSON.stringify({ error: { code, message } })) };
 }

@@ -319,7 +319,7 @@ test("a wrong secret's refusal says how many attempts remain", async () => {
     const r = await raw(url, "POST", "/setup/v1/hello", new SetupInitiator(crypto, psk).hello());
     expect(r.status).toBe(401);
     expect(r.json?.error?.code).toBe("E_AUTH");
-    messages.push((r.json as { error: { message: string } }).error.message);
+    messages.push((r.json as unknown as { error: { message: string } }).error.message);
   }
   expect(messages[0]).toMatch(/\b3 attempts left\b/);
   expect(messages[1]).toMatch(/\b2 attempts left\b/);
