@@ -105,6 +105,8 @@ export interface CloudServer {
   url: string;
   port: number;
   db: Db;
+  /** What is in progress now (for tests and monitoring): camera uploads, and login hashes running or waiting. */
+  stats(): { uploads: number; hashing: number; hashWaiting: number };
   close(): Promise<void>;
 }
 
@@ -925,6 +927,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     url: `http://${options.host ?? "127.0.0.1"}:${address.port}`,
     port: address.port,
     db,
+    stats: () => ({ uploads: uploadsInProgress, hashing, hashWaiting: hashWaiting.length }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

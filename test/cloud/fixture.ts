@@ -58,24 +58,32 @@ export function cameraRequest(base: string, cam: Camera, method: string, p: stri
 
 export interface Account {
   phone: Phone;
+  /** The E2EE passphrase (10 words) shown at enrollment. */
+  passphrase: string;
   creds: { email: string; password: string };
   token: string;
   accountId: string;
   camera: Camera;
 }
 
+/** Issues a certificate for a new camera of `acct` and registers it. */
+export async function addCamera(base: string, acct: { phone: Phone }, cameraId: string, now = Date.now): Promise<Camera> {
+  const key = crypto.p256Generate();
+  const issued = await acct.phone.issueCameraCertificate(buildCsr(crypto, key, cameraId));
+  const camera = { id: cameraId, key, certificate: issued.certificateDer };
+  const body = new Uint8Array(Buffer.from(JSON.stringify({ accountId: acct.phone.state().accountId, certificate: toBase64Url(camera.certificate) })));
+  const reg = await cameraRequest(base, camera, "POST", "/v1/camera/register", body, now());
+  if (reg.status !== 201) throw new Error(`camera registration failed: ${reg.status} ${JSON.stringify(reg.json)}`);
+  return camera;
+}
+
 /** Enrolls a phone on `base` (roster v1) and sets up and registers one camera. */
 export async function setUpAccount(base: string, home: string, email = "owner@example.org", cameraId = "cam-fixture", now = Date.now): Promise<Account> {
   const creds = { email, password: "correct horse battery" };
   const phone = new Phone({ home: path.join(home, "phone-" + email.replace(/[^a-z0-9]/g, "")), cloud: base });
-  await phone.enroll(creds, "owner-phone");
-  const key = crypto.p256Generate();
-  const issued = await phone.issueCameraCertificate(buildCsr(crypto, key, cameraId));
-  const camera = { id: cameraId, key, certificate: issued.certificateDer };
-  const body = new Uint8Array(Buffer.from(JSON.stringify({ accountId: phone.state().accountId, certificate: toBase64Url(camera.certificate) })));
-  const reg = await cameraRequest(base, camera, "POST", "/v1/camera/register", body, now());
-  if (reg.status !== 201) throw new Error(`camera registration failed: ${reg.status} ${JSON.stringify(reg.json)}`);
-  return { phone, creds, token: phone.state().token, accountId: phone.state().accountId, camera };
+  const { passphrase } = await phone.enroll(creds, "owner-phone");
+  const camera = await addCamera(base, { phone }, cameraId, now);
+  return { phone, passphrase, creds, token: phone.state().token, accountId: phone.state().accountId, camera };
 }
 
 /** A small sealed clip (head, segments, footer) from `cam` to the roster's recipients. */
