@@ -185,3 +185,41 @@ test("power cut during a queue write: the queue recovers and every fully queued 
     powerOff({ app: backApp, board: back });
   }
 });
+
+test("power cut at every storage step of a roster update: the camera boots with the old roster or the new one, whole, then holds the new one", async () => {
+  // One enrolled camera on roster v1; its storage is the starting point of every run below.
+  const first = makeBoard();
+  const app = boot(first);
+  await enrollFrom(await first.setupServer.ready(), secretOf(first));
+  await until(() => app.state === "running", "running");
+  await app.idle();
+  const v1 = app.status().roster as number;
+  powerOff({ app, board: first });
+  const enrolled = first.storage.reboot();
+  await account.addPhone(`cut-roster-${Date.now()}`); // the cloud now serves v1 + 1
+  const outcomes: string[] = [];
+  for (let n = 0; n < 20; n++) {
+    const board = makeBoard({ storage: enrolled.reboot(), flash: new MemoryFlash(64 * 4096, 4096) });
+    board.storage.cutAfter = n; // counted from power-on: the update's deletes and sets are the only writes
+    const cam = boot(board);
+    await until(() => board.storage.dead || cam.status().roster === v1 + 1, "the roster update or the cut");
+    await cam.idle();
+    powerOff({ app: cam, board });
+    if (!board.storage.dead) {
+      outcomes.push("complete");
+      break;
+    }
+    // Power returns on what the cut left.
+    const after = makeBoard({ storage: board.storage.reboot(), flash: board.flash });
+    const again = boot(after);
+    await until(() => again.state === "running" || again.state === "setup", "boot after the cut");
+    expect(again.status().enrolled).toBe(true);
+    expect([v1, v1 + 1]).toContain(again.status().roster as number);
+    expect(after.log.count("boot.repair") + after.log.count("boot.bad-enrollment")).toBe(0);
+    outcomes.push(`v${again.status().roster}`);
+    await until(() => again.status().roster === v1 + 1, "the new roster after the cut");
+    powerOff({ app: again, board: after });
+  }
+  expect(outcomes[outcomes.length - 1]).toBe("complete");
+  expect(outcomes.length).toBeGreaterThanOrEqual(3); // at least: before the chunks, between chunks and pointer, complete
+});
