@@ -220,9 +220,11 @@ function checkHeader(message: Uint8Array, type: number, minLength: number, maxLe
   if (message.length > maxLength) fail("E_LIMIT", "setup message too long");
 }
 
-/** Handshake payloads are small; transport frames carry at most this much plaintext. */
+/** Handshake payloads are small. */
 export const MAX_HANDSHAKE_PAYLOAD = 512;
-export const MAX_TRANSPORT_PLAINTEXT = 64 * 1024;
+/** The setup API takes bodies of at most 64 KiB; a transport frame (6-byte header, 16-byte tag) must fit one. */
+export const MAX_SETUP_BODY = 64 * 1024;
+export const MAX_TRANSPORT_PLAINTEXT = MAX_SETUP_BODY - 6 - 16;
 
 // ---------------------------------------------------------------------------------------------------------
 // The established session

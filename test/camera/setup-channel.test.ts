@@ -5,7 +5,7 @@
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
 import {
   SetupInitiator, SetupResponder, deriveSetupKeys, formatSetupSecret, generateSetupSecret, parseSetupSecret,
-  setupQrPayload, SETUP_SECRET_BYTES,
+  setupQrPayload, SETUP_SECRET_BYTES, MAX_SETUP_BODY, MAX_TRANSPORT_PLAINTEXT,
 } from "../../firmware/core/setup-channel";
 import { asciiBytes, asciiString, toHex } from "../../firmware/core/bytes";
 import { SealcamError } from "../../firmware/core/errors";
@@ -70,6 +70,15 @@ describe("label secret", () => {
 
 describe("handshake", () => {
   const psk = deriveSetupKeys(crypto, generateSetupSecret(crypto)).psk;
+
+  test("the largest plaintext makes a frame that exactly fills the setup API's body limit; one byte more is refused", () => {
+    const { psk } = deriveSetupKeys(crypto, generateSetupSecret(crypto));
+    const h = handshake(psk, psk);
+    const frame = h.phoneSession.seal(new Uint8Array(MAX_TRANSPORT_PLAINTEXT).fill(0x20));
+    expect(frame.length).toBe(MAX_SETUP_BODY);
+    expect(h.cameraSession.open(frame).length).toBe(MAX_TRANSPORT_PLAINTEXT);
+    expect(code(() => h.phoneSession.seal(new Uint8Array(MAX_TRANSPORT_PLAINTEXT + 1)))).toBe("E_LIMIT");
+  });
 
   test("both sides end with the same session id and can talk both ways", () => {
     const h = handshake(psk, psk);
