@@ -135,6 +135,15 @@ function open(id: string) {
   return () => phone.open(id, path.join(tmp, "out", `${id}.bin`), path.join(tmp, "out", `${id}-frames`));
 }
 
+/** The head with the first digit of its `"t":` (start time) value changed; same length, signature untouched. */
+function editStartTime(head: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(head);
+  const at = Buffer.from(copy).indexOf('"t":') + 4;
+  expect(at).toBeGreaterThan(4);
+  copy[at] = copy[at] === 0x31 ? 0x32 : 0x31;
+  return copy;
+}
+
 function flip(bytes: Uint8Array, at: number): Uint8Array {
   const copy = new Uint8Array(bytes);
   copy[at] ^= 0x01;
@@ -188,16 +197,20 @@ describe("lies to the phone", () => {
       ["E_FORMAT"], serveClip(a.id, c.sealed), open(a.id));
     await phoneAttack("withholds the final segment and the footer", "opener: the stream ends before a final segment",
       ["E_TRUNCATED", "E_SEGMENT"], serveClip(a.id, Buffer.concat([a.head, ...a.segments.slice(0, -1)])), open(a.id));
-    await phoneAttack("withholds only the footer", "opener: no footer after the final segment",
-      ["E_TRUNCATED", "E_FOOTER"], serveClip(a.id, Buffer.concat([a.head, ...a.segments])), open(a.id));
+    await phoneAttack("withholds only the footer", "opener: the final segment and footer cannot be told apart from damage (FORMAT §8)",
+      ["E_SEGMENT"], serveClip(a.id, Buffer.concat([a.head, ...a.segments])), open(a.id));
     await phoneAttack("reorders two segments", "opener: the segment nonce is its index (AES-GCM tag fails)",
       ["E_SEGMENT"], serveClip(a.id, Buffer.concat([a.head, a.segments[1], a.segments[0], ...a.segments.slice(2), a.footer])), open(a.id));
     await phoneAttack("splices in a segment of another clip of the same camera", "opener: each clip has its own payload key",
       ["E_SEGMENT"], serveClip(a.id, Buffer.concat([a.head, b.segments[0], ...a.segments.slice(1), a.footer])), open(a.id));
     await phoneAttack("flips one ciphertext bit", "opener: AES-GCM tag",
       ["E_SEGMENT"], serveClip(a.id, Buffer.concat([a.head, flip(a.segments[0], 20), ...a.segments.slice(1), a.footer])), open(a.id));
-    await phoneAttack("edits the signed header (one byte)", "opener: camera signature over the head",
-      ["E_SIGNATURE", "E_FORMAT"], serveClip(a.id, Buffer.concat([flip(a.head, 40), ...a.segments, a.footer])), open(a.id));
+    await phoneAttack("changes the start time in the signed header", "phone: camera signature over the head",
+      ["E_SIGNATURE"], serveClip(a.id, Buffer.concat([editStartTime(a.head), ...a.segments, a.footer])), open(a.id));
+    await phoneAttack("flips a bit of the camera's head signature", "phone: camera signature over the head",
+      ["E_SIGNATURE"], serveClip(a.id, Buffer.concat([flip(a.head, a.head.length - 10), ...a.segments, a.footer])), open(a.id));
+    await phoneAttack("flips a bit of the footer signature", "opener: camera signature over all ciphertext (footer)",
+      ["E_FOOTER", "E_SIGNATURE"], serveClip(a.id, Buffer.concat([a.head, ...a.segments, flip(a.footer, 3)])), open(a.id));
     await phoneAttack("appends bytes after the footer", "opener: nothing may follow the footer",
       ["E_TRAILING", "E_FOOTER", "E_SEGMENT"], serveClip(a.id, Buffer.concat([a.sealed, Buffer.from("more")])), open(a.id));
     await phoneAttack("streams a response without end", "phone: download cap (E_LIMIT before anything is written)",
@@ -302,10 +315,10 @@ describe("lies to the camera (the firmware's roster keeper)", () => {
       ["E_ROSTER"], keeper, await signRoster(crypto, signer, accountId, parsed.version - 1, entries));
     await cameraAttack("serves a different roster under the current version", "camera: an equal version must be byte-identical",
       ["E_ROSTER"], keeper, await signRoster(crypto, signer, accountId, parsed.version, entries.slice().reverse()));
-    const flipped = new Uint8Array(current);
-    flipped[flipped.length - 300] ^= 1; // inside the last certificate, under the signature
-    await cameraAttack("edits a key in the roster", "camera: roster signature by the root received at setup",
-      ["E_SIGNATURE", "E_FORMAT", "E_CERT"], keeper, flipped);
+    const intruder = await issueLeafCertificate(await createAccountSigningKey(accountId), "phone", "intruder", spkiFromP256(crypto.p256PublicKey(crypto.p256Generate())));
+    const injected = encodeRosterTbs(crypto, { accountId, version: parsed.version + 1, issuedAt: Date.now(), entries: [...entries, { role: "phone", certificateDer: intruder }] });
+    await cameraAttack("injects its own key into a newer roster, keeping the old signature", "camera: roster signature by the root received at setup",
+      ["E_SIGNATURE"], keeper, assembleRoster(injected, rsaPssSha256AlgorithmIdentifier(), parseRosterUnverified(crypto, current).signature));
     const other = await createAccountSigningKey("acct-other");
     const otherTbs = encodeRosterTbs(crypto, { accountId: "acct-other", version: parsed.version + 1, issuedAt: Date.now(), entries });
     await cameraAttack("serves another account's roster, signed by that account", "camera: roster signature by the root received at setup",

@@ -67,7 +67,7 @@ export class HostileCloud {
             pump();
             return;
           }
-          const headers = { ...answer.headers, "content-length": String(answer.body.length) };
+          const headers: Record<string, string> = { ...answer.headers, "content-length": String(answer.body.length) };
           delete headers["transfer-encoding"];
           res.writeHead(answer.status, headers).end(answer.body);
         })().catch(() => res.destroy());
