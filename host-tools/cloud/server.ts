@@ -9,7 +9,7 @@ import * as nodeCrypto from "node:crypto";
 import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import { constantTimeEqual, fromBase64Url, toBase64Url, toHex } from "../../firmware/core/bytes";
-import { parseRequestAuthHeaders, verifyRequest, REQUEST_WINDOW_MS, type RequestAuthHeaders } from "../../firmware/core/request-auth";
+import { isCameraId, parseRequestAuthHeaders, verifyRequest, REQUEST_WINDOW_MS, type RequestAuthHeaders } from "../../firmware/core/request-auth";
 import { ROSTER_MAX_PHONES, ROSTER_MAX_VERSION, verifyRoster } from "../../firmware/core/roster";
 import { parseCertificate, verifyChain, type Certificate } from "../../firmware/core/x509";
 import { NodeCrypto } from "../platform/node-crypto";
@@ -700,7 +700,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   route("POST", "/v1/cameras/:cameraid/remove", async (ctx) => {
     const s = session(ctx);
     const cameraId = ctx.params[0];
-    if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(cameraId)) httpFail(400, "E_FORMAT", "bad camera id");
+    if (!isCameraId(cameraId)) httpFail(400, "E_FORMAT", "bad camera id");
     await noBody(ctx);
     requireE2ee(s.accountId);
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may remove cameras");

@@ -28,6 +28,7 @@ import {
 import { readPkcs12, writePkcs12 } from "./pkcs12";
 import { deletePhoneKeys, loadInstanceKey, loadState, saveInstanceKey, saveState, type PhoneState } from "./store";
 import { cameraIdentity, checkClipBinding, verifyClipHead, type ListedCameraCertificate } from "./verify-head";
+import { isCameraId } from "../../firmware/core/request-auth";
 
 /** RSA-OAEP label for the account-data derived key wrapped to the account signing key (whitepaper 3e). */
 export const LABEL_DATA_KEY_WRAP = asciiBytes("sealcam-v1 data-key-wrap");
@@ -494,7 +495,7 @@ export class Phone {
 
   /** Removes a camera from the account (whitepaper: its earlier clips stay readable). */
   async removeCamera(cameraId: string): Promise<void> {
-    if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(cameraId)) fail("E_ARGUMENT", "bad camera id");
+    if (!isCameraId(cameraId)) fail("E_ARGUMENT", "bad camera id");
     await this.#client(this.state()).json("POST", `/v1/cameras/${cameraId}/remove`);
   }
 
