@@ -18,11 +18,12 @@ import { CloudClient, type CameraIdentity } from "./cloud";
 import { resolveConfig, type CameraAppConfig } from "./config";
 import { CameraConsole } from "./console";
 import { describeError, Events } from "./events";
-import { Recorder, type ClipReport } from "./recorder";
+import { Recorder, type ClipReport, type FrameSource } from "./recorder";
 import { RosterKeeper } from "./roster-keeper";
 import { SetupMode, type SetupOutcome } from "./setup-mode";
 import { CameraStore, type Provisioning } from "./store";
 import { Uplink } from "./uplink";
+import { Watcher } from "./watcher";
 
 /** The Camera trigger reason a board reports for a long press of its setup (BOOT) button. */
 export const SETUP_BUTTON = "setup-button";
@@ -42,6 +43,8 @@ interface Running {
   cloud: CloudClient;
   roster: RosterKeeper;
   recorder: Recorder;
+  /** Motion watching and pre-roll (undefined when config.motion.enabled is false: triggers start the camera). */
+  watcher: Watcher | undefined;
   registered: boolean;
 }
 
@@ -161,13 +164,18 @@ export class CameraApp {
     const identity: CameraIdentity = { cameraId: provisioning.cameraId, accountId: provisioning.accountId, key: cameraKey, certificate: provisioning.certificate };
     const cloud = new CloudClient(this.platform.http, crypto, clock, provisioning.cloudUrl, identity);
     const recorder = new Recorder(crypto, this.platform.camera, clock, this.store, this.queue, this.uplink, this.events, this.config, identity, roster);
-    this.running = { provisioning, identity, cloud, roster, recorder, registered: false };
+    const running: Running = { provisioning, identity, cloud, roster, recorder, watcher: undefined, registered: false };
+    if (this.config.motion.enabled) {
+      running.watcher = new Watcher(this.platform.camera, clock, this.events, this.config, (reason, source) => this.recordWith(running, reason, source));
+    }
+    this.running = running;
     this.uplink.setUploader(cloud);
     this.state = "connecting";
     this.events.info("camera.enrolled", "camera enrolled; recording enabled", {
       camera: provisioning.cameraId, roster: roster.version, recipients: roster.current.recipients.length, queued: this.queue.count,
     });
     this.scheduleRosterRefresh();
+    running.watcher?.start();
     this.track(this.connect());
   }
 
@@ -282,8 +290,12 @@ export class CameraApp {
     return ok;
   }
 
-  /** A motion or trigger event: records one clip if the camera is enrolled and not in setup mode. */
-  async trigger(reason: string): Promise<ClipReport | undefined> {
+  /**
+   * A motion or trigger event: records one clip if the camera is enrolled and not in setup mode. `clipMs`
+   * overrides the clip length (console `record [seconds]`). With motion watching on, the clip goes through
+   * the watcher (pre-roll; "pir" obeys the schedule and cooldown).
+   */
+  async trigger(reason: string, clipMs?: number): Promise<ClipReport | undefined> {
     if (reason === SETUP_BUTTON) {
       // A long press of the setup button: physical presence stands in for the label secret.
       if (this.state !== "setup" && this.state !== "stopped") {
@@ -297,9 +309,15 @@ export class CameraApp {
       this.events.debug("record.skip", "trigger ignored: not recording in this state", { state: this.state });
       return undefined;
     }
+    if (running.watcher) return running.watcher.trigger(reason, clipMs);
+    return this.recordWith(running, reason, undefined, clipMs);
+  }
+
+  private async recordWith(running: Running, reason: string, source: FrameSource | undefined, clipMs?: number): Promise<ClipReport | undefined> {
+    if (!this.stillRunning(running)) return undefined;
     if (this.state === "running" && running.roster.isStale()) await this.refreshRoster();
     try {
-      return await running.recorder.record(reason);
+      return await running.recorder.record(reason, source, clipMs);
     } catch (error) {
       const { code, message } = describeError(error);
       this.events.error("record.fail", "clip recording failed", { code, reason: message });
@@ -309,6 +327,7 @@ export class CameraApp {
 
   private stopRunningTimers(): void {
     const clock = this.platform.clock;
+    void this.running?.watcher?.stop();
     if (this.rosterTimer !== undefined) clock.clearTimeout(this.rosterTimer);
     if (this.wifiTimer !== undefined) clock.clearTimeout(this.wifiTimer);
     this.rosterTimer = undefined;

@@ -10,6 +10,7 @@ import type { CameraApp } from "./app";
 
 const MAX_WRONG = 5;
 const LOCKOUT_MS = 60_000;
+const MAX_RECORD_SECONDS = 300;
 
 export class CameraConsole {
   private wrong = 0;
@@ -29,7 +30,7 @@ export class CameraConsole {
     this.app.events.info("console.command", "console command", { command: command.slice(0, 16) });
     switch (command) {
       case "help":
-        this.out("help: status | roster [refresh] | setup <label secret> | unenroll | factory-reset");
+        this.out("help: status | record [seconds] | roster [refresh] | setup <label secret> | unenroll | factory-reset");
         return;
       case "status": {
         const s = this.app.status();
@@ -47,6 +48,8 @@ export class CameraConsole {
         }
         for (const l of this.app.rosterSummary()) this.out(l);
         return;
+      case "record":
+        return this.record(words[1]);
       case "setup":
         return this.setup(words.slice(1).join(""));
       case "unenroll":
@@ -60,6 +63,27 @@ export class CameraConsole {
       default:
         this.out(`error: unknown command '${command.slice(0, 16)}' (try help)`);
     }
+  }
+
+  /** `record [seconds]`: one clip now (1..300 s; default the configured clip length), with pre-roll when watching. */
+  private async record(arg: string | undefined): Promise<void> {
+    let ms: number | undefined;
+    if (arg !== undefined) {
+      if (!/^[0-9]{1,3}$/.test(arg) || Number(arg) < 1 || Number(arg) > MAX_RECORD_SECONDS) {
+        this.out(`record: seconds must be a whole number 1..${MAX_RECORD_SECONDS}`);
+        return;
+      }
+      ms = Number(arg) * 1000;
+    }
+    const s = this.app.status();
+    if (!s.enrolled || (s.state !== "running" && s.state !== "connecting")) {
+      this.out("record: not recording in this state (the camera must be enrolled and out of setup mode)");
+      return;
+    }
+    this.out(`record: recording ${Math.round((ms ?? this.app.config.clipMs) / 1000)} s`);
+    const report = await this.app.trigger("console", ms);
+    if (report) this.out(`record: clip ${report.clipId.slice(0, 16)} sealed, ${report.frames} frames, ${report.sealedBytes} bytes`);
+    else this.out("record: not recorded (busy, or failed: see log)");
   }
 
   private async setup(text: string): Promise<void> {

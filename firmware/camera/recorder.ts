@@ -2,11 +2,12 @@
  * Recording: one trigger -> one sealed clip. Frames go from the Camera straight into the ClipSealer as
  * "video/x-sealcam-frames" records (u32be length || u64be capture ms || JPEG); what comes out of the sealer
  * (head, segments, footer) is handed to the uplink. Plaintext frames exist only between readFrame() and
- * sealer.write() in this function.
+ * sealer.write() in this function, and (with motion watching on) in the bounded pre-roll ring (preroll.ts),
+ * whose frames become the clip's first frames with their own capture times.
  *
  * The clip sequence number is persisted before the clip starts, so it is never reused after a power cut.
  */
-import type { Camera } from "../platform/camera";
+import type { Camera, Frame } from "../platform/camera";
 import type { Clock } from "../platform/clock";
 import type { Crypto } from "../platform/crypto";
 import { toHex, wipe } from "../core/bytes";
@@ -31,6 +32,17 @@ export interface ClipReport {
   rosterVersion: number;
 }
 
+/**
+ * Where a clip's frames come from when the camera is already running (watcher.ts): `first` (the pre-roll,
+ * oldest first, with their capture times), then `next()` until a frame is `clipMs` past `anchor`.
+ */
+export interface FrameSource {
+  first: Frame[];
+  anchor: number;
+  clipMs: number;
+  next(): Promise<Frame | undefined>;
+}
+
 export class Recorder {
   private active = false;
   clips = 0;
@@ -53,23 +65,27 @@ export class Recorder {
   }
 
   /** Records and seals one clip; returns undefined if a clip is already being recorded. */
-  async record(reason: string): Promise<ClipReport | undefined> {
+  async record(reason: string, source?: FrameSource, clipMs?: number): Promise<ClipReport | undefined> {
     if (this.active) {
       this.events.debug("record.skip", "trigger ignored: already recording", { reason });
       return undefined;
     }
     this.active = true;
     try {
-      return await this.recordClip(reason);
+      return await this.recordClip(reason, source, clipMs);
     } finally {
       this.active = false;
     }
   }
 
-  private async recordClip(reason: string): Promise<ClipReport> {
+  private async recordClip(reason: string, source: FrameSource | undefined, length: number | undefined): Promise<ClipReport> {
     const roster = this.roster.current;
     const sequence = this.store.reserveSequence();
-    const startTime = this.clock.now();
+    // A clip with pre-roll starts at its first frame's capture time.
+    const startTime = source && source.first.length > 0 ? Math.min(this.clock.now(), Math.floor(source.first[0].time)) : this.clock.now();
+    const anchor = source ? source.anchor : startTime;
+    const clipMs = source ? source.clipMs : length ?? this.config.clipMs;
+    const preRoll = source ? source.first.length : 0;
     const sealer = new ClipSealer({
       crypto: this.crypto,
       cameraKey: this.identity.key,
@@ -85,7 +101,7 @@ export class Recorder {
     const clipId = sealer.clipId;
     const queueClip = this.queue.nextClip();
     this.events.info("record.start", "recording a clip", {
-      reason: reason.slice(0, 24), sequence, clip: toHex(clipId).slice(0, 16), roster: roster.version, recipients: roster.recipients.length,
+      reason: reason.slice(0, 24), sequence, clip: toHex(clipId).slice(0, 16), roster: roster.version, recipients: roster.recipients.length, preRoll,
     });
     let sealedBytes = sealer.head.length;
     await this.uplink.deliver(queueClip, { kind: "head", clipId, index: 0, bytes: sealer.head });
@@ -95,12 +111,16 @@ export class Recorder {
     // The sealer may keep a view of the last record it was given until the next write() or finish()
     // (zero-copy for whole segments), so each record is wiped only one write later.
     let previous: Uint8Array | undefined;
-    this.camera.start(this.config.sensor);
+    if (!source) this.camera.start(this.config.sensor);
+    let taken = 0;
     try {
       while (frames < this.config.maxFramesPerClip) {
-        const frame = await this.camera.readFrame();
+        const frame = source && taken < source.first.length ? source.first[taken++] : source ? await source.next() : await this.camera.readFrame();
         if (!frame) break;
-        if (frames > 0 && frame.time - startTime >= this.config.clipMs) break;
+        if (frames > 0 && frame.time - anchor >= clipMs) {
+          if (source) wipe(frame.jpeg);
+          break;
+        }
         const record = encodeFrame({ time: Math.max(0, Math.floor(frame.time)), jpeg: frame.jpeg });
         plaintextBytes += record.length;
         frames++;
@@ -112,7 +132,7 @@ export class Recorder {
         previous = record;
       }
     } finally {
-      this.camera.stop();
+      if (!source) this.camera.stop();
     }
     const { segment, footer } = sealer.finish();
     wipe(previous);
