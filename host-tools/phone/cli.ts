@@ -10,7 +10,9 @@
  *   disable --yes                      turn E2EE off (deletes every key; old clips stay unreadable)
  *   clips [--json]                     list clips, described only by their verified signed heads
  *   cameras [--json]                   list cameras (certificate verified) and their last reported status
- *   open CLIP --out FILE [--frames DIR] [--max-bytes N]  verify and decrypt a clip (id on the cloud, or a local file)
+ *   open CLIP --out FILE [--frames DIR] [--video FILE.avi|FILE.mp4] [--max-bytes N]
+ *                                      verify and decrypt a clip (id, or its first 8+ hex characters, or a local
+ *                                      file); --video writes a playable video (MJPEG AVI, or H.264 MP4 via ffmpeg)
  *   export --out DIR                   the account's public certificates as PEM
  *
  * The account sign-in password comes from SEALCAM_LOGIN_PASSWORD or --password-file. No secret is ever taken
@@ -34,9 +36,11 @@ commands:
   disable --yes                        turn end-to-end encryption off (deletes all keys)
   clips [--json]                       list the account's clips (only what each clip's verified signed head says)
   cameras [--json]                     list the account's cameras and the status each last reported
-  open CLIP --out FILE [--frames DIR] [--max-bytes N]
-                                       verify and decrypt a clip (clip id or local file); a download larger
-                                       than N bytes (default 2 GiB) is refused
+  open CLIP [--out FILE] [--frames DIR] [--video FILE.avi|FILE.mp4] [--max-bytes N]
+                                       verify and decrypt a clip (clip id, its first 8+ hex characters as
+                                       logs print it, or a local file); --video writes a playable video:
+                                       .avi (MJPEG, no transcoding) or .mp4 (H.264, needs ffmpeg); a download
+                                       larger than N bytes (default 2 GiB) is refused
   export --out DIR                     write the account's public certificates as PEM
   ${ADD_CAMERA_USAGE}
 
@@ -210,15 +214,20 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case "open": {
-        if (args.length !== 1 || typeof flags.out !== "string") throw new Error("open needs CLIP and --out FILE");
+        const video = typeof flags.video === "string" ? flags.video : undefined;
+        if (args.length !== 1 || (typeof flags.out !== "string" && video === undefined && typeof flags.frames !== "string")) {
+          throw new Error("open needs CLIP and --out FILE, --frames DIR or --video FILE.avi|FILE.mp4");
+        }
         const frames = typeof flags.frames === "string" ? flags.frames : undefined;
         if (flags["max-bytes"] !== undefined) {
           const max = Number(flags["max-bytes"]);
           if (!Number.isSafeInteger(max) || max < 1) throw new Error("--max-bytes must be a positive whole number of bytes");
           phone.options.maxClipBytes = max;
         }
-        const result = await phone.open(args[0], flags.out, frames);
-        out(`Verified clip from camera ${result.cameraId}: ${result.bytes} bytes${frames ? `, ${result.frames} frames in ${frames}` : ""}.`);
+        const result = await phone.open(args[0], typeof flags.out === "string" ? flags.out : undefined, frames, {}, { video });
+        out(`Verified clip ${result.clipId} from camera ${result.cameraId}: ${result.bytes} bytes${frames ? `, ${result.frames} frames in ${frames}` : ""}.`);
+        const v = result.video;
+        if (v) out(`Video: ${v.file} (${v.kind === "avi" ? "MJPEG AVI" : "H.264 MP4"}, ${v.frames} frames, ${v.width}x${v.height}, ${(v.durationMs / 1000).toFixed(2)} s, ${v.framesPerSecond.toFixed(2)} frames/s).`);
         return 0;
       }
       case "export": {

@@ -29,6 +29,8 @@ import { readPkcs12, writePkcs12 } from "./pkcs12";
 import { deletePhoneKeys, loadInstanceKey, loadState, saveInstanceKey, saveState, type PhoneState } from "./store";
 import { cameraIdentity, checkClipBinding, verifyClipHead, type ListedCameraCertificate } from "./verify-head";
 import { isCameraId } from "../../firmware/core/request-auth";
+import { matchClipPrefix, parseClipId } from "./clip-id";
+import { checkVideoContent, checkVideoTarget, exportVideo, type VideoResult } from "./video/export";
 
 /** RSA-OAEP label for the account-data derived key wrapped to the account signing key (whitepaper 3e). */
 export const LABEL_DATA_KEY_WRAP = asciiBytes("sealcam-v1 data-key-wrap");
@@ -86,6 +88,14 @@ export interface OpenExpectation {
   cameraId?: string;
   sequence?: number;
   startTime?: number;
+}
+
+/** What else `Phone.open` writes from the verified plaintext. */
+export interface OpenOptions {
+  /** A playable video: FILE.avi (MJPEG, the JPEGs as they are) or FILE.mp4 (H.264 through ffmpeg). */
+  video?: string;
+  /** The AVI size limit (default 1 GiB, AVI_MAX_BYTES); more is E_LIMIT. */
+  maxAviBytes?: number;
 }
 
 /** A camera as `Phone.cameras` lists it. */
@@ -596,34 +606,56 @@ export class Phone {
   }
 
   /**
-   * Verifies and decrypts a clip (a clip id on the cloud, or a local file). A download streams into a
+   * Verifies and decrypts a clip (a clip id on the cloud, or a local file). The id may be given in any form
+   * the tools print (clip-id.ts): a prefix of 8 or more hex characters, "..." allowed, is resolved against the
+   * VERIFIED clips of `clips()` and must name one (E_ARGUMENT when ambiguous); the listing's camera, sequence
+   * and start time then join `expect`. A download streams into a
    * temporary file (0600, under the phone's home) and stops with E_LIMIT past `maxClipBytes`. The head is
    * verified first (camera certificate chains to this phone's pinned root, CN = the header's camera id, its
    * hash is the header's `cert`, signature) and, when opened by id, must be the clip asked for: the signed
    * clip id equals the id (and camera, sequence, start time equal `expect` when given), else E_FORMAT.
    * Then the opener checks the recipient, commitment, every segment and the footer. Plaintext goes to a
    * temporary file next to `out` and is renamed onto `out` only after the footer verifies; frames (JPEG)
-   * are written from the verified plaintext. On any failure nothing is left at `out` or in `framesDir`.
+   * are written from the verified plaintext, and so is `options.video` (video/export.ts: refused before any
+   * download when its extension is not .avi/.mp4 or ffmpeg is missing for .mp4, and after the head verified
+   * when the clip is not video). On any failure nothing is left at `out`, at the video or in `framesDir`.
    */
-  async open(clip: string, out: string, framesDir?: string, expect: OpenExpectation = {}): Promise<{ bytes: number; frames: number; cameraId: string; clipId: string; sequence: number; startTime: number }> {
+  async open(
+    clip: string, out: string | null | undefined, framesDir?: string, expect: OpenExpectation = {}, options: OpenOptions = {},
+  ): Promise<{ bytes: number; frames: number; cameraId: string; clipId: string; sequence: number; startTime: number; video?: VideoResult }> {
+    // What can be refused before any download: the video's extension, a missing ffmpeg, nothing to write.
+    if (options.video !== undefined) checkVideoTarget(options.video);
+    if (!out && !framesDir && options.video === undefined) fail("E_ARGUMENT", "open needs somewhere to write: --out FILE, --frames DIR or --video FILE");
     const state = this.state();
     const client = this.#client(state);
-    const byId = /^[0-9a-f]{32}$/.test(clip) && !fs.existsSync(clip);
+    // A clip id in any form the tools print (full, 16 or 8 hex characters, "..."), else a local file.
+    let byId: string | undefined;
+    if (!fs.existsSync(clip)) {
+      const query = parseClipId(clip);
+      if (query?.kind === "full") byId = query.clipId;
+      else if (query?.kind === "prefix") {
+        const listed = matchClipPrefix(query.prefix, (await this.clips()).filter((c): c is VerifiedClip => c.verified));
+        byId = listed.clipId;
+        expect = { cameraId: listed.cameraId, sequence: listed.sequence, startTime: listed.startTime, ...expect };
+      }
+    }
     const root = parseCertificate(unb64(state.rootCertificate));
     const work = fs.mkdtempSync(path.join(this.home, "open-"));
-    const outPath = path.resolve(out);
-    const partial = `${outPath}.partial-${nodeCrypto.randomBytes(6).toString("hex")}`;
+    const outPath = out ? path.resolve(out) : undefined;
+    const partial = outPath ? `${outPath}.partial-${nodeCrypto.randomBytes(6).toString("hex")}` : path.join(work, "clip.plain");
     let instanceKey: P256PrivateKey | undefined;
+    let video: VideoResult | undefined;
     try {
       let sealedFile = clip;
       if (byId) {
         sealedFile = path.join(work, "clip.sealed");
-        await client.download(`/v1/clips/${clip}`, sealedFile, this.options.maxClipBytes ?? DEFAULT_MAX_CLIP_BYTES);
+        await client.download(`/v1/clips/${byId}`, sealedFile, this.options.maxClipBytes ?? DEFAULT_MAX_CLIP_BYTES);
       }
       const account = await client.json<{ cameraCertificates?: ListedCameraCertificate[] }>("GET", "/v1/account");
       const certificates = Array.isArray(account.cameraCertificates) ? account.cameraCertificates : [];
       const head = verifyClipHead(this.crypto, readHeadOfFile(sealedFile), root, certificates);
-      checkClipBinding(head.header, { ...expect, clipId: byId ? clip : undefined });
+      checkClipBinding(head.header, { ...expect, clipId: byId });
+      if (options.video !== undefined) checkVideoContent(head.contentType);
 
       const myKeyId = this.crypto.sha256(parseCertificate(unb64(state.instanceCertificate)).spki);
       const forMe = head.header.recipients.some((r) => constantTimeEqual(r.kid, myKeyId));
@@ -635,7 +667,7 @@ export class Phone {
         // Every certificate the camera ever registered (also after it was removed): old clips stay verifiable.
         camera: (header) => cameraIdentity(this.crypto, header, root, certificates),
       });
-      fs.mkdirSync(path.dirname(outPath), { recursive: true });
+      if (outPath) fs.mkdirSync(path.dirname(outPath), { recursive: true });
       const plainFd = fs.openSync(partial, "wx", 0o600);
       let bytes = 0;
       let header;
@@ -662,10 +694,15 @@ export class Phone {
         fs.closeSync(plainFd);
       }
       // The footer verified: the plaintext is the camera's. Frames come from it, then it takes `out`'s place.
+      // The video, too, comes only from the verified plaintext (written next to its name, then renamed).
+      if (options.video !== undefined) video = await exportVideo(partial, options.video, work, { maxAviBytes: options.maxAviBytes });
       let frames = 0;
       if (framesDir && header.contentType === CONTENT_TYPE_FRAMES) frames = writeFrames(partial, framesDir);
-      fs.renameSync(partial, outPath);
-      return { bytes, frames, cameraId: header.cameraId, clipId: toHex(header.clipId), sequence: header.sequence, startTime: header.startTime };
+      if (outPath) fs.renameSync(partial, outPath);
+      return { bytes, frames, cameraId: header.cameraId, clipId: toHex(header.clipId), sequence: header.sequence, startTime: header.startTime, video };
+    } catch (error) {
+      if (video) fs.rmSync(video.file, { force: true });
+      throw error;
     } finally {
       if (instanceKey) this.crypto.p256Destroy(instanceKey);
       fs.rmSync(partial, { force: true });
