@@ -55,6 +55,12 @@ export function openDb(file: string): Db {
   addColumn(db, "sessions", "unlock_failures", "INTEGER NOT NULL DEFAULT 0");
   addColumn(db, "unlock_failures", "address", "TEXT NOT NULL DEFAULT ''");
   db.exec("CREATE INDEX IF NOT EXISTS unlock_failures_address ON unlock_failures(account_id, address, at)");
+  // Deletion and retention: a tombstone marks a clip whose delete is under way (retention.ts); an account's
+  // retention in days (NULL: keep clips until deleted).
+  addColumn(db, "clips", "deleted_at", "INTEGER");
+  addColumn(db, "accounts", "retention_days", "INTEGER");
+  db.exec("CREATE INDEX IF NOT EXISTS clips_account_created ON clips(account_id, created_at)");
+  db.exec("CREATE INDEX IF NOT EXISTS clips_deleted ON clips(deleted_at) WHERE deleted_at IS NOT NULL");
   return db;
 }
 

@@ -55,12 +55,16 @@ export function sendFile(res: ServerResponse, file: string, size: number): void 
   stream.pipe(res);
 }
 
+/** What the client is told about a failure: a typed 4xx, or for anything unexpected only 500 E_INTERNAL. */
+export function describeError(error: unknown): { status: number; code: string; message: string; retryAfter?: number } {
+  if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message, retryAfter: error.retryAfter };
+  if (isSealcamError(error) && STATUS[error.code]) return { status: STATUS[error.code] as number, code: error.code, message: error.message };
+  return { status: 500, code: "E_INTERNAL", message: "internal error" };
+}
+
 export function sendError(res: ServerResponse, error: unknown): void {
-  if (error instanceof HttpError) {
-    return sendJson(res, error.status, { code: error.code, message: error.message }, error.retryAfter ? { "retry-after": String(error.retryAfter) } : {});
-  }
-  if (isSealcamError(error)) return sendJson(res, STATUS[error.code] ?? 500, { code: STATUS[error.code] ? error.code : "E_INTERNAL", message: STATUS[error.code] ? error.message : "internal error" });
-  sendJson(res, 500, { code: "E_INTERNAL", message: "internal error" });
+  const reply = describeError(error);
+  sendJson(res, reply.status, { code: reply.code, message: reply.message }, reply.retryAfter ? { "retry-after": String(reply.retryAfter) } : {});
 }
 
 /** Reads the whole body, refusing (413 E_LIMIT) anything longer than `limit` before buffering it. */

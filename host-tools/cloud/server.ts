@@ -12,15 +12,41 @@ import { constantTimeEqual, fromBase64Url, toBase64Url, toHex } from "../../firm
 import { isCameraId, parseRequestAuthHeaders, verifyRequest, REQUEST_WINDOW_MS, type RequestAuthHeaders } from "../../firmware/core/request-auth";
 import { ROSTER_MAX_PHONES, ROSTER_MAX_VERSION, verifyRoster } from "../../firmware/core/roster";
 import { parseCertificate, verifyChain, type Certificate } from "../../firmware/core/x509";
+import { fail } from "../../firmware/core/errors";
 import { NodeCrypto } from "../platform/node-crypto";
 import { FOOTER_BYTES, MAX_HEAD_BYTES, readHead, segmentLengthOk } from "./clip-format";
 import { openDb, type Db } from "./db";
 import { concatFilesAtomic, fsyncDir, writeFileAtomic } from "./files";
 import {
   JSON_LIMIT, PUBLIC_JSON_LIMIT, bin, clientCheck, declaredLength, httpFail, obj, onlyFields, parseJsonObject, rateLimited,
-  readBody, receiveBody, receiveToFile, sendError, sendFile, sendJson, str, type Json,
+  describeError, readBody, receiveBody, receiveToFile, sendError, sendFile, sendJson, str, type Json,
 } from "./http-util";
 import { MAX_SEGMENT_SIZE, TAG_LENGTH } from "../../firmware/core/clip/constants";
+import { createLogger, errorFields, type LogFields, type Logger, type LogLevel, type LogSink } from "./log";
+import { RETENTION_MAX_DAYS, applyRetention, deleteClips, sweep, type SweepResult } from "./retention";
+import packageJson from "../../package.json";
+
+/** The API generation `GET /v1/info` announces; it changes only with an incompatible change of docs/CLOUD-API.md. */
+export const API_VERSION = 1;
+export const CLOUD_VERSION: string = packageJson.version;
+
+/**
+ * The camera-facing base URL, normalised: http or https, a host and optional port, no path, query, fragment
+ * or credentials (a camera signs the path it sends; a proxy that strips a prefix would break every signature).
+ */
+export function normalizePublicUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fail("E_ARGUMENT", `public URL '${text}' is not a URL; give e.g. http://192.168.1.20:8080 or https://cloud.example.org`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") fail("E_ARGUMENT", "public URL must start with http:// or https://");
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
+    fail("E_ARGUMENT", "public URL must be scheme://host[:port] only: no path, query, fragment or user name");
+  }
+  return `${url.protocol}//${url.host}`;
+}
 
 /** Wrong passphrase proofs per (account, client address) in any rolling hour. */
 export const UNLOCK_FAILURES_PER_HOUR = 10;
@@ -99,6 +125,28 @@ export interface CloudOptions {
   /** Login password hashes computed at once, and waiting; beyond that sign-in is 429. Defaults 4 and 16. */
   hashConcurrency?: number;
   hashQueue?: number;
+  /**
+   * The base URL cameras should use to reach this cloud (announced by `GET /v1/info`), e.g. the LAN address
+   * or the TLS proxy's name. Default: the listen URL.
+   */
+  publicUrl?: string;
+  /** Structured log: a logger, or a level (default "silent" here; the CLI's default is "info") and a sink (default stdout). */
+  logger?: Logger;
+  logLevel?: LogLevel;
+  logSink?: LogSink;
+  /** How often the sweeper runs (retention, stale uploads, orphans); 0 = only at start and on sweep(). Default 1 hour. */
+  sweepIntervalMs?: number;
+  /** Files with no database row are removed once older than this. Default 10 minutes. */
+  orphanGraceMs?: number;
+  /** Uploads never completed (no footer) are deleted this long after their head arrived. Default 7 days. */
+  staleUploadMs?: number;
+}
+
+export interface ShutdownOptions {
+  /** In-flight requests get this long to finish before their connections are cut. Default 10 s. */
+  graceMs?: number;
+  /** Health answers 503 this long before the listener closes (so a load balancer stops sending). Default 0. */
+  drainDelayMs?: number;
 }
 
 export interface CloudServer {
@@ -107,11 +155,24 @@ export interface CloudServer {
   db: Db;
   /** What is in progress now (for tests and monitoring): camera uploads, and login hashes running or waiting. */
   stats(): { uploads: number; hashing: number; hashWaiting: number };
+  /** The camera-facing base URL announced by GET /v1/info. */
+  publicUrl: string;
+  /** Runs the sweeper once now (also run at start and every sweepIntervalMs). */
+  sweep(): SweepResult;
+  /**
+   * Graceful stop: health turns 503, the listener closes, requests in flight finish (bounded by graceMs),
+   * then the remaining connections are cut and the database is closed. Resolves with the number of requests
+   * that were cut.
+   */
+  shutdown(options?: ShutdownOptions): Promise<{ cut: number }>;
+  /** Immediate stop: every connection is cut, the database closed. */
   close(): Promise<void>;
 }
 
 interface Session { tokenHash: string; accountId: string; phoneKeyId: string | null; unlocked: boolean; unlockFailures: number }
-interface Ctx { req: http.IncomingMessage; res: http.ServerResponse; method: string; path: string; query: URLSearchParams; params: string[] }
+/** What the request log learns while a request is handled (never secrets: no tokens, bodies or signatures). */
+interface RequestLogFields { accountId?: string; cameraId?: string; code?: string; err?: LogFields }
+interface Ctx { req: http.IncomingMessage; res: http.ServerResponse; method: string; path: string; query: URLSearchParams; params: string[]; log: RequestLogFields }
 
 const sha256hex = (data: Uint8Array | string): string => nodeCrypto.createHash("sha256").update(data).digest("hex");
 
@@ -141,6 +202,15 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   const uploadsTotal = options.uploadsTotal ?? 64;
   const hashConcurrency = options.hashConcurrency ?? 4;
   const hashQueue = options.hashQueue ?? 16;
+  // Set once listening; read by GET /v1/info and GET /v1/health.
+  let publicUrl = "";
+  let draining = false;
+  const logger = options.logger ?? createLogger(options.logLevel ?? "silent", options.logSink ?? process.stdout, () => now());
+  if (options.publicUrl !== undefined) normalizePublicUrl(options.publicUrl); // refuse a bad one before anything starts
+  const sweepOptions = () => ({ dataDir, now: now(), orphanGraceMs: options.orphanGraceMs ?? 10 * 60 * 1000, staleUploadMs: options.staleUploadMs ?? 7 * DAY_MS });
+  // Deletes interrupted by a crash are finished, and leftovers removed, before the first request is served.
+  const started = sweep(db, sweepOptions());
+  if (started.finished + started.expired + started.stale + started.orphans > 0) logger.info("sweep", { ...started, at: "start" });
 
   // ------------------------------------------------------------------------------------------- helpers
   function session(ctx: Ctx): Session {
@@ -159,6 +229,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     }
     // Idle time is tracked to the minute, so reads do not each cost a database write.
     if (t - lastUsed > 60_000) db.prepare("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?").run(t, tokenHash);
+    ctx.log.accountId = row.account_id;
     return { tokenHash, accountId: row.account_id, phoneKeyId: row.phone_key_id, unlocked: row.unlocked === 1, unlockFailures: row.unlock_failures };
   }
 
@@ -334,6 +405,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const auth = clientCheck(() => parseRequestAuthHeaders(ctx.req.headers as Record<string, string>));
     const row = db.prepare("SELECT account_id, cert FROM cameras WHERE camera_id = ?").get(auth.cameraId) as { account_id: string; cert: Buffer } | undefined;
     if (!row) httpFail(401, "E_AUTH", "unknown camera; register it first");
+    ctx.log.cameraId = auth.cameraId; // a registered camera's claimed id; the signature is checked next
+    ctx.log.accountId = row.account_id;
     const c = parseCertificate(new Uint8Array(row.cert));
     const e2ee = e2eeRow(row.account_id);
     if (!e2ee) httpFail(401, "E_AUTH", "the camera's account no longer has end-to-end encryption");
@@ -354,9 +427,9 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   // -------------------------------------------------------------------------------------------- routes
   type Handler = (ctx: Ctx) => Promise<void>;
-  const routes: { method: string; pattern: RegExp; handler: Handler }[] = [];
+  const routes: { method: string; route: string; pattern: RegExp; handler: Handler }[] = [];
   const route = (method: string, pattern: string, handler: Handler) =>
-    routes.push({ method, pattern: new RegExp(`^${pattern.replace(/:([a-z]+)/g, "([^/]+)")}$`), handler });
+    routes.push({ method, route: pattern, pattern: new RegExp(`^${pattern.replace(/:([a-z]+)/g, "([^/]+)")}$`), handler });
 
   async function json(ctx: Ctx, allowed: string[], limit = JSON_LIMIT): Promise<Json> {
     const body = parseJsonObject(await readBody(ctx.req, limit));
@@ -370,6 +443,26 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     }
     await readBody(ctx.req, 0);
   }
+
+  // Unauthenticated: what this cloud is and where cameras should reach it.
+  route("GET", "/v1/info", async (ctx) => {
+    await noBody(ctx);
+    sendJson(ctx.res, 200, { service: "sealcam-cloud", version: CLOUD_VERSION, api: API_VERSION, publicUrl });
+  });
+
+  // Unauthenticated liveness for load balancers and supervisors: the database answers, and we are not draining.
+  route("GET", "/v1/health", async (ctx) => {
+    await noBody(ctx);
+    let dbOk = true;
+    try {
+      db.prepare("SELECT 1").get();
+    } catch (error) {
+      dbOk = false;
+      ctx.log.err = errorFields(error);
+    }
+    if (dbOk && !draining) return sendJson(ctx.res, 200, { ok: true, db: "ok" });
+    sendJson(ctx.res, 503, { ok: false, db: dbOk ? "ok" : "error", draining });
+  });
 
   // Accounts and sessions (the ordinary account sign-in, separate from E2EE).
   route("POST", "/v1/accounts", async (ctx) => {
@@ -440,7 +533,24 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       phones,
       cameras,
       cameraCertificates,
+      retentionDays: (db.prepare("SELECT retention_days FROM accounts WHERE id = ?").get(s.accountId) as { retention_days: number | null }).retention_days,
     });
+  });
+
+  // Retention: clips whose upload began more than `days` days ago are deleted, now and by every sweep.
+  // Shortening it deletes clips, so only an enrolled phone may set it (as for every destructive change).
+  route("PUT", "/v1/account/retention", async (ctx) => {
+    const s = session(ctx);
+    const body = await json(ctx, ["days"]);
+    if (!("days" in body)) httpFail(400, "E_FORMAT", "field 'days' is missing (a number of days, or null to keep clips until deleted)");
+    const days = body.days;
+    if (days !== null && (!Number.isSafeInteger(days) || (days as number) < 1 || (days as number) > RETENTION_MAX_DAYS)) {
+      httpFail(400, "E_FORMAT", `field 'days' must be a whole number of days from 1 to ${RETENTION_MAX_DAYS}, or null`);
+    }
+    if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may change the retention");
+    db.prepare("UPDATE accounts SET retention_days = ? WHERE id = ?").run(days, s.accountId);
+    const deleted = applyRetention(db, dataDir, now(), s.accountId);
+    sendJson(ctx.res, 200, { retentionDays: days, deleted });
   });
 
   // E2EE enrollment: the first phone uploads every public part, the backups and roster v1 at once.
@@ -652,6 +762,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const camCert = cert(body, "certificate");
     checkCameraSignature(ctx, auth, camCert);
     const cameraId = auth.cameraId;
+    ctx.log.cameraId = cameraId;
+    ctx.log.accountId = accountId;
     const row = e2eeRow(accountId);
     if (!row) httpFail(404, "E_NOT_FOUND", "no such account with end-to-end encryption");
     clientCheck(() => verifyChain(crypto, camCert, parseCertificate(new Uint8Array(row.root_cert))));
@@ -715,7 +827,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   });
 
   function clipRow(id: string) {
-    return db.prepare("SELECT * FROM clips WHERE clip_id = ?").get(id) as
+    return db.prepare("SELECT * FROM clips WHERE clip_id = ? AND deleted_at IS NULL").get(id) as
       | { clip_id: string; account_id: string; camera_id: string; head_sha256: string; head_length: number; segment_size: number; start_time: number; content_type: string; segment_count: number | null; footer_sha256: string | null; size: number | null; complete: number; created_at: number }
       | undefined;
   }
@@ -740,6 +852,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     if (info.clipId !== id) httpFail(400, "E_FORMAT", "clip id in the path does not match the head");
     if (info.cameraId !== cam.cameraId) httpFail(400, "E_FORMAT", "clip head names another camera");
     const hash = sha256hex(raw);
+    if (db.prepare("SELECT 1 FROM clips WHERE clip_id = ? AND deleted_at IS NOT NULL").get(id)) httpFail(409, "E_STATE", "this clip is being deleted; record a new one");
     const existing = clipRow(id);
     if (existing) {
       if (existing.head_sha256 !== hash || existing.camera_id !== cam.cameraId) httpFail(409, "E_CONFLICT", "a different clip with this id exists");
@@ -832,7 +945,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   route("GET", "/v1/clips", async (ctx) => {
     const s = session(ctx);
     await noBody(ctx);
-    const rows = db.prepare("SELECT clip_id, camera_id, start_time, content_type, size, complete, created_at FROM clips WHERE account_id = ? ORDER BY start_time, clip_id").all(s.accountId) as
+    const rows = db.prepare("SELECT clip_id, camera_id, start_time, content_type, size, complete, created_at FROM clips WHERE account_id = ? AND deleted_at IS NULL ORDER BY start_time, clip_id").all(s.accountId) as
       { clip_id: string; camera_id: string; start_time: number; content_type: string; size: number | null; complete: number; created_at: number }[];
     sendJson(ctx.res, 200, {
       clips: rows.map((r) => ({ clipId: r.clip_id, cameraId: r.camera_id, startTime: r.start_time, contentType: r.content_type, size: r.size, complete: r.complete === 1, uploadedAt: r.created_at })),
@@ -846,6 +959,18 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const row = clipRow(id);
     if (!row || row.account_id !== s.accountId || row.complete !== 1) httpFail(404, "E_NOT_FOUND", "no such complete clip in this account");
     sendFile(ctx.res, clipFile(id), row.size as number);
+  });
+
+  // The owner deletes a clip: tombstone, files, rows (retention.ts); an enrolled phone's session only.
+  route("DELETE", "/v1/clips/:id", async (ctx) => {
+    const s = session(ctx);
+    const id = clipId(ctx);
+    await noBody(ctx);
+    if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may delete clips");
+    const row = clipRow(id);
+    if (!row || row.account_id !== s.accountId) httpFail(404, "E_NOT_FOUND", "no such clip in this account");
+    deleteClips(db, dataDir, [id], now());
+    sendJson(ctx.res, 200, { deleted: id });
   });
 
   // The signed head alone (preamble, header, camera signature), so a phone can verify what it lists.
@@ -887,16 +1012,56 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(requestTimeout / 4))),
     keepAliveTimeout: 5000,
   };
+  // Request ids: a per-process random prefix and a counter (unique across restarts and nodes, cheap).
+  const idPrefix = nodeCrypto.randomBytes(4).toString("hex");
+  let requestCount = 0;
+  const inFlight = new Set<http.ServerResponse>();
+  let idle: (() => void) | null = null;
+
+  /** One log line per request, when its response is done (or the connection dropped). */
+  function logRequest(ctx: Ctx, reqId: string, route: string | null, startedNs: bigint): void {
+    const { res, req } = ctx;
+    const status = res.headersSent ? res.statusCode : 0;
+    const fields: LogFields = {
+      reqId, method: ctx.method, route, path: ctx.path.length > 200 ? ctx.path.slice(0, 200) + "…" : ctx.path,
+      status, durationMs: Math.round(Number(process.hrtime.bigint() - startedNs) / 1e5) / 10, client: clientAddress(req),
+    };
+    if (ctx.log.accountId) fields.accountId = ctx.log.accountId;
+    if (ctx.log.cameraId) fields.cameraId = ctx.log.cameraId;
+    if (ctx.log.code) fields.code = ctx.log.code;
+    if (!res.writableFinished) fields.aborted = true;
+    if (ctx.log.err) fields.err = ctx.log.err;
+    if (status >= 500 || ctx.log.err) logger.error("request", fields);
+    else logger.info("request", fields);
+  }
+
   const server = http.createServer(serverOptions, (req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const startedNs = process.hrtime.bigint();
+    const reqId = `${idPrefix}-${(++requestCount).toString(36)}`;
     const method = req.method ?? "GET";
-    const ctx: Ctx = { req, res, method, path: url.pathname, query: url.searchParams, params: [] };
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      url = new URL("http://localhost/\u0000");
+    }
+    const ctx: Ctx = { req, res, method, path: url.pathname, query: url.searchParams, params: [], log: {} };
+    let matched: string | null = null;
+    inFlight.add(res);
+    res.setHeader("x-request-id", reqId);
+    if (draining) res.setHeader("connection", "close");
+    res.once("close", () => {
+      inFlight.delete(res);
+      logRequest(ctx, reqId, matched, startedNs);
+      if (inFlight.size === 0 && idle) idle();
+    });
     let matchedPath = false;
     for (const r of routes) {
       const m = r.pattern.exec(url.pathname);
       if (!m) continue;
       matchedPath = true;
       if (r.method !== method) continue;
+      matched = r.route;
       ctx.params = m.slice(1).map((p) => {
         try {
           return decodeURIComponent(p);
@@ -908,12 +1073,17 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
         // A request refused before its body was read: answer, discard what still arrives, close.
         if (!req.complete) res.setHeader("connection", "close");
         req.resume();
+        const reply = describeError(error);
+        ctx.log.code = reply.code;
+        // A bug's cause stays here: the client gets only E_INTERNAL.
+        if (reply.status >= 500 || res.headersSent) ctx.log.err = errorFields(error);
         if (!res.headersSent) sendError(res, error);
         else res.destroy();
       });
       return;
     }
     req.resume();
+    ctx.log.code = matchedPath ? "E_FORMAT" : "E_NOT_FOUND";
     if (matchedPath) sendJson(res, 405, { code: "E_FORMAT", message: `method ${method} is not allowed here` });
     else sendJson(res, 404, { code: "E_NOT_FOUND", message: "no such endpoint" });
   });
@@ -923,18 +1093,84 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
   const address = server.address() as AddressInfo;
+  const url = `http://${(options.host ?? "127.0.0.1").includes(":") ? `[${options.host}]` : options.host ?? "127.0.0.1"}:${address.port}`;
+  publicUrl = options.publicUrl !== undefined ? normalizePublicUrl(options.publicUrl) : url;
+
+  // The sweeper: retention, stale uploads, unfinished deletes, orphans (retention.ts), every sweepIntervalMs.
+  const runSweep = (): SweepResult => {
+    const result = sweep(db, sweepOptions());
+    if (result.finished + result.expired + result.stale + result.orphans > 0) logger.info("sweep", { ...result });
+    return result;
+  };
+  const sweepIntervalMs = options.sweepIntervalMs ?? 3600 * 1000;
+  const sweeper = sweepIntervalMs > 0
+    ? setInterval(() => {
+      try {
+        runSweep();
+      } catch (error) {
+        logger.error("sweep failed", { err: errorFields(error) });
+      }
+    }, sweepIntervalMs)
+    : null;
+  sweeper?.unref();
+
+  let stopped: Promise<void> | null = null;
+  let stopping: Promise<{ cut: number }> | null = null;
+  const close = (): Promise<void> => {
+    if (stopped) return stopped;
+    if (sweeper) clearInterval(sweeper);
+    draining = true;
+    stopped = new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => {
+        db.close();
+        resolve();
+      });
+    });
+    return stopped;
+  };
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+  async function shutdown(opts: ShutdownOptions = {}): Promise<{ cut: number }> {
+    const graceMs = opts.graceMs ?? 10_000;
+    draining = true;
+    logger.info("shutting down", { inFlight: inFlight.size, graceMs, drainDelayMs: opts.drainDelayMs ?? 0 });
+    if (sweeper) clearInterval(sweeper);
+    if (opts.drainDelayMs) await sleep(opts.drainDelayMs);
+    // Stop accepting; idle keep-alive connections go now, busy ones are told to close after their reply.
+    const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
+    if (inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (idle = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    const cut = inFlight.size;
+    if (cut > 0) logger.warn("shutdown grace elapsed; cutting requests still in flight", { cut });
+    server.closeAllConnections();
+    await listenerClosed;
+    if (!stopped) {
+      stopped = Promise.resolve();
+      db.close();
+    }
+    await stopped;
+    logger.info("stopped", { cut });
+    return { cut };
+  }
+
+  logger.info("listening", { url, publicUrl, dataDir, version: CLOUD_VERSION });
   return {
-    url: `http://${options.host ?? "127.0.0.1"}:${address.port}`,
+    url,
     port: address.port,
     db,
+    publicUrl,
     stats: () => ({ uploads: uploadsInProgress, hashing, hashWaiting: hashWaiting.length }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          db.close();
-          resolve();
-        });
-      }),
+    sweep: runSweep,
+    shutdown: (opts) => (stopping ??= shutdown(opts)),
+    close,
   };
 }
