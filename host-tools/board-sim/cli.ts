@@ -1,6 +1,7 @@
 /**
  * `sealcam board-sim --data DIR [...]`: runs one simulated camera until interrupted (docs/BOARD-SIM.md,
- * "The simulated board"). Commands on stdin: trigger, net down [S], net up, cut [POINT], status, quit.
+ * "The simulated board"). Commands on stdin: trigger, pir, scene SCENE, net down [S], net up, cut [POINT],
+ * status, quit. The camera records on motion in its synthetic scene (--scene, default motion).
  * No secret is taken on the command line (visible in `ps`): the home Wi-Fi password comes from
  * --wifi-password-file or SEALCAM_WIFI_PASSWORD.
  */
@@ -8,6 +9,7 @@ import * as fs from "node:fs";
 import * as readline from "node:readline";
 import type { LogRecord, NetworkConfig } from "./services";
 import { SimulatedBoard, type FirmwareRunner, type SimulatedBoardOptions } from "./simulator";
+import { parseScene } from "./synthetic-camera";
 
 const USAGE = `usage: sealcam board-sim --data DIR [options]
 
@@ -15,7 +17,11 @@ const USAGE = `usage: sealcam board-sim --data DIR [options]
   --cloud URL           the only origin the board's network reaches (default: any)
   --setup-port P        loopback port of the soft AP's setup API (default: a free port; printed)
   --uart-link PATH      where the UART pty link goes (default: DIR/uart; printed)
-  --trigger-every S     a motion event every S seconds (default: only on the 'trigger' command)
+  --scene SCENE         what the camera films: motion (a walk of 3 s every 15 s; motion:PERIOD/LENGTH[/FIRST]),
+                        still, noise, script:A-B,C-D (walks from A to B s); default motion. The firmware
+                        records on motion it detects in these frames
+  --no-motion           no motion detection: record only on triggers (the camera runs only while recording)
+  --trigger-every S     also a trigger every S seconds (default: only on the 'trigger' command)
   --clip-seconds S      clip length (default 10)          --fps N      frames per second (default 5)
   --width W --height H  frame size (default 640x480)
   --wifi-ssid NAME      the home network the board can join (default: any); its password from
@@ -26,7 +32,7 @@ const USAGE = `usage: sealcam board-sim --data DIR [options]
                         xs-stress: the GC-stress XS host (collects on every allocation; slow)
   --quiet               do not echo UART lines; print only milestones, warnings and errors
 
-stdin commands: trigger | net down [S] | net up | cut [POINT] | status | quit`;
+stdin commands: trigger | pir | scene SCENE | net down [S] | net up | cut [POINT] | status | quit`;
 
 interface Parsed {
   flags: Map<string, string[]>;
@@ -35,13 +41,13 @@ interface Parsed {
 
 const VALUE_FLAGS = new Set([
   "data", "cloud", "setup-port", "uart-link", "trigger-every", "clip-seconds", "fps", "width", "height",
-  "wifi-ssid", "wifi-password-file", "cut-power-at", "engine",
+  "wifi-ssid", "wifi-password-file", "cut-power-at", "engine", "scene",
 ]);
 /** Options that would put a secret in argv: refused, with the way to pass it instead. */
 const SECRET_FLAGS: Record<string, string> = {
   "wifi-password": "--wifi-password on the command line is visible to every user (ps); use --wifi-password-file FILE or SEALCAM_WIFI_PASSWORD",
 };
-const BOOL_FLAGS = new Set(["quiet", "help"]);
+const BOOL_FLAGS = new Set(["quiet", "help", "no-motion"]);
 
 function parse(argv: string[]): Parsed | string {
   const flags = new Map<string, string[]>();
@@ -82,6 +88,7 @@ export interface BoardCliOptions {
   setupPort: number;
   uartLink: string | undefined;
   triggerEverySeconds: number | undefined;
+  scene: string | undefined;
   firmwareConfig: Record<string, unknown>;
   network: NetworkConfig;
   cutPowerAt: string[];
@@ -123,6 +130,10 @@ export function boardOptions(argv: string[], env: Record<string, string | undefi
     const height = numberFlag(parsed, "height", 16, 1200);
     if (height !== undefined) sensor.height = height;
     if (Object.keys(sensor).length > 0) firmwareConfig.sensor = sensor;
+    const motion = !parsed.bools.has("no-motion");
+    if (motion) firmwareConfig.motion = { enabled: true };
+    const scene = parsed.flags.get("scene")?.at(-1) ?? (motion ? "motion" : undefined);
+    if (scene !== undefined) parseScene(scene);
     const cloud = parsed.flags.get("cloud")?.at(-1);
     if (cloud !== undefined && !/^https?:\/\/[^/]+\/?$/.test(cloud)) throw new Error("--cloud must be an http(s) origin, e.g. http://127.0.0.1:8080");
     return {
@@ -131,6 +142,7 @@ export function boardOptions(argv: string[], env: Record<string, string | undefi
       setupPort: numberFlag(parsed, "setup-port", 0, 65535) ?? 0,
       uartLink: parsed.flags.get("uart-link")?.at(-1),
       triggerEverySeconds: numberFlag(parsed, "trigger-every", 0.5, 86400),
+      scene,
       firmwareConfig,
       network: {
         ssid: parsed.flags.get("wifi-ssid")?.at(-1),
@@ -181,6 +193,7 @@ export async function main(argv: string[]): Promise<number> {
       setupPort: options.setupPort,
       uartLink: options.uartLink,
       triggerEverySeconds: options.triggerEverySeconds,
+      scene: options.scene,
       firmwareConfig: options.firmwareConfig,
       network: options.network,
       cutPowerAt: options.cutPowerAt,
@@ -217,6 +230,8 @@ export async function main(argv: string[]): Promise<number> {
         const [command, ...args] = line.trim().split(/\s+/);
         try {
           if (command === "trigger") board.trigger("command");
+          else if (command === "pir") board.pir();
+          else if (command === "scene" && args[0]) board.setScene(args[0]);
           else if (command === "net" && args[0] === "down") board.dropNetwork(Number(args[1] ?? "0"));
           else if (command === "net" && args[0] === "up") board.restoreNetwork();
           else if (command === "cut" && args[0]) board.cutPowerAt(args[0]);
@@ -225,7 +240,7 @@ export async function main(argv: string[]): Promise<number> {
             say(`boot ${board.bootCount}, wifi ${board.services.wifiState}, network ${board.services.networkUp ? "up" : "down"}, ` +
               `setup ${board.setupUrl || "-"}, frames ${board.services.camera.framesProduced}, http requests ${board.services.httpRequests}`);
           } else if (command === "quit" || command === "exit") resolve();
-          else if (command) say(`unknown command '${command}' (trigger, net down [S], net up, cut [POINT], status, quit)`);
+          else if (command) say(`unknown command '${command}' (trigger, pir, scene SCENE, net down [S], net up, cut [POINT], status, quit)`);
         } catch (error) {
           say((error as Error).message);
         }

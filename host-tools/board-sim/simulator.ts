@@ -25,6 +25,7 @@ import { NvsFile, PowerCut } from "./nvs-file";
 import { BoardServices, type LogRecord, type NetworkConfig, type Params } from "./services";
 import { UartPty } from "./uart-pty";
 import { DirectLink } from "./direct-link";
+import { parseScene, type Scene } from "./synthetic-camera";
 
 export const QUEUE_FLASH_BYTES = 2 * 1024 * 1024;
 export const QUEUE_BLOCK_SIZE = 4096;
@@ -48,8 +49,14 @@ export interface SimulatedBoardOptions {
   setupPort?: number;
   /** Where the UART pty link goes; default <dataDir>/uart. `false`: no pty (lines still reach `onUart`). */
   uartLink?: string | false;
-  /** Emit a motion trigger every this many seconds (0/undefined: only on command). */
+  /** Emit a trigger every this many seconds (0/undefined: only on command). Motion scenes replace it. */
   triggerEverySeconds?: number;
+  /**
+   * What the synthetic camera films (synthetic-camera.ts `parseScene`): still, noise, motion[:P/L[/F]],
+   * script:A-B,...; scene time starts when the board starts and runs on across power cuts. Default: the old
+   * drifting test pattern (every frame changes; for boards that record on triggers only).
+   */
+  scene?: string;
   /** The camera application's settings (Partial<CameraAppConfig>). */
   firmwareConfig?: Record<string, unknown>;
   /** The home network the station may join (undefined: any). */
@@ -116,6 +123,8 @@ export class SimulatedBoard extends EventEmitter {
   private cutting: Promise<void> | undefined;
   private stopped = false;
   private pendingFlash: [string, number][] = [];
+  private scene: Scene = { kind: "drift" };
+  private sceneStart = Date.now();
 
   constructor(readonly options: SimulatedBoardOptions) {
     super();
@@ -170,6 +179,7 @@ export class SimulatedBoard extends EventEmitter {
         this.runner?.emit("console.line", { line });
       });
     }
+    if (this.options.scene) this.setScene(this.options.scene);
     if (this.options.triggerEverySeconds && this.options.triggerEverySeconds > 0) {
       this.triggerTimer = setInterval(() => this.trigger("schedule"), this.options.triggerEverySeconds * 1000);
     }
@@ -234,6 +244,8 @@ export class SimulatedBoard extends EventEmitter {
     );
     if (previous) this.services.networkUp = previous.networkUp;
     this.services.firmwareConfig = this.options.firmwareConfig ?? {};
+    this.services.camera.scene = this.scene;
+    this.services.camera.sceneStart = this.sceneStart;
     this.bootCount++;
     this.notice(`boot ${this.bootCount}`);
     this.runner = this.options.runner();
@@ -336,6 +348,22 @@ export class SimulatedBoard extends EventEmitter {
 
   trigger(reason = "command"): void {
     this.runner?.emit("camera.trigger", { reason });
+  }
+
+  /** The PIR sensor fires (boards with a `pins.pir` in board.json): a "pir" trigger. */
+  pir(): void {
+    this.trigger("pir");
+  }
+
+  /** The camera films `scene` (a parseScene text) from now on; its scene time starts now. */
+  setScene(scene: string): void {
+    this.scene = parseScene(scene);
+    this.sceneStart = Date.now();
+    if (this.services) {
+      this.services.camera.scene = this.scene;
+      this.services.camera.sceneStart = this.sceneStart;
+    }
+    this.notice(`camera scene: ${scene}`);
   }
 
   /** Drops the station link for `seconds` (0: until `networkUp()`). */
