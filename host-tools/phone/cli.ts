@@ -7,6 +7,8 @@
  *   roster                             the current key roster, verified against the pinned root
  *   remove-phone KEYID                 remove a phone (new roster without it)
  *   remove-camera ID                   remove a camera; its earlier clips stay readable
+ *   delete CLIP [--yes]                delete a clip from the cloud (asks first on a terminal)
+ *   retention [DAYS|off]               show or set how long the cloud keeps clips
  *   disable --yes                      turn E2EE off (deletes every key; old clips stay unreadable)
  *   clips [--json]                     list clips, described only by their verified signed heads
  *   cameras [--json]                   list cameras (certificate verified) and their last reported status
@@ -33,6 +35,10 @@ commands:
   roster                               show the current key roster, verified against the account root
   remove-phone KEYID                   remove a phone from the account
   remove-camera CAMERA_ID              remove a camera (its earlier clips stay readable)
+  delete CLIP [--yes]                  delete a clip from the cloud for good (full id or a unique prefix);
+                                       asks first on a terminal, needs --yes otherwise
+  retention [DAYS|off]                 show, or set, how many days the cloud keeps clips (off: until deleted);
+                                       clips older than that are deleted at once
   disable --yes                        turn end-to-end encryption off (deletes all keys)
   clips [--json]                       list the account's clips (only what each clip's verified signed head says)
   cameras [--json]                     list the account's cameras and the status each last reported
@@ -76,6 +82,17 @@ function secret(flags: Record<string, string | true>, fileFlag: string, env: str
   const value = process.env[env];
   if (value) return value;
   throw new Error(`${what} needed: set ${env} or pass --${fileFlag} FILE`);
+}
+
+/** Asks a yes/no question on the terminal; only "y" or "yes" is yes. */
+async function confirm(question: string): Promise<boolean> {
+  const readline = await import("node:readline/promises");
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^(y|yes)$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }
 
 /** Cloud-relayed text goes to a terminal: no control characters (escape sequences). */
@@ -186,6 +203,38 @@ export async function main(argv: string[]): Promise<number> {
         if (args.length !== 1) throw new Error("remove-camera needs the camera id");
         await phone.removeCamera(args[0]);
         out(`Camera ${args[0]} removed: it can no longer upload; clips it recorded still open.`);
+        return 0;
+      }
+      case "delete": {
+        if (args.length !== 1) throw new Error("delete needs the clip id (or a unique prefix; see 'sealcam phone clips')");
+        const clipId = await phone.resolveClipId(args[0]);
+        if (flags.yes !== true) {
+          if (!process.stdin.isTTY || !process.stdout.isTTY) {
+            out(`Nothing was deleted. Deleting clip ${clipId} cannot be undone: run again with --yes.`);
+            return 1;
+          }
+          if (!(await confirm(`Delete clip ${clipId} from the cloud? It cannot be undone. [y/N] `))) {
+            out("Nothing was deleted.");
+            return 1;
+          }
+        }
+        await phone.deleteClip(clipId);
+        out(`Deleted clip ${clipId} from the cloud.`);
+        return 0;
+      }
+      case "retention": {
+        if (args.length > 1) throw new Error("retention takes at most one argument: a number of days, or off");
+        if (args.length === 0) {
+          const days = await phone.retention();
+          out(days === null ? "Retention: off (the cloud keeps clips until you delete them)." : `Retention: ${days} days (the cloud deletes clips ${days} days after their upload began).`);
+          return 0;
+        }
+        let days: number | null;
+        if (args[0] === "off") days = null;
+        else if (/^\d{1,4}$/.test(args[0]) && Number(args[0]) >= 1) days = Number(args[0]);
+        else throw new Error("retention must be a whole number of days (1..3650) or off");
+        const result = await phone.setRetention(days);
+        out(days === null ? "Retention is off: clips are kept until you delete them." : `Retention set to ${days} days; ${result.deleted} older clip(s) deleted.`);
         return 0;
       }
       case "disable":

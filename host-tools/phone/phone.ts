@@ -509,6 +509,35 @@ export class Phone {
     await this.#client(this.state()).json("POST", `/v1/cameras/${cameraId}/remove`);
   }
 
+  /**
+   * The full id of the clip `clip` names: the full id as given, or a prefix (8+ hex) naming exactly one of
+   * the account's verified clips (E_NOT_FOUND / E_ARGUMENT otherwise).
+   */
+  async resolveClipId(clip: string): Promise<string> {
+    const query = parseClipId(clip);
+    if (!query) fail("E_ARGUMENT", `'${clip}' is not a clip id: give its 32 hex characters or a unique prefix (see 'sealcam phone clips')`);
+    if (query.kind === "full") return query.clipId;
+    return matchClipPrefix(query.prefix, (await this.clips()).filter((c): c is VerifiedClip => c.verified)).clipId;
+  }
+
+  /** Deletes a clip from the cloud, its files and records (docs/CLOUD-API.md). Returns the full id. */
+  async deleteClip(clip: string): Promise<string> {
+    const clipId = await this.resolveClipId(clip);
+    await this.#client(this.state()).json("DELETE", `/v1/clips/${clipId}`);
+    return clipId;
+  }
+
+  /** The account's retention in days (null: clips are kept until deleted). */
+  async retention(): Promise<number | null> {
+    const account = await this.#client(this.state()).json<{ retentionDays?: unknown }>("GET", "/v1/account");
+    return typeof account.retentionDays === "number" ? account.retentionDays : null;
+  }
+
+  /** Sets the retention (null: off); the cloud deletes clips older than that at once. */
+  async setRetention(days: number | null): Promise<{ retentionDays: number | null; deleted: number }> {
+    return this.#client(this.state()).json("PUT", "/v1/account/retention", { days });
+  }
+
   async phones(): Promise<{ keyId: string; name: string; self: boolean }[]> {
     const state = this.state();
     const account = await this.#client(state).json<{ phones: { keyId: string; name: string }[] }>("GET", "/v1/account");

@@ -146,3 +146,62 @@ export async function startChildCloud(dataDir: string, workDir: string): Promise
     }),
   };
 }
+
+/** Uploads a fresh clip from `acct`'s camera (head, segments, footer), sealed to the current roster. */
+export async function uploadClip(base: string, acct: Account, sequence: number, now = Date.now, parts: "all" | "head" = "all") {
+  const { verifyRoster } = await import("../../firmware/core/roster");
+  const { fromBase64Url } = await import("../../firmware/core/bytes");
+  const r = await request(base, "GET", "/v1/e2ee/roster", { token: acct.token });
+  const roster = verifyRoster(crypto, fromBase64Url(r.json.roster as string), fromBase64Url(acct.phone.state().rootCertificate), { minVersion: 1 });
+  const clip = sealClip(acct.camera, roster.recipients, roster.version, sequence);
+  const put = async (p: string, body: Uint8Array) => {
+    const reply = await cameraRequest(base, acct.camera, "PUT", p, body, now());
+    if (reply.status !== 201) throw new Error(`upload ${p}: ${reply.status} ${JSON.stringify(reply.json)}`);
+  };
+  await put(`/v1/clips/${clip.clipId}/head`, clip.head);
+  if (parts === "all") {
+    for (let i = 0; i < clip.segments.length; i++) await put(`/v1/clips/${clip.clipId}/segments/${i}`, clip.segments[i]);
+    await put(`/v1/clips/${clip.clipId}/footer?segments=${clip.segments.length}`, clip.footer);
+  }
+  return clip;
+}
+
+/** `sealcam cloud serve ...` (the real CLI, bundled from the current sources) in a child process. */
+export interface ChildCloudCli {
+  url: string;
+  child: ChildProcess;
+  /** Everything the process wrote to stdout so far (its JSON log lines). */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal's name). */
+  exited: Promise<number | string>;
+}
+
+export async function startChildCloudCli(args: string[], workDir: string): Promise<ChildCloudCli> {
+  const esbuild = await import("esbuild");
+  const root = path.resolve(__dirname, "../..");
+  const out = path.join(workDir, "cloud-cli-child.cjs");
+  const entry = path.join(workDir, "cloud-cli-child-entry.ts");
+  fs.writeFileSync(entry, [
+    `import { main } from ${JSON.stringify(path.join(root, "host-tools/cloud/cli"))};`,
+    `main(process.argv.slice(2)).then((code) => { process.exitCode = code; });`,
+  ].join("\n"));
+  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", target: "node20", outfile: out, external: ["better-sqlite3"], logLevel: "silent" });
+  const child: ChildProcess = spawn(process.execPath, [out, ...args], {
+    env: { ...process.env, NODE_PATH: path.join(root, "node_modules") },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      const m = /listening on (\S+),/.exec(stderr);
+      if (m) resolve(m[1]);
+    });
+    void exited.then((code) => reject(new Error(`cloud child exited early (${code}): ${stderr}`)));
+  });
+  return { url, child, stdout: () => stdout, stderr: () => stderr, exited };
+}
