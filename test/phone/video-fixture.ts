@@ -46,7 +46,7 @@ export async function uploadVideoClip(world: World, cam: TestCamera, options: {
     rosterVersion: roster.version, segmentSize: 16384,
   });
   const clipId = toHex(sealer.clipId);
-  const segments = options.plaintext
+  const segments: { index: number; bytes: Uint8Array }[] = options.plaintext
     ? sealer.write(options.plaintext).map((s) => ({ index: s.index, bytes: s.bytes.slice() }))
     : frames.flatMap((jpeg, i) => sealer.write(encodeFrame({ time: times[i], jpeg })).map((s) => ({ index: s.index, bytes: s.bytes.slice() })));
   const done = sealer.finish();
