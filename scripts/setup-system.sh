@@ -3,11 +3,13 @@
 #   libmbedtls-dev  the native crypto module is compiled against Mbed TLS (PSA) for the XS host
 #   socat           pseudo-terminals for the flasher / console / UART simulators
 #   openssl         tests check PKCS#12 backups and certificates with the real OpenSSL CLI
+#   ffmpeg          `phone open --video x.mp4` encodes H.264 with it; tests check videos with ffprobe
 set -euo pipefail
 need=()
 [ -f /usr/include/mbedtls/version.h ] || need+=(libmbedtls-dev)
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+{ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; } || need+=(ffmpeg)
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "setup: installing ${need[*]}"
