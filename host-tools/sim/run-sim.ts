@@ -2,8 +2,9 @@
  * The main job (`sealcam sim`, `make sim`): the whole system on this host, end to end.
  *
  *   cloud server  ->  phone A enrolls (passphrase printed)  ->  camera boots in setup mode (firmware in XS)
- *   ->  phone A adds it over the authenticated setup channel  ->  camera joins Wi-Fi, registers, records
- *   clips, seals them to the roster and uploads  ->  phone A opens them  ->  phone B is recovered from the
+ *   ->  phone A adds it over the authenticated setup channel  ->  camera joins Wi-Fi, registers; its synthetic
+ *   camera films a room where someone walks through now and then: the firmware detects the motion and
+ *   records clips (with pre-roll), seals them to the roster and uploads  ->  phone A opens them  ->  phone B is recovered from the
  *   passphrase and opens the same clips through the account data key  ->  report, with a scan of the
  *   cloud's data folder for any plaintext JPEG.
  *
@@ -53,6 +54,11 @@ export interface ClipResult {
 
 export interface SimReport {
   outDir: string;
+  /** What started the clips: always "motion" (the firmware's own detector on the synthetic scene). */
+  recordedOn: string;
+  /** The scene the camera filmed. */
+  scene: string;
+  motionEvents: number;
   timings: Record<string, number>;
   clips: ClipResult[];
   passphraseWords: number;
@@ -163,7 +169,10 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
         sensor: { width: options.width, height: options.height, quality: 12, framesPerSecond: options.fps },
         uploadRetryMs: 500,
         uploadRetryMaxMs: 2000,
+        // Recording on its own: motion in the scene, 1 s of pre-roll, 2 s of cooldown after each clip.
+        motion: { enabled: true, preRollMs: 1000, cooldownMs: 2000 },
       },
+      scene: "still",
       network: { ssid: WIFI.ssid, password: WIFI.password, allowedOrigin: new URL(cloudUrl).origin },
     });
     const theBoard = board;
@@ -209,21 +218,44 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     mark("add camera + register", start);
     say(`camera: joined "${WIFI.ssid}", certificate registered with the cloud (camera ${added.cameraId}, roster v${added.rosterVersion})`);
 
-    // 5. Record clips.
+    // 5. Record clips on motion: someone walks through the room for 2 s, every clip length + 4 s (the clip, the
+    // 2 s cooldown and a quiet gap); the firmware sees it in its own frames. No trigger is sent.
     start = Date.now();
-    const done: LogRecord[] = [];
+    const period = options.clipSeconds + 4;
+    const scene = `motion:${period}/2/1`;
+    const outcomes: LogRecord[] = [];
+    const starts: LogRecord[] = [];
+    let motionEvents = 0;
+    let notify: (() => void) | undefined;
+    theBoard.on("log", (r: LogRecord) => {
+      if (r.e === "motion.event") motionEvents++;
+      if (r.e === "record.start") starts.push(r);
+      if (r.e === "record.done" || r.e === "record.fail") {
+        outcomes.push(r);
+        notify?.();
+      }
+    });
+    theBoard.setScene(scene);
+    say(`camera: filming scene "${scene}" (a 2 s walk every ${period} s); recording on motion`);
     for (let i = 1; i <= options.clips; i++) {
-      const record = await step(`record clip ${i}`, async () => {
-        const outcome = theBoard.waitForLog((r) => ["record.done", "record.fail", "record.skip"].includes(r.e), options.clipSeconds * 1000 + 30000);
-        theBoard.trigger("motion");
-        const r = await outcome;
+      const record = await step(`record clip ${i} on motion`, async () => {
+        const deadline = Date.now() + (period + options.clipSeconds) * 1000 + 30000;
+        while (outcomes.length < i) {
+          if (Date.now() > deadline) throw new Error(`no clip recorded within ${Math.round((deadline - start) / 1000)} s (motion events: ${motionEvents})`);
+          await new Promise<void>((resolve) => {
+            notify = resolve;
+            setTimeout(resolve, 500);
+          });
+        }
+        const r = outcomes[i - 1];
         if (r.e !== "record.done") throw new Error(`camera: ${r.m} ${JSON.stringify(r.f ?? {})}`);
-        return r;
+        if (starts[i - 1]?.f?.reason !== "motion") throw new Error(`clip ${i} was started by ${String(starts[i - 1]?.f?.reason)}, not motion`);
+        return { done: r, start: starts[i - 1] };
       });
-      done.push(record);
-      say(`camera: clip ${i}/${options.clips} sealed: ${record.f?.frames} frames, ${record.f?.sealedBytes} bytes (clip ${record.f?.clip}...)`);
+      say(`camera: motion -> clip ${i}/${options.clips} sealed: ${record.done.f?.frames} frames (${record.start.f?.preRoll} of pre-roll), ${record.done.f?.sealedBytes} bytes (clip ${record.done.f?.clip}...)`);
     }
-    mark("record + seal", start);
+    theBoard.setScene("still");
+    mark("record on motion + seal", start);
 
     // 6. Uploads land on the cloud.
     start = Date.now();
@@ -297,6 +329,9 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     mark("ciphertext scan", start);
     const report: SimReport = {
       outDir: out,
+      recordedOn: "motion",
+      scene,
+      motionEvents,
       timings,
       clips: results,
       passphraseWords: enrolled.passphrase.trim().split(/\s+/).length,
@@ -322,6 +357,7 @@ export function formatReport(report: SimReport, framesChecked: number): string[]
   lines.push("", "sealcam sim report");
   lines.push(`  outputs         ${report.outDir}`);
   lines.push("  timings (ms)    " + Object.entries(report.timings).map(([k, v]) => `${k} ${v}`).join(", "));
+  lines.push(`  recording       on motion (scene ${report.scene}, ${report.motionEvents} motion events)`);
   lines.push(`  clips           ${report.clips.length}: ${total((c) => c.frames)} frames, ${total((c) => c.plaintextBytes)} plaintext bytes sealed into ${total((c) => c.sealedBytes)} bytes`);
   for (const [i, c] of report.clips.entries()) {
     lines.push(`    clip ${i + 1} ${c.clipId}: ${c.frames} frames, ${c.plaintextBytes} -> ${c.sealedBytes} bytes, ${c.recipients} recipients (${c.recipientKinds.join(", ")})`);
