@@ -57,6 +57,7 @@ export class Uplink {
     if (!this.stopped && this.uploader && this.online() && this.queue.count === 0 && !this.draining) {
       try {
         await this.uploader.upload(part);
+        this.events.debug("upload.sent", "clip part stored by the cloud", { clip: toHex(part.clipId.subarray(0, 8)), part: part.kind, index: part.index, queued: false });
         this.delivered++;
         return;
       } catch (error) {
@@ -118,6 +119,9 @@ export class Uplink {
       }
       try {
         await this.uploader.upload(part);
+        // The cloud holds the part; the queue still does too until the ack below (a power cut in between
+        // re-sends it after boot, and the cloud answers "already").
+        this.events.debug("upload.sent", "clip part stored by the cloud", { clip: toHex(part.clipId.subarray(0, 8)), part: part.kind, index: part.index, queued: true });
       } catch (error) {
         const { code, message } = describeError(error);
         if (isTransient(code)) {
