@@ -166,21 +166,31 @@ export function armCut(board: SimulatedBoard, point: string, k: number): Armed {
   throw new Error(`unknown power cut point ${point}`);
 }
 
-/** Resolves when the board's power goes (from now). */
-export function powerCut(board: SimulatedBoard): Promise<string> {
-  return new Promise((resolve) => board.once("power-cut", resolve));
+/** A promise that can stop listening (so waits that lost a race leave no listener behind). */
+export type Wait<T> = Promise<T> & { cancel(): void };
+
+/** Resolves with the point when the board's power goes (from now). */
+export function powerCut(board: SimulatedBoard): Wait<string> {
+  let on: (point: string) => void = () => undefined;
+  const promise = new Promise<string>((resolve) => {
+    on = resolve;
+    board.once("power-cut", on);
+  });
+  return Object.assign(promise, { cancel: () => void board.off("power-cut", on) });
 }
 
-/** Resolves with the first log record matching `test` from now; never rejects (use with a race). */
-export function nextLog(board: SimulatedBoard, test: (r: LogRecord) => boolean): Promise<LogRecord> {
-  return new Promise((resolve) => {
-    const on = (r: LogRecord) => {
+/** Resolves with the first log record matching `test` from now; never rejects (use with a race or `within`). */
+export function nextLog(board: SimulatedBoard, test: (r: LogRecord) => boolean): Wait<LogRecord> {
+  let on: (r: LogRecord) => void = () => undefined;
+  const promise = new Promise<LogRecord>((resolve) => {
+    on = (r: LogRecord) => {
       if (!test(r)) return;
       board.off("log", on);
       resolve(r);
     };
     board.on("log", on);
   });
+  return Object.assign(promise, { cancel: () => void board.off("log", on) });
 }
 
 /** Waits for `promise`, failing with `what` after `ms`. */
