@@ -207,7 +207,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case "delete": {
         if (args.length !== 1) throw new Error("delete needs the clip id (or a unique prefix; see 'sealcam phone clips')");
-        const clipId = await phone.resolveClipId(args[0]);
+        const clipId = await phone.fullClipId(args[0]);
         if (flags.yes !== true) {
           if (!process.stdin.isTTY || !process.stdout.isTTY) {
             out(`Nothing was deleted. Deleting clip ${clipId} cannot be undone: run again with --yes.`);

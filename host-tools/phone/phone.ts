@@ -513,7 +513,7 @@ export class Phone {
    * The full id of the clip `clip` names: the full id as given, or a prefix (8+ hex) naming exactly one of
    * the account's verified clips (E_NOT_FOUND / E_ARGUMENT otherwise).
    */
-  async resolveClipId(clip: string): Promise<string> {
+  async fullClipId(clip: string): Promise<string> {
     const query = parseClipId(clip);
     if (!query) fail("E_ARGUMENT", `'${clip}' is not a clip id: give its 32 hex characters or a unique prefix (see 'sealcam phone clips')`);
     if (query.kind === "full") return query.clipId;
@@ -522,7 +522,7 @@ export class Phone {
 
   /** Deletes a clip from the cloud, its files and records (docs/CLOUD-API.md). Returns the full id. */
   async deleteClip(clip: string): Promise<string> {
-    const clipId = await this.resolveClipId(clip);
+    const clipId = await this.fullClipId(clip);
     await this.#client(this.state()).json("DELETE", `/v1/clips/${clipId}`);
     return clipId;
   }
