@@ -2,12 +2,14 @@
  * `sealcam console`: a serial monitor for camera boards.
  *
  *   sealcam console --port /dev/ttyACM0 [--baud 115200] [--log FILE] [--send CMD]... [--duration S] [--no-color]
+ *                   [--elf FILE [--toolchain-prefix P]]
  *
  * Device output goes to stdout (SC log lines with uptime, level colours on a TTY and event names; xsbug-framed
  * logs unwrapped; unparseable bytes escaped); the console's own notices go to stderr.
  * On a TTY, single keys: r reset, s status, c type a command, q quit, h help.
  * Otherwise each stdin line is a command for the board (`:reset` and `:quit` are the console's own), and the
  * console quits shortly after stdin ends.
+ * With --elf, an ESP-IDF crash's `Backtrace:` line is followed by function and line for each frame (panic.ts).
  */
 import { parseArgs } from "node:util";
 import { processIo, type CliIo } from "../serial/cli-io";
@@ -28,6 +30,11 @@ options:
   --duration S     quit after S seconds
   --linger MS      without a terminal: quit MS after stdin ends (default 1500)
   --no-color       no ANSI colours (also when NO_COLOR is set or stdout is not a terminal)
+  --elf FILE       the firmware's ELF (xs_esp32.elf of the build that was flashed): after a crash's
+                   Backtrace line, show function and file:line for each frame, as idf.py monitor does
+  --toolchain-prefix P
+                   use P + addr2line (default: xtensa-esp32s3-elf-addr2line, xtensa-esp-elf-addr2line
+                   or addr2line, the first on PATH that fits the ELF)
 
 keys (terminal):  r reset the board (DTR/RTS)   s status   c type a command   q quit   h help
 stdin (no terminal): one command per line; :reset and :quit are the console's own.
@@ -54,6 +61,8 @@ export async function main(argv: string[], io: CliIo = processIo(), hooks: Conso
         duration: { type: "string" },
         linger: { type: "string", default: "1500" },
         "no-color": { type: "boolean", default: false },
+        elf: { type: "string" },
+        "toolchain-prefix": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -84,6 +93,8 @@ export async function main(argv: string[], io: CliIo = processIo(), hooks: Conso
     logFile: args.log,
     makeLink: hooks.makeLink,
     backoff: hooks.backoff,
+    elf: args.elf,
+    toolchainPrefix: args["toolchain-prefix"],
   });
   session.start();
 

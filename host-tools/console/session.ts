@@ -8,6 +8,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { isSealcamError, SealcamError } from "../../firmware/core/errors";
 import { NodeSerialLink, type SerialLink } from "../serial/link";
 import { ConsoleDecoder } from "./decode";
+import { BacktraceDecoder, PanicScanner, renderDecoded, type BacktraceFrame } from "./panic";
 import { renderItem } from "./render";
 
 export interface SessionOptions {
@@ -24,6 +25,18 @@ export interface SessionOptions {
   backoff?: { firstMs: number; maxMs: number };
   /** A partial line is shown after this long without more bytes (a prompt, or output cut by a reset). */
   partialLineMs?: number;
+  /** The firmware ELF: crash backtraces are decoded to function and line (host-tools/console/panic.ts). */
+  elf?: string;
+  /** addr2line is `${toolchainPrefix}addr2line` (default: chosen from the ELF's machine and PATH). */
+  toolchainPrefix?: string;
+  /** addr2line's time limit per backtrace, ms. */
+  addr2lineTimeoutMs?: number;
+}
+
+/** What goes out, in device order: rendered lines (stdout) and notices that belong between them. */
+interface Out {
+  lines: string[];
+  notices?: string[];
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -38,12 +51,24 @@ export class ConsoleSession {
   private log: WriteStream | null = null;
   private raw: WriteStream | null = null;
   private connectWaiters: (() => void)[] = [];
+  private panics = new PanicScanner();
+  private backtraces: BacktraceDecoder | null = null;
+  /** Notices about crash decoding already given (each problem is said once per session). */
+  private said = new Set<string>();
+  /** Output waits here behind a backtrace being decoded, so the decoded frames follow their line. */
+  private queue: (Out | Promise<Out>)[] = [];
+  private pumping = false;
+  private drainWaiters: (() => void)[] = [];
   private wake: (() => void) | null = null;
   /** Set when the port can never be opened (permission denied): the session has ended. */
   fatal: SealcamError | null = null;
   connections = 0;
 
-  constructor(private readonly o: SessionOptions) {}
+  constructor(private readonly o: SessionOptions) {
+    if (o.elf !== undefined) {
+      this.backtraces = new BacktraceDecoder({ elf: o.elf, toolchainPrefix: o.toolchainPrefix, timeoutMs: o.addr2lineTimeoutMs });
+    }
+  }
 
   get connected(): boolean {
     return this.link !== null;
@@ -53,6 +78,10 @@ export class ConsoleSession {
     if (this.o.logFile) {
       this.log = createWriteStream(this.o.logFile, { flags: "a" });
       this.raw = createWriteStream(this.o.logFile + ".raw", { flags: "a" });
+    }
+    if (this.backtraces) {
+      const loaded = this.backtraces.loadElf();
+      if ("problem" in loaded) this.sayOnce("elf", `${loaded.problem}: crash backtraces will be shown undecoded`);
     }
     this.loop = this.run();
   }
@@ -73,15 +102,91 @@ export class ConsoleSession {
     this.log?.write(`-- ${text}\n`);
   }
 
-  private emit(lines: string[]): void {
-    for (const line of lines) {
+  private sayOnce(key: string, text: string): void {
+    if (this.said.has(key)) return;
+    this.said.add(key);
+    this.notice(text);
+  }
+
+  private emitNow(out: Out): void {
+    for (const line of out.lines) {
       this.o.out(line);
       this.log?.write((this.o.colour ? line.replace(ANSI, "") : line) + "\n");
     }
+    for (const n of out.notices ?? []) this.notice(n);
+  }
+
+  private enqueue(out: Out | Promise<Out>): void {
+    this.queue.push(out);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.pumping && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      if (!(head instanceof Promise)) {
+        this.queue.shift();
+        this.emitNow(head);
+        continue;
+      }
+      this.pumping = true;
+      void head.then((out) => {
+        this.queue.shift();
+        this.pumping = false;
+        this.emitNow(out);
+        this.pump();
+      });
+    }
+    if (!this.pumping && this.queue.length === 0) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  /** Resolves when every line received so far has been shown (a backtrace decode may hold them briefly). */
+  drained(): Promise<void> {
+    if (!this.pumping && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   private render(items: ReturnType<ConsoleDecoder["push"]>): void {
-    for (const item of items) this.emit(renderItem(item, this.o.colour));
+    for (const item of items) {
+      this.enqueue({ lines: renderItem(item, this.o.colour) });
+      if (item.kind === "text") for (const line of item.text.split("\n")) this.crash(line);
+    }
+  }
+
+  /** Crash output in a line: decode a backtrace (after its line), check the ELF against the board's. */
+  private crash(line: string): void {
+    for (const ev of this.panics.line(line)) {
+      if (ev.kind === "backtrace" && ev.frames.length > 0) {
+        if (this.backtraces) this.enqueue(this.decode(this.backtraces, ev.frames));
+        else this.sayOnce("no-elf", "a crash backtrace: run the console with --elf <the firmware's .elf> to see function and line for each frame (docs/CONSOLE.md)");
+      } else if (ev.kind === "elf-sha256" && this.backtraces) {
+        const loaded = this.backtraces.loadElf();
+        if ("elf" in loaded && !loaded.elf.sha256.startsWith(ev.prefix) && !this.said.has(`sha:${ev.prefix}`)) {
+          this.said.add(`sha:${ev.prefix}`);
+          this.enqueue({
+            lines: [],
+            notices: [
+              `the board runs a different build than ${this.o.elf} (board's ELF SHA256 ${ev.prefix}, the file's ${loaded.elf.sha256.slice(0, ev.prefix.length)}): decoded frames above may be wrong; pass the .elf of the build that was flashed`,
+            ],
+          });
+        }
+      } else if (ev.kind === "xs-abort") {
+        this.enqueue({ lines: [], notices: [`the XS engine stopped the program (XS abort: ${ev.reason}): a JavaScript-level failure, not a CPU crash (docs/CONSOLE.md)`] });
+      }
+    }
+  }
+
+  private async decode(decoder: BacktraceDecoder, frames: BacktraceFrame[]): Promise<Out> {
+    try {
+      const r = await decoder.decode(frames);
+      if (r.ok) return { lines: renderDecoded(r.frames, this.o.elf!.split("/").pop()!, this.o.colour) };
+      if (this.said.has(r.key)) return { lines: [] };
+      this.said.add(r.key);
+      return { lines: [], notices: [r.problem] };
+    } catch (e) {
+      // Never let decoding take the console down.
+      return { lines: [], notices: this.said.has("internal") ? [] : (this.said.add("internal"), [`backtrace not decoded: ${(e as Error).message}`]) };
+    }
   }
 
   private received(chunk: Uint8Array): void {
@@ -141,6 +246,7 @@ export class ConsoleSession {
       if (!this.stopped) this.notice(`${this.o.port} went away (board reset or unplugged?); waiting for it to come back`);
     }
     if (this.partialTimer) clearTimeout(this.partialTimer);
+    await this.drained();
     await new Promise<void>((r) => (this.log ? this.log.end(r) : r()));
     await new Promise<void>((r) => (this.raw ? this.raw.end(r) : r()));
   }
