@@ -284,6 +284,26 @@ describe("2. decoding against a real host ELF", () => {
   });
 });
 
+test("4. an addr2line that hangs is stopped at the time limit; one that fails is reported, never thrown", async () => {
+  const bin = join(tmp, "bad-tools");
+  execFileSync("mkdir", ["-p", bin]);
+  writeFileSync(join(bin, "hang-addr2line"), "#!/bin/sh\nexec sleep 30\n", { mode: 0o755 });
+  writeFileSync(join(bin, "fail-addr2line"), "#!/bin/sh\necho \"addr2line: $6: file format not recognized\" >&2\nexit 1\n", { mode: 0o755 });
+  const frames: BacktraceFrame[] = [{ pcText: hex8(addr.main!), pc: addr.main!, sp: 0x3fcebd10 }];
+
+  const started = Date.now();
+  const hung = await new BacktraceDecoder({ elf, toolchainPrefix: join(bin, "hang-"), timeoutMs: 300 }).decode(frames);
+  expect(Date.now() - started).toBeLessThan(5000);
+  expect(hung).toEqual({ ok: false, key: "tool-failed", problem: "hang-addr2line failed on crash.elf: no answer in 300 ms; backtraces are shown undecoded" });
+
+  const failed = await new BacktraceDecoder({ elf, toolchainPrefix: join(bin, "fail-") }).decode(frames);
+  expect(failed).toEqual({
+    ok: false,
+    key: "tool-failed",
+    problem: `fail-addr2line failed on crash.elf: ${elf}: file format not recognized; backtraces are shown undecoded`,
+  });
+});
+
 describe("3-4. in sealcam console, on a pty", () => {
   let pair: PtyPair;
   const links: NodeSerialLink[] = [];
