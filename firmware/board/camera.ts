@@ -7,7 +7,11 @@
  * reported in the log. JPEG quality: esp32-camera takes it at driver start from the build's
  * `defines.camera.jpeg_quality` (the manifest sets it from config); a different runtime value is logged,
  * not applied. Frame rate: readFrame() paces itself to config.framesPerSecond.
- * Triggers: the board's BOOT button (active low) reports "button"; the camera app may add its own.
+ * Triggers: the board's BOOT button (active low) reports "button"; a PIR sensor's output (active high, rising
+ * edge; board.json `pins.pir`, config `pirPin`) reports "pir", at most once a second. Motion in the frames is
+ * the camera app's (firmware/camera/watcher.ts): it decodes the luma DC of each JPEG read here, so this body
+ * delivers only JPEG (no second, grayscale stream: esp32-camera cannot give both without re-initialising).
+ * Untested on hardware: the PIR input and the detector's cost per frame in XS on the ESP32-S3 (docs/CAMERA.md).
  */
 /// <reference path="../types/embedded_io/image/in/camera.d.ts" />
 import CameraDevice from "embedded:io/image/in/camera";
@@ -22,6 +26,8 @@ export interface BoardCameraOptions {
   builtInQuality: number;
   /** GPIO of a button that triggers a recording, or -1 for none. */
   triggerPin: number;
+  /** GPIO of a PIR sensor's output (active high), or -1 for none. */
+  pirPin?: number;
   log?: Log;
 }
 
@@ -33,6 +39,8 @@ export class BoardCamera implements Camera {
   private pacing: Timer | undefined;
   private readonly triggers: ((reason: string) => void)[] = [];
   private button: Digital | undefined;
+  private pir: Digital | undefined;
+  private lastPir = 0;
 
   constructor(private readonly options: BoardCameraOptions) {}
 
@@ -95,6 +103,7 @@ export class BoardCamera implements Camera {
 
   onTrigger(callback: (reason: string) => void): void {
     this.triggers.push(callback);
+    this.watchPir();
     if (this.button || this.options.triggerPin < 0) return;
     try {
       this.button = new Digital({
@@ -107,6 +116,26 @@ export class BoardCamera implements Camera {
       });
     } catch {
       this.options.log?.write("warn", "camera.trigger", "trigger button unavailable", { pin: this.options.triggerPin });
+    }
+  }
+
+  private watchPir(): void {
+    const pin = this.options.pirPin ?? -1;
+    if (this.pir || pin < 0) return;
+    try {
+      this.pir = new Digital({
+        pin,
+        mode: Digital.Input,
+        edge: Digital.Rising,
+        onReadable: () => {
+          const now = Date.now();
+          if (now - this.lastPir < 1000) return;
+          this.lastPir = now;
+          for (const trigger of this.triggers) trigger("pir");
+        },
+      });
+    } catch {
+      this.options.log?.write("warn", "camera.pir", "PIR input unavailable", { pin });
     }
   }
 

@@ -4,7 +4,7 @@
  * message naming the key, rather than a camera that misbehaves later.
  */
 import { fail } from "../core/errors";
-import type { CameraAppConfig } from "../camera/config";
+import { DEFAULT_MOTION, type CameraAppConfig } from "../camera/config";
 import type { LogLevel } from "../platform/log";
 import type { ConsoleMode } from "./console-port";
 
@@ -19,6 +19,13 @@ export interface BoardConfig {
   jpegQuality: number;
   /** GPIO of the record button (BOOT on every supported board), -1 for none. */
   triggerPin: number;
+  /** GPIO of a PIR motion sensor's output (active high; board.json `pins.pir`), -1 for none. */
+  pirPin: number;
+  /** Record on motion the camera sees in its own frames (docs/CAMERA.md, "Motion"). */
+  motion: boolean;
+  /** Motion schedule, "HH:MM-HH:MM,..." in local time ("" = always), and local time's offset from UTC. */
+  motionSchedule: string;
+  utcOffsetMinutes: number;
   httpTimeoutMs: number;
   tlsVerify: boolean;
   /** Recording frame size and rate. */
@@ -35,6 +42,10 @@ export const BOARD_DEFAULTS: BoardConfig = {
   queuePartition: "clipq",
   jpegQuality: 12,
   triggerPin: 0,
+  pirPin: -1,
+  motion: true,
+  motionSchedule: "",
+  utcOffsetMinutes: 0,
   httpTimeoutMs: 30_000,
   tlsVerify: true,
   frameWidth: 640,
@@ -83,6 +94,10 @@ export function readBoardConfig(source: unknown): BoardConfig {
     queuePartition: asText(raw, "queuePartition", d.queuePartition),
     jpegQuality: asInt(raw, "jpegQuality", d.jpegQuality, 0, 63),
     triggerPin: asInt(raw, "triggerPin", d.triggerPin, -1, 48),
+    pirPin: asInt(raw, "pirPin", d.pirPin, -1, 48),
+    motion: asBool(raw, "motion", d.motion),
+    motionSchedule: typeof pick(raw, "motionSchedule") === "string" ? (pick(raw, "motionSchedule") as string) : d.motionSchedule,
+    utcOffsetMinutes: asInt(raw, "utcOffsetMinutes", d.utcOffsetMinutes, -840, 840),
     httpTimeoutMs: asInt(raw, "httpTimeoutMs", d.httpTimeoutMs, 1000, 600_000),
     tlsVerify: asBool(raw, "tlsVerify", d.tlsVerify),
     frameWidth: asInt(raw, "frameWidth", d.frameWidth, 96, 2592),
@@ -97,5 +112,11 @@ export function cameraAppConfig(board: BoardConfig): Partial<CameraAppConfig> {
   return {
     firmwareVersion: board.firmwareVersion,
     sensor: { width: board.frameWidth, height: board.frameHeight, quality: board.jpegQuality, framesPerSecond: board.framesPerSecond },
+    // Untested on hardware: the XS DC decoder is estimated at ~1 s per VGA frame on the S3 (docs/CAMERA.md, "Motion"),
+    // so the board looks at one frame per second and motion must last longer and may pause longer.
+    motion: {
+      ...DEFAULT_MOTION, enabled: board.motion, schedule: board.motionSchedule, utcOffsetMinutes: board.utcOffsetMinutes,
+      detectIntervalMs: 1000, minEventMs: 1000, gapMs: 2500,
+    },
   };
 }

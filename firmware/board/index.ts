@@ -40,7 +40,7 @@ export function createBoardPlatform(config: BoardConfig): Platform {
     wifi,
     http: new BoardHttpClient(config.httpTimeoutMs, config.tlsVerify),
     setupServer: new BoardHttpServer(log),
-    camera: new BoardCamera({ builtInQuality: config.jpegQuality, triggerPin: config.triggerPin, log }),
+    camera: new BoardCamera({ builtInQuality: config.jpegQuality, triggerPin: config.triggerPin, pirPin: config.pirPin, log }),
     console: new BoardSerialConsole(port, log),
     queueFlash: new BoardFlash(config.queuePartition),
   } satisfies Platform;

@@ -25,6 +25,8 @@ export interface MotionConfig extends MotionSettings {
   schedule: string;
   /** Local time = UTC + this many minutes (for the schedule). */
   utcOffsetMinutes: number;
+  /** Look for motion in at most one frame per this many ms (0: every frame); every frame still goes to the pre-roll. */
+  detectIntervalMs: number;
 }
 
 export interface CameraAppConfig {
@@ -71,6 +73,7 @@ export const DEFAULT_MOTION: MotionConfig = {
   preRollMaxBytes: 1024 * 1024,
   schedule: "",
   utcOffsetMinutes: 0,
+  detectIntervalMs: 0,
 };
 
 export const DEFAULT_CONFIG: CameraAppConfig = {
@@ -131,6 +134,7 @@ function checkMotion(m: MotionConfig): void {
   range("preRollMaxFrames", 0, 600, true);
   range("preRollMaxBytes", 0, 16 * 1024 * 1024, true);
   range("utcOffsetMinutes", -14 * 60, 14 * 60, true);
+  range("detectIntervalMs", 0, 10_000, true);
   if (typeof m.schedule !== "string") fail("E_ARGUMENT", "config motion.schedule must be a string");
   parseSchedule(m.schedule);
 }

@@ -42,6 +42,7 @@ export class Watcher {
   private readonly detector: MotionDetector;
   private readonly schedule: ScheduleWindow[];
   private wake: (() => void) | undefined;
+  private lastLook = -Infinity;
   private timer: number | undefined;
   framesSeen = 0;
   events = 0;
@@ -152,6 +153,8 @@ export class Watcher {
     this.framesSeen++;
     this.ring.push(frame);
     if (!this.config.motion.enabled) return;
+    if (frame.time - this.lastLook < this.config.motion.detectIntervalMs) return;
+    this.lastLook = frame.time;
     let thumbnail;
     try {
       thumbnail = lumaThumbnail(frame.jpeg);

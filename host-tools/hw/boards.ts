@@ -177,6 +177,9 @@ export function parseBoard(json: unknown, dir: string, file = "board.json"): Boa
   for (const pin of CAMERA_PIN_NAMES)
     if (typeof camera[pin] !== "number" || !Number.isInteger(camera[pin]))
       throw new SealcamError("E_FORMAT", `${file}: pins.camera.${pin} must be a GPIO number (-1 for none)`);
+  // pins.pir: the GPIO of a PIR motion sensor (its output, active high), null where the board has none.
+  if (pins.pir !== undefined && pins.pir !== null && !(typeof pins.pir === "number" && Number.isInteger(pins.pir)))
+    throw new SealcamError("E_FORMAT", `${file}: pins.pir must be a GPIO number, or null where the board has no PIR sensor`);
   const moddableTarget = str(b.moddableTarget, "moddableTarget", file);
   if (!/^esp32\/[a-z0-9_]+$/.test(moddableTarget)) throw new SealcamError("E_FORMAT", `${file}: moddableTarget must look like "esp32/<name>"`);
   const offsets = obj(b.offsets, "offsets", file);

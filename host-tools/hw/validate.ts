@@ -384,6 +384,13 @@ export function validatePins(board: Board): Problem[] {
     if (board.psram.mode === "octal" && pin >= 33 && pin <= 37)
       problems.push({ rule: "pins", file, message: `camera ${name} on GPIO ${pin} collides with octal PSRAM` });
   }
+  const pir = board.pins.pir;
+  if (typeof pir === "number") {
+    if (pir < 0 || pir > 48) problems.push({ rule: "pins", file, message: `pir pin ${pir} is not an ESP32-S3 GPIO (0..48; null for none)` });
+    else if (used.has(pir)) problems.push({ rule: "pins", file, message: `GPIO ${pir} is used for both camera ${used.get(pir)} and the PIR sensor` });
+    else if ((pir >= 26 && pir <= 32) || (board.psram.mode === "octal" && pir >= 33 && pir <= 37))
+      problems.push({ rule: "pins", file, message: `pir on GPIO ${pir} collides with the flash or PSRAM` });
+  }
   for (const required of ["xclk", "pclk", "href", "vsync", "scl", "sda", "d0", "d7"] as const)
     if (board.pins.camera[required] === -1) problems.push({ rule: "pins", file, message: `camera ${required} must be connected` });
   return problems;
