@@ -373,6 +373,11 @@ describe("3-4. in sealcam console, on a pty", () => {
     expect(lines.slice(bt + 5, bt + 7)).toEqual([`ELF file SHA256: ${sha16(elf)}`, "Rebooting..."]);
     expect(lines[bt + 7]).toMatch(/INFO  after\.crash\s+still running/);
     expect(c.err()).not.toMatch(/different build|not found|not decoded/);
+    // An XS-level abort (Moddable's fxAbort; xsbug-framed in a debug build) is named as such, not decoded.
+    await board.xsbugLog("XS abort: memory full");
+    await until("xs abort notice", () => c.err().includes("XS abort: memory full"));
+    expect(c.err()).toContain("-- the XS engine stopped the program (XS abort: memory full): a JavaScript-level failure, not a CPU crash (docs/CONSOLE.md)");
+    expect(c.out()).toMatch(/\[xs [0-9a-f]{8}\] XS abort: memory full/);
     c.stdin.write(":quit\n");
     expect(await c.exit).toBe(0);
   });
