@@ -132,7 +132,8 @@ test("the clip list shows only what verified heads say; lies and bad heads are U
     if (url === "/v1/clips") {
       const real = JSON.parse((await forward()).body.toString()) as { clips: Record<string, unknown>[] };
       const lied = real.clips.map((x) => (x.clipId === a.clipId ? { ...x, cameraId: "cam-back", startTime: 0, contentType: "text/plain", size: 5 } : x));
-      lied.push({ ...lied[0], clipId: fakeId }, { ...lied[0] }, { ...lied[0], clipId: "../../etc/passwd" });
+      const liedA = lied.find((x) => x.clipId === a.clipId)!;
+      lied.push({ ...liedA, clipId: fakeId }, { ...liedA }, { ...liedA, clipId: "../../etc/passwd" });
       return { headers: { "content-type": "application/json" }, body: JSON.stringify({ clips: lied }) };
     }
     if (url === `/v1/clips/${c.clipId}/head`) return { body: b.head };
