@@ -4,13 +4,26 @@
 #   socat           pseudo-terminals for the flasher / console / UART simulators
 #   openssl         tests check PKCS#12 backups and certificates with the real OpenSSL CLI
 #   ffmpeg          `phone open --video x.mp4` encodes H.264 with it; tests check videos with ffprobe
+#   gcc-multilib, libmbedtls-dev:i386
+#                   the 32-bit, board-limited XS host (build/xs-host/xs-host-board32, gcc -m32): slots and
+#                   pointers at the ESP32-S3's sizes. Needs Debian/Ubuntu multiarch (dpkg --add-architecture i386).
 set -euo pipefail
 need=()
+add_i386=0
 [ -f /usr/include/mbedtls/version.h ] || need+=(libmbedtls-dev)
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 { command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; } || need+=(ffmpeg)
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
+# The i386 part: a 32-bit libc/libgcc for gcc -m32 and the i386 Mbed TLS (headers are shared with amd64).
+echo 'int main(void) { return 0; }' | cc -m32 -x c - -o /dev/null >/dev/null 2>&1 || need+=(gcc-multilib)
+if [ ! -f /usr/lib/i386-linux-gnu/libmbedcrypto.so ]; then
+  need+=(libmbedtls-dev:i386)
+  command -v dpkg >/dev/null 2>&1 || { echo "setup: the 32-bit XS host needs Debian/Ubuntu multiarch (dpkg); not found" >&2; exit 1; }
+  [ "$(dpkg --print-architecture)" = amd64 ] || {
+    echo "setup: the 32-bit XS host is built with gcc -m32 on an amd64 Debian/Ubuntu; this machine is $(dpkg --print-architecture)" >&2; exit 1; }
+  dpkg --print-foreign-architectures | grep -qx i386 || add_i386=1
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "setup: installing ${need[*]}"
 if [ "$(id -u)" -ne 0 ]; then
@@ -18,5 +31,8 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2; exit 1
   fi
 else SUDO=""; fi
-$SUDO apt-get update -qq
+[ $add_i386 -eq 1 ] && { echo "setup: adding the i386 architecture (dpkg --add-architecture i386)"; $SUDO dpkg --add-architecture i386; }
+# A mirror mid-sync can fail one index (apt-get update exits 100 and keeps the rest): go on, the install
+# below still fails loudly if a package really cannot be had.
+$SUDO apt-get update -qq || echo "setup: apt-get update reported errors (above); installing from the indexes it has" >&2
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
