@@ -98,6 +98,20 @@ export interface OpenOptions {
   maxAviBytes?: number;
 }
 
+/** What the verification in `Phone.open` established about a clip (all from its signed header and footer). */
+export interface SealingFacts {
+  /** The header's recipient entries: algorithm and key id (hex SHA-256 of the key's SubjectPublicKeyInfo). */
+  recipients: { alg: string; keyId: string }[];
+  /** Sealed segments, counted by the opener and covered by the camera's footer signature. */
+  segments: number;
+  rosterVersion: number;
+  contentType: string;
+  /** Which key opened it: this phone's instance key, or the account data key (clip sealed before this phone joined). */
+  openedWith: "phone" | "account-data";
+  /** This phone's key id (hex). */
+  phoneKeyId: string;
+}
+
 /** A camera as `Phone.cameras` lists it. */
 export interface CameraListing {
   cameraId: string;
@@ -651,7 +665,7 @@ export class Phone {
    */
   async open(
     clip: string, out: string | null | undefined, framesDir?: string, expect: OpenExpectation = {}, options: OpenOptions = {},
-  ): Promise<{ bytes: number; frames: number; cameraId: string; clipId: string; sequence: number; startTime: number; video?: VideoResult }> {
+  ): Promise<{ bytes: number; frames: number; cameraId: string; clipId: string; sequence: number; startTime: number; video?: VideoResult; sealing: SealingFacts }> {
     // What can be refused before any download: the video's extension, a missing ffmpeg, nothing to write.
     if (options.video !== undefined) checkVideoTarget(options.video);
     if (!out && !framesDir && options.video === undefined) fail("E_ARGUMENT", "open needs somewhere to write: --out FILE, --frames DIR or --video FILE");
@@ -700,6 +714,7 @@ export class Phone {
       const plainFd = fs.openSync(partial, "wx", 0o600);
       let bytes = 0;
       let header;
+      let segments = 0;
       try {
         const write = (part: Uint8Array) => {
           for (let done = 0; done < part.length;) done += fs.writeSync(plainFd, part, done, part.length - done);
@@ -719,6 +734,7 @@ export class Phone {
         const last = opener.end();
         write(last.plaintext);
         header = last.header;
+        segments = last.segmentCount;
       } finally {
         fs.closeSync(plainFd);
       }
@@ -728,7 +744,11 @@ export class Phone {
       let frames = 0;
       if (framesDir && header.contentType === CONTENT_TYPE_FRAMES) frames = writeFrames(partial, framesDir);
       if (outPath) fs.renameSync(partial, outPath);
-      return { bytes, frames, cameraId: header.cameraId, clipId: toHex(header.clipId), sequence: header.sequence, startTime: header.startTime, video };
+      const sealing: SealingFacts = {
+        recipients: header.recipients.map((r) => ({ alg: r.alg, keyId: toHex(r.kid) })), segments, rosterVersion: header.rosterVersion,
+        contentType: header.contentType, openedWith: forMe ? "phone" : "account-data", phoneKeyId: toHex(myKeyId),
+      };
+      return { bytes, frames, cameraId: header.cameraId, clipId: toHex(header.clipId), sequence: header.sequence, startTime: header.startTime, video, sealing };
     } catch (error) {
       if (video) fs.rmSync(video.file, { force: true });
       throw error;
