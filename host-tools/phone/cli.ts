@@ -16,6 +16,7 @@
  *                                      verify and decrypt a clip (id, or its first 8+ hex characters, or a local
  *                                      file); --video writes a playable video (MJPEG AVI, or H.264 MP4 via ffmpeg)
  *   export --out DIR                   the account's public certificates as PEM
+ *   view [--port N]                    the web viewer on 127.0.0.1: cameras, clips, play, sealing facts (view/server.ts)
  *
  * The account sign-in password comes from SEALCAM_LOGIN_PASSWORD or --password-file. No secret is ever taken
  * as a command-line argument (argv is visible to every user in `ps`): --secret, --wifi-password, --password
@@ -48,6 +49,9 @@ commands:
                                        .avi (MJPEG, no transcoding) or .mp4 (H.264, needs ffmpeg); a download
                                        larger than N bytes (default 2 GiB) is refused
   export --out DIR                     write the account's public certificates as PEM
+  view [--port N]                      watch in the browser: serves a page on 127.0.0.1 only (random port unless N)
+                                       at a URL with a one-run token; this program verifies and decrypts, the
+                                       page only shows; Ctrl-C stops it and deletes what it decrypted
   ${ADD_CAMERA_USAGE}
 
 The account sign-in password is read from SEALCAM_LOGIN_PASSWORD or --password-file F.
@@ -277,6 +281,27 @@ export async function main(argv: string[]): Promise<number> {
         out(`Verified clip ${result.clipId} from camera ${result.cameraId}: ${result.bytes} bytes${frames ? `, ${result.frames} frames in ${frames}` : ""}.`);
         const v = result.video;
         if (v) out(`Video: ${v.file} (${v.kind === "avi" ? "MJPEG AVI" : "H.264 MP4"}, ${v.frames} frames, ${v.width}x${v.height}, ${(v.durationMs / 1000).toFixed(2)} s, ${v.framesPerSecond.toFixed(2)} frames/s).`);
+        return 0;
+      }
+      case "view": {
+        let port = 0;
+        if (flags.port !== undefined) {
+          port = Number(flags.port);
+          if (!Number.isSafeInteger(port) || port < 1 || port > 65535) throw new Error("--port must be a port number (1..65535)");
+        }
+        const { startViewer } = await import("./view/server");
+        const viewer = await startViewer({ phone, port });
+        out(`Viewer on ${viewer.origin} (this computer only). Open this URL in your browser; it holds this run's key, do not share it:`);
+        out("");
+        out(`    ${viewer.url}`);
+        out("");
+        out("Clips are verified and decrypted here, into a folder that is deleted when you stop the viewer (Ctrl-C).");
+        await new Promise<void>((resolve) => {
+          process.once("SIGINT", resolve);
+          process.once("SIGTERM", resolve);
+        });
+        await viewer.close();
+        out("Viewer stopped; decrypted files deleted.");
         return 0;
       }
       case "export": {
