@@ -1,8 +1,11 @@
 /**
  * Setup mode: the soft access point "sealcam-XXXX" (XXXX from the MAC), WPA2 with the password derived from
  * the label secret, the setup API on the platform HttpServer, and the rules for leaving: success, timeout
- * (config.setupTimeoutMs) or too many failed handshakes (config.maxSetupFailures). The label secret is shown
- * on the serial console here, and only here.
+ * (config.setupTimeoutMs) or too many failed handshakes (config.maxSetupFailures). The label (the secret as
+ * text and the label string `SEALCAM:1:<ssid>:<secret>`, also the QR payload) is shown on the serial console
+ * here, and only here: when setup mode starts (so on every boot while unenrolled) and again every
+ * LABEL_REPEAT_MS while it waits for a phone, so someone who attached the console late still sees it. It never
+ * goes to the log.
  */
 import type { Platform } from "../platform/index";
 import { toHex, wipe } from "../core/bytes";
@@ -22,6 +25,8 @@ export type SetupOutcome =
 
 /** Delay between the last setup reply and tearing down the access point, so the reply gets out. */
 const LINGER_MS = 100;
+/** While setup mode waits (no phone holds the slot), the label is shown again this often on the console. */
+export const LABEL_REPEAT_MS = 60 * 1000;
 
 export function accessPointName(mac: Uint8Array): string {
   return "sealcam-" + toHex(mac.subarray(mac.length - 2)).toUpperCase();
@@ -31,6 +36,7 @@ export class SetupMode {
   private service: SetupService | undefined;
   private enrollment: Enrollment | undefined;
   private timer: number | undefined;
+  private repeatTimer: number | undefined;
   private finished = false;
   private result: { result: ProvisionResult; provisioning: Provisioning } | undefined;
   ssid = "";
@@ -76,11 +82,29 @@ export class SetupMode {
     this.events.info("setup.start", "setup mode: access point up", {
       reason, ssid: this.ssid, timeoutMs: this.config.setupTimeoutMs, maxFailures: this.config.maxSetupFailures,
     });
-    // The label text and QR payload, on the console only while setup mode is on (never through Log).
-    this.platform.console.writeLine(`setup: join Wi-Fi "${this.ssid}" and add this camera in the phone app`);
-    this.platform.console.writeLine(`setup: label secret ${formatSetupSecret(secret)}`);
-    this.platform.console.writeLine(`setup: qr ${setupQrPayload(this.ssid, secret)}`);
     wipe(secret);
+    this.showLabel();
+  }
+
+  /**
+   * The label on the console only while setup mode is on (never through Log): the secret as text, then the
+   * label string (`sealcam console` draws it as a QR code). Shown again every LABEL_REPEAT_MS while no phone
+   * holds the setup slot.
+   */
+  private showLabel(): void {
+    this.repeatTimer = undefined;
+    if (this.finished) return;
+    const { clock, console } = this.platform;
+    if (!this.phoneConnected) {
+      const secret = this.store.setupSecret();
+      if (!secret) return;
+      console.writeLine(`setup: join Wi-Fi "${this.ssid}" and add this camera in the phone app (sealcam phone add-camera --label-file FILE)`);
+      console.writeLine(`setup: label secret ${formatSetupSecret(secret)}`);
+      console.writeLine(`setup: qr ${setupQrPayload(this.ssid, secret)}`);
+      console.writeLine("setup: the label gives the Wi-Fi password and the setup key: keep it private");
+      wipe(secret);
+    }
+    this.repeatTimer = clock.setTimeout(() => this.showLabel(), LABEL_REPEAT_MS);
   }
 
   private async run(enrollment: Enrollment, request: SetupOp): Promise<Record<string, unknown>> {
@@ -117,6 +141,8 @@ export class SetupMode {
     this.finished = true;
     if (this.timer !== undefined) this.platform.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.repeatTimer !== undefined) this.platform.clock.clearTimeout(this.repeatTimer);
+    this.repeatTimer = undefined;
     this.service?.close();
     try {
       this.platform.setupServer.close();

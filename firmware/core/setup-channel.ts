@@ -95,9 +95,54 @@ export function parseSetupSecret(text: string): Uint8Array {
   return out;
 }
 
-/** The QR payload printed beside the text: scheme, version, access point name and secret. */
+/**
+ * The setup label string (also the QR payload): `SEALCAM:1:<ssid>:<secret>`, the secret as 32 upper-case
+ * Crockford base32 characters without dashes. It holds the secret, so it is as private as the label.
+ */
 export function setupQrPayload(ssid: string, secret: Uint8Array): string {
+  if (!isLabelSsid(ssid)) fail("E_ARGUMENT", "setup label: the access point name must be 1..32 printable characters without spaces or colons");
   return `SEALCAM:${SETUP_VERSION}:${ssid}:${formatSetupSecret(secret).split("-").join("")}`;
+}
+
+/** The scheme word that starts every setup label string. */
+export const SETUP_LABEL_SCHEME = "SEALCAM";
+
+/** What a setup label string carries: the access point's name and the label secret. */
+export interface SetupLabel {
+  ssid: string;
+  secret: Uint8Array;
+}
+
+/** An SSID as the label string can carry it: 1..32 printable ASCII characters, no space and no colon. */
+export function isLabelSsid(ssid: string): boolean {
+  return /^[\x21-\x39\x3b-\x7e]{1,32}$/.test(ssid);
+}
+
+/**
+ * Reads a setup label string, `SEALCAM:1:<ssid>:<secret>` (docs/PROTOCOL.md 6.1): surrounding white space is
+ * ignored, the scheme in any case, the version exactly 1, the SSID as written (case matters), the secret as
+ * parseSetupSecret reads it (32 Crockford base32 characters, any case, O/I/L read as 0/1). Anything else is
+ * E_FORMAT, and the message never repeats the secret.
+ */
+export function parseSetupLabel(text: string): SetupLabel {
+  const parts = text.trim().split(":");
+  if (parts.length !== 4 || parts[0].toUpperCase() !== SETUP_LABEL_SCHEME) {
+    fail("E_FORMAT", "not a setup label: expected SEALCAM:1:<access point>:<secret>");
+  }
+  if (parts[1] !== String(SETUP_VERSION)) fail("E_FORMAT", `setup label version ${parts[1].slice(0, 8)} is not supported (this phone reads version ${SETUP_VERSION})`);
+  if (!isLabelSsid(parts[2])) fail("E_FORMAT", "setup label: the access point name must be 1..32 printable characters without spaces or colons");
+  if (!/^[0-9A-Za-z]{32}$/.test(parts[3])) fail("E_FORMAT", "setup label: the secret must be 32 letters and digits");
+  return { ssid: parts[2], secret: parseSetupSecret(parts[3]) };
+}
+
+/**
+ * Finds the first setup label string in a text (a label file, a console log, a `setup: qr ...` line), or
+ * returns undefined. Only the exact shape is taken: `SEALCAM:1:` (scheme in any case), an SSID, 32 secret
+ * characters, not followed by another letter or digit.
+ */
+export function findSetupLabel(text: string): string | undefined {
+  const match = /(?:^|[^0-9A-Za-z])(SEALCAM:1:[\x21-\x39\x3b-\x7e]{1,32}:[0-9A-Za-z]{32})(?![0-9A-Za-z])/i.exec(text);
+  return match ? match[1] : undefined;
 }
 
 export interface SetupKeys {
