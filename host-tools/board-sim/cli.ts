@@ -10,12 +10,15 @@ import * as readline from "node:readline";
 import type { LogRecord, NetworkConfig } from "./services";
 import { SimulatedBoard, type FirmwareRunner, type SimulatedBoardOptions } from "./simulator";
 import { parseScene } from "./synthetic-camera";
+import { defaultAirDir } from "./air";
 
 const USAGE = `usage: sealcam board-sim --data DIR [options]
 
   --data DIR            the board's persistent state (NVS page file, queue flash, label); created if new
   --cloud URL           the only origin the board's network reaches (default: any)
   --setup-port P        loopback port of the soft AP's setup API (default: a free port; printed)
+  --air DIR             the simulated airspace the soft AP appears in, joinable by SSID and its WPA2
+                        password (default: SEALCAM_SIM_AIR, else <tmp>/sealcam-air-<uid>)
   --uart-link PATH      where the UART pty link goes (default: DIR/uart; printed)
   --scene SCENE         what the camera films: motion (a walk of 3 s every 15 s; motion:PERIOD/LENGTH[/FIRST]),
                         still, noise, script:A-B,C-D (walks from A to B s); default motion. The firmware
@@ -41,7 +44,7 @@ interface Parsed {
 
 const VALUE_FLAGS = new Set([
   "data", "cloud", "setup-port", "uart-link", "trigger-every", "clip-seconds", "fps", "width", "height",
-  "wifi-ssid", "wifi-password-file", "cut-power-at", "engine", "scene",
+  "wifi-ssid", "wifi-password-file", "cut-power-at", "engine", "scene", "air",
 ]);
 /** Options that would put a secret in argv: refused, with the way to pass it instead. */
 const SECRET_FLAGS: Record<string, string> = {
@@ -86,6 +89,7 @@ export interface BoardCliOptions {
   dataDir: string;
   engine: string;
   setupPort: number;
+  airDir: string;
   uartLink: string | undefined;
   triggerEverySeconds: number | undefined;
   scene: string | undefined;
@@ -140,6 +144,7 @@ export function boardOptions(argv: string[], env: Record<string, string | undefi
       dataDir: dataDir ?? "",
       engine: parsed.flags.get("engine")?.at(-1) ?? "xs",
       setupPort: numberFlag(parsed, "setup-port", 0, 65535) ?? 0,
+      airDir: parsed.flags.get("air")?.at(-1) ?? defaultAirDir(env),
       uartLink: parsed.flags.get("uart-link")?.at(-1),
       triggerEverySeconds: numberFlag(parsed, "trigger-every", 0.5, 86400),
       scene,
@@ -191,6 +196,7 @@ export async function main(argv: string[]): Promise<number> {
       dataDir: options.dataDir,
       runner,
       setupPort: options.setupPort,
+      airDir: options.airDir,
       uartLink: options.uartLink,
       triggerEverySeconds: options.triggerEverySeconds,
       scene: options.scene,
@@ -218,7 +224,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   await board.start();
   say(`camera ${board.factory.ssid} (mac ${board.factory.mac}), data in ${board.dataDir}`);
-  say(`label: ${board.dataDir}/label.txt`);
+  say(`label: ${board.dataDir}/label.txt (private: it gives the setup secret and the access point's password)`);
+  say(`soft AP on the simulated air in ${options.airDir} (join it with: sealcam phone add-camera --label-file ${board.dataDir}/label.txt --join ...)`);
   if (board.uartPath) say(`UART on ${board.uartPath} -> ${board.uart!.devicePath} (sealcam console --port ${board.uartPath})`);
 
   const done = new Promise<void>((resolve) => {

@@ -216,6 +216,7 @@ export class BoardServices {
         }
         if (ssid.length < 1 || ssid.length > 32) throw new SealcamError("E_ARGUMENT", "soft ap ssid must be 1..32 characters");
         this.softAp.ssid = ssid;
+        this.softAp.setPassword(ssid, password);
         this.setWifiState("access-point");
         this.hooks.notice(`soft AP ${ssid} up (WPA2)`);
         return "127.0.0.1";

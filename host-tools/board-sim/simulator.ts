@@ -6,7 +6,8 @@
  *
  * Data folder layout (all of it survives a power cut; nothing else does):
  *   board.json   factory data: MAC address, model
- *   label.txt    what the camera's label shows: the setup secret (text) and the QR payload
+ *   label.txt    what the camera's label shows: the setup secret (text), the label string (the QR payload,
+ *                `qr: SEALCAM:1:<ssid>:<secret>`) and "keep private"; `sealcam hw label --data DIR` prints it
  *   nvs.bin      the NVS page file (nvs-file.ts)
  *   queue.bin    the clip-queue flash partition (NOR semantics, flash-file.ts)
  *   uart         symlink to the UART pty (unless --uart-link says otherwise)
@@ -65,6 +66,11 @@ export interface SimulatedBoardOptions {
   cutPowerAt?: string[];
   /** Delay between a power cut and the next boot. */
   restartDelayMs?: number;
+  /**
+   * The simulated airspace folder (air.ts): while the soft AP is up it is registered there by SSID with a
+   * verifier of its WPA2 password, so a phone joins it by name and password. Undefined: not on the air.
+   */
+  airDir?: string;
 }
 
 /** Factory data written once per board. */
@@ -165,7 +171,7 @@ export class SimulatedBoard extends EventEmitter {
     const text = formatSetupSecret(secret);
     const qr = setupQrPayload(ssid, secret);
     fs.writeFileSync(boardFile, JSON.stringify({ model: "sealcam-sim", mac: macHex }, null, 2) + "\n");
-    fs.writeFileSync(labelFile, `sealcam camera ${ssid}\nsecret: ${text}\nqr: ${qr}\n`, { mode: 0o600 });
+    fs.writeFileSync(labelFile, `sealcam camera ${ssid}\nsecret: ${text}\nqr: ${qr}\nkeep private: this label gives the camera's setup key and its access point's Wi-Fi password\n`, { mode: 0o600 });
     secret.fill(0);
     return { mac: macHex, setupSecretText: text, qrPayload: qr, ssid };
   }
@@ -242,6 +248,7 @@ export class SimulatedBoard extends EventEmitter {
       this.options.setupPort ?? 0,
       this.options.network ?? {},
     );
+    this.services.softAp.airDir = this.options.airDir;
     if (previous) this.services.networkUp = previous.networkUp;
     this.services.firmwareConfig = this.options.firmwareConfig ?? {};
     this.services.camera.scene = this.scene;

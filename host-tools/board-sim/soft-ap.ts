@@ -3,9 +3,14 @@
  * connecting to 127.0.0.1:<port>. Each request is handed to the firmware (in XS) as a `setup.request` event;
  * the firmware's handler answers with `setup.respond`. Bodies are bounded and requests time out, as the
  * board's HTTP server would.
+ *
+ * With an airspace folder (air.ts) the access point is also "on the air" while it is up: it registers its SSID,
+ * its address and a verifier of its WPA2 password (never the password), so a phone joins it by SSID and
+ * password (`sealcam phone add-camera --join`) and learns the address from the join, as on a real network.
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { airVerifier, registerAp, unregisterAp } from "./air";
 
 export interface SetupRequest {
   id: number;
@@ -30,6 +35,10 @@ export class SoftAp {
   private readonly pending = new Map<number, (response: SetupResponse) => void>();
   ssid = "";
   url = "";
+  /** The simulated airspace this access point appears in (undefined: none; reachable only by its address). */
+  airDir: string | undefined;
+  private verifier: string | undefined;
+  private registered: string | undefined;
 
   constructor(
     private readonly requestedPort: number,
@@ -38,6 +47,11 @@ export class SoftAp {
 
   get listening(): boolean {
     return this.server !== undefined;
+  }
+
+  /** The WPA2 password the firmware gave the access point: only its verifier is kept. */
+  setPassword(ssid: string, password: string): void {
+    this.verifier = this.airDir !== undefined ? airVerifier(ssid, password) : undefined;
   }
 
   async listen(ssid: string): Promise<string> {
@@ -52,6 +66,10 @@ export class SoftAp {
     this.server = server;
     const port = (server.address() as AddressInfo).port;
     this.url = `http://127.0.0.1:${port}`;
+    if (this.airDir !== undefined && this.verifier !== undefined) {
+      registerAp(this.airDir, { ssid, address: this.url, verifier: this.verifier });
+      this.registered = ssid;
+    }
     return this.url;
   }
 
@@ -66,6 +84,8 @@ export class SoftAp {
     const server = this.server;
     this.server = undefined;
     this.url = "";
+    if (this.registered !== undefined && this.airDir !== undefined) unregisterAp(this.airDir, this.registered);
+    this.registered = undefined;
     for (const resolve of this.pending.values()) {
       resolve(errorReply(503, "E_STATE", "access point down"));
     }
