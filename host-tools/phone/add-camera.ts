@@ -7,18 +7,24 @@
  *   4. sends certificate + account root + current key roster + home Wi-Fi + cloud URL, and waits for the
  *      camera to confirm it stored them.
  * The camera then leaves setup mode, joins the Wi-Fi and registers itself with the cloud (step 4).
+ *
+ * `sealcam phone add-camera` (addCameraCommand) starts from the camera's label string
+ * `SEALCAM:1:<ssid>:<secret>` (docs/PROTOCOL.md 6.1): it shows the access point and its WPA2 password, joins it
+ * with --join (wifi-join.ts), defaults the setup URL to the access point's address, and hands the camera the
+ * cloud's announced public URL (GET /v1/info), never a loopback one for a camera on another machine.
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
 import { fromBase64Url, toBase64Url, utf8Bytes, utf8String } from "../../firmware/core/bytes";
 import { fail, SealcamError, type ErrorCode } from "../../firmware/core/errors";
-import { deriveSetupKeys, parseSetupSecret, SetupInitiator, type SetupSession } from "../../firmware/core/setup-channel";
+import { deriveSetupKeys, findSetupLabel, parseSetupLabel, parseSetupSecret, SetupInitiator, type SetupSession } from "../../firmware/core/setup-channel";
 import { wipe } from "../../firmware/core/bytes";
 import { NodeCrypto } from "../platform/node-crypto";
 import { verifyRoster } from "../../firmware/core/roster";
 import { issueCameraCertificate, type AccountSigningKey } from "./certs";
 import { CloudClient } from "./client";
 import type { Phone } from "./phone";
+import { DEFAULT_SETUP_URL, joinSetupNetwork, type JoinResult } from "./wifi-join";
 
 export interface AddCameraOptions {
   /** The camera's setup API, e.g. http://192.168.4.1 (soft AP) or http://127.0.0.1:PORT (simulator). */
@@ -57,9 +63,27 @@ function post(base: string, path: string, body: Uint8Array, timeoutMs: number): 
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(new SealcamError("E_TIMEOUT", "camera setup request timed out")));
-    req.on("error", (e: Error) => reject(e instanceof SealcamError ? e : new SealcamError("E_NETWORK", `cannot reach the camera setup API: ${e.message}`)));
+    req.on("error", (e: Error) => reject(e instanceof SealcamError ? e : unreachable(base, e)));
     req.end(Buffer.from(body));
   });
+}
+
+/** What to do when setup mode is over (firmware/camera/app.ts: setup-ended until a power cycle or `setup`). */
+export const SETUP_ENDED_HELP =
+  "Setup mode ends after 5 wrong label secrets, after 15 minutes, or once a phone has added the camera. " +
+  "To start it again, power-cycle the camera (unplug it and plug it back in, or press RESET; board-sim: type `cut`) " +
+  "or type `setup <label secret>` on its serial console (sealcam console); then run add-camera again with the right label.";
+
+/** The camera's setup API cannot be reached: say what that means and what to do. */
+function unreachable(base: string, e: Error): SealcamError {
+  const code = (e as NodeJS.ErrnoException).code ?? "";
+  const what = code === "ECONNREFUSED" ? "connection refused"
+    : code === "ECONNRESET" ? "connection reset"
+      : code === "EHOSTUNREACH" || code === "ENETUNREACH" ? "no route to it"
+        : code === "ETIMEDOUT" ? "timed out" : e.message;
+  return new SealcamError("E_NETWORK",
+    `cannot reach the camera's setup API at ${base} (${what}). Either this computer is not on the camera's access point ` +
+    `(join it, or use --join), or the camera is not in setup mode any more. ${SETUP_ENDED_HELP}`);
 }
 
 /** Turns an error reply of the setup API ({"error":{code,message}}) into a SealcamError. */
@@ -70,16 +94,21 @@ function replyFail(reply: Reply, step: string): never {
     const parsed = JSON.parse(Buffer.from(reply.body).toString("utf8")) as { error?: { code?: string; message?: string } };
     if (parsed.error?.code) code = parsed.error.code as ErrorCode;
     if (parsed.error?.message) message = `${step}: ${parsed.error.message}`;
+    if (step === "setup hello" && code === "E_AUTH") {
+      // The camera counts this: its message says how many attempts remain (or that setup mode has ended).
+      message = `the camera refused the label secret: ${parsed.error?.message ?? "wrong secret"}. ` +
+        "Check that the label belongs to this camera (its access point name is on the label) and that it was read correctly.";
+    }
   } catch {
     // keep the status
   }
   return fail(code, message);
 }
 
-/** Accepts the printed text or the QR payload. */
+/** Accepts the printed text or the label string (QR payload). */
 export function secretFromLabel(text: string): Uint8Array {
-  const qr = /^SEALCAM:1:[^:]*:([0-9A-Za-z]+)$/.exec(text.trim());
-  return parseSetupSecret(qr ? qr[1] : text);
+  const label = findSetupLabel(text);
+  return label ? parseSetupLabel(label).secret : parseSetupSecret(text);
 }
 
 /** The phone end of an established setup channel: one sealed request, one sealed response. */
@@ -153,7 +182,7 @@ export async function addCamera(options: AddCameraOptions): Promise<AddCameraRes
  */
 export async function addCameraWithPhone(
   phone: Phone,
-  options: { setupUrl: string; secret: string; wifi: { ssid: string; password: string }; onProgress?: (step: string) => void },
+  options: { setupUrl: string; secret: string; wifi: { ssid: string; password: string }; cloudUrl?: string; onProgress?: (step: string) => void },
 ): Promise<AddCameraResult> {
   const state = phone.state();
   const crypto = new NodeCrypto();
@@ -163,17 +192,24 @@ export async function addCameraWithPhone(
   verifyRoster(crypto, rosterBytes, fromBase64Url(state.rootCertificate), { minVersion: state.rosterVersion, accountId: state.accountId });
   const signer = await phone.unlockSigningKey();
   try {
-    return await addCamera({ ...options, cloudUrl: state.cloud, signer, roster: rosterBytes });
+    return await addCamera({ ...options, cloudUrl: options.cloudUrl ?? state.cloud, signer, roster: rosterBytes });
   } finally {
     wipe(signer.pkcs8);
   }
 }
 
 export const ADD_CAMERA_USAGE =
-  `add-camera --setup-url URL --wifi-ssid S [--secret-file F] [--wifi-password-file F]   enroll a camera in setup mode
-                                       the label secret: --secret-file F (text, QR payload or a "secret: ..." line),
-                                       SEALCAM_SETUP_SECRET, or typed (hidden) on a terminal; the Wi-Fi password:
-                                       --wifi-password-file F, SEALCAM_WIFI_PASSWORD (empty: open network), or typed`;
+  `add-camera --wifi-ssid S [--label-file F] [--join] [--setup-url URL] [--wifi-password-file F] [--allow-loopback-cloud]
+                                       enroll a camera in setup mode from its label string SEALCAM:1:<ssid>:<secret>:
+                                       --label-file F (a file holding it: the board simulator's label.txt, a console
+                                       log), SEALCAM_SETUP_LABEL, or typed (hidden) on a terminal; a bare secret still
+                                       works with --secret-file F or SEALCAM_SETUP_SECRET. Prints the camera's access
+                                       point and its WPA2 password; --join joins it (simulated air, else nmcli).
+                                       --setup-url defaults to the access point's address (http://192.168.4.1).
+                                       The camera gets the cloud's announced public URL (GET /v1/info); a loopback one
+                                       is refused for a camera on another machine unless --allow-loopback-cloud.
+                                       The home Wi-Fi password: --wifi-password-file F, SEALCAM_WIFI_PASSWORD (empty:
+                                       open network), or typed`;
 
 /** Reads a secret typed on the terminal without echoing it. */
 export function promptHidden(question: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
@@ -237,20 +273,107 @@ async function secretInput(
   return fail("E_ARGUMENT", `add-camera needs ${what}: pass --${fileFlag} FILE, set ${env}, or run it on a terminal to type it`);
 }
 
+/** Is `host` (a URL's hostname) this machine's loopback: localhost, 127.0.0.0/8 or ::1? */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h.endsWith(".localhost") || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === "::1" || h === "0:0:0:0:0:0:0:1";
+}
+
+/**
+ * The cloud address the camera gets: the public URL the cloud announces (GET /v1/info `publicUrl`), which may
+ * differ from the address this phone uses (a phone on the cloud's own machine says 127.0.0.1; cameras need its
+ * LAN name). A loopback address is refused when the camera is not on this machine (its setup URL is not
+ * loopback) unless `allowLoopback`: the camera would try to reach itself.
+ */
+export async function cameraCloudUrl(phoneCloud: string, setupUrl: string, allowLoopback: boolean, out: (line: string) => void): Promise<string> {
+  let announced: string | undefined;
+  try {
+    const info = await new CloudClient(phoneCloud).json<{ service?: string; publicUrl?: unknown }>("GET", "/v1/info");
+    if (typeof info.publicUrl === "string" && /^https?:\/\/[^\s/]+\/?$/.test(info.publicUrl)) announced = info.publicUrl.replace(/\/+$/, "");
+  } catch (error) {
+    if (!(error instanceof SealcamError && (error as SealcamError & { status?: number }).status === 404)) throw error;
+  }
+  const url = announced ?? phoneCloud.replace(/\/+$/, "");
+  if (announced) out(`cloud address for the camera: ${url} (announced by the cloud)`);
+  else out(`cloud address for the camera: ${url} (this cloud announces none: the phone's own cloud URL)`);
+  const cameraIsLocal = isLoopbackHost(new URL(setupUrl).hostname);
+  if (isLoopbackHost(new URL(url).hostname) && !cameraIsLocal && !allowLoopback) {
+    fail("E_ARGUMENT",
+      `the cloud's address for cameras is ${url}, a loopback address: the camera would try to reach itself. ` +
+      "Start the cloud with --public-url http://<this machine's address on your network>:<port> (sealcam cloud serve), " +
+      "or pass --allow-loopback-cloud if the camera really can reach it there");
+  }
+  return url;
+}
+
+/** The camera's label: the label string (SSID + secret), or a bare secret (then there is no SSID). */
+async function labelInput(flags: Record<string, string | true>): Promise<{ ssid?: string; secret: string }> {
+  const fromText = (text: string, where: string): { ssid?: string; secret: string } => {
+    const label = findSetupLabel(text);
+    if (label) {
+      const parsed = parseSetupLabel(label);
+      wipe(parsed.secret);
+      return { ssid: parsed.ssid, secret: label };
+    }
+    // A damaged label string (and no "secret:" line to fall back on): say what is wrong with it.
+    if (!/^secret:/m.test(text) && /^\s*SEALCAM:/i.test(text)) parseSetupLabel(text.trim());
+    const secret = secretFromFile(text);
+    wipe(parseSetupSecret(secret)); // E_FORMAT here names the problem without repeating the text
+    return { secret: secret || fail("E_FORMAT", `no setup label in ${where}`) };
+  };
+  if (typeof flags["label-file"] === "string" && typeof flags["secret-file"] === "string") fail("E_ARGUMENT", "give the label once: --label-file or --secret-file, not both");
+  const file = typeof flags["label-file"] === "string" ? flags["label-file"] : typeof flags["secret-file"] === "string" ? flags["secret-file"] : undefined;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (error) {
+      return fail("E_ARGUMENT", `cannot read the camera's label from ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    return fromText(text, file);
+  }
+  for (const env of ["SEALCAM_SETUP_LABEL", "SEALCAM_SETUP_SECRET"]) {
+    const value = process.env[env];
+    if (value !== undefined && value !== "") return fromText(value, env);
+  }
+  if (process.stdin.isTTY) return fromText(await promptHidden("the camera's label (SEALCAM:1:... or its secret): "), "what was typed");
+  return fail("E_ARGUMENT", "add-camera needs the camera's label: pass --label-file FILE, set SEALCAM_SETUP_LABEL, or run it on a terminal to type it");
+}
+
 /** The body of `sealcam phone add-camera` (flags already parsed by host-tools/phone/cli.ts). */
 export async function addCameraCommand(phone: Phone, flags: Record<string, string | true>, out: (line: string) => void): Promise<number> {
-  const need = (name: string): string => {
-    const v = flags[name];
-    if (typeof v !== "string") throw new SealcamError("E_ARGUMENT", `add-camera needs --${name}`);
-    return v;
-  };
-  const setupUrl = need("setup-url");
-  const ssid = need("wifi-ssid");
-  const secret = await secretInput(flags, "secret-file", "SEALCAM_SETUP_SECRET", "the camera's label secret", { allowEmptyEnv: false, fromFile: secretFromFile });
-  const password = await secretInput(flags, "wifi-password-file", "SEALCAM_WIFI_PASSWORD", `the password of Wi-Fi "${ssid}"`, {
-    allowEmptyEnv: true, fromFile: (text) => text.replace(/\r?\n$/, ""),
-  });
-  const result = await addCameraWithPhone(phone, { setupUrl, secret, wifi: { ssid, password }, onProgress: (step) => out(`  ${step}`) });
-  out(`Camera ${result.cameraId} is enrolled (roster version ${result.rosterVersion}); it now joins the Wi-Fi and registers with the cloud.`);
-  return 0;
+  const ssid = flags["wifi-ssid"];
+  if (typeof ssid !== "string") throw new SealcamError("E_ARGUMENT", "add-camera needs --wifi-ssid (your home network, which the camera joins)");
+  const label = await labelInput(flags);
+  let setupUrl = typeof flags["setup-url"] === "string" ? flags["setup-url"] : undefined;
+  if (setupUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(setupUrl)) fail("E_ARGUMENT", "--setup-url must be http://host[:port]");
+  let joined: JoinResult | undefined;
+  if (label.ssid) {
+    const secret = secretFromLabel(label.secret);
+    const { psk, wifiPassword } = deriveSetupKeys(new NodeCrypto(), secret);
+    wipe(secret, psk);
+    out(`camera access point: ${label.ssid}`);
+    out(`its Wi-Fi password:  ${wifiPassword}   (WPA2, derived from the label secret)`);
+    if (flags.join === true) {
+      joined = await joinSetupNetwork(label.ssid, wifiPassword, { progress: (line) => out(line) });
+      setupUrl ??= joined.setupUrl;
+    } else if (setupUrl === undefined) {
+      out(`join "${label.ssid}" with that password (or run add-camera with --join); the camera is then at ${DEFAULT_SETUP_URL}`);
+    }
+  } else if (flags.join === true) {
+    fail("E_ARGUMENT", "--join needs the label string (SEALCAM:1:<ssid>:<secret>), not only the secret: it names the access point");
+  }
+  setupUrl ??= DEFAULT_SETUP_URL;
+  try {
+    out(`camera setup API: ${setupUrl}`);
+    const cloudUrl = await cameraCloudUrl(phone.state().cloud, setupUrl, flags["allow-loopback-cloud"] === true, out);
+    const password = await secretInput(flags, "wifi-password-file", "SEALCAM_WIFI_PASSWORD", `the password of Wi-Fi "${ssid}"`, {
+      allowEmptyEnv: true, fromFile: (text) => text.replace(/\r?\n$/, ""),
+    });
+    const result = await addCameraWithPhone(phone, { setupUrl, secret: label.secret, wifi: { ssid, password }, cloudUrl, onProgress: (step) => out(`  ${step}`) });
+    out(`Camera ${result.cameraId} is enrolled (roster version ${result.rosterVersion}); it now joins "${ssid}" and uploads to ${cloudUrl}.`);
+    return 0;
+  } finally {
+    await joined?.leave();
+  }
 }

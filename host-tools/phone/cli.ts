@@ -59,7 +59,8 @@ Secrets are never command-line arguments (anyone on the machine can read those w
 
 /** Secrets someone might pass as arguments, and the safe ways to give each. */
 const REFUSED_SECRET_FLAGS: Record<string, string> = {
-  secret: "--secret-file FILE (e.g. the board simulator's label.txt), SEALCAM_SETUP_SECRET, or type it when asked on a terminal",
+  secret: "--label-file FILE (e.g. the board simulator's label.txt) or --secret-file FILE, SEALCAM_SETUP_LABEL or SEALCAM_SETUP_SECRET, or type it when asked on a terminal",
+  label: "--label-file FILE (e.g. the board simulator's label.txt), SEALCAM_SETUP_LABEL, or type it when asked on a terminal",
   "wifi-password": "--wifi-password-file FILE, SEALCAM_WIFI_PASSWORD, or type it when asked on a terminal",
   password: "--password-file FILE or SEALCAM_LOGIN_PASSWORD",
   passphrase: "--passphrase-file FILE or SEALCAM_PASSPHRASE",
@@ -72,7 +73,7 @@ function parse(argv: string[]): { positional: string[]; flags: Record<string, st
     const arg = argv[i];
     if (arg.startsWith("--")) {
       const name = arg.slice(2);
-      if (name === "yes" || name === "help" || name === "json") flags[name] = true;
+      if (name === "yes" || name === "help" || name === "json" || name === "join" || name === "allow-loopback-cloud") flags[name] = true;
       else if (i + 1 < argv.length) flags[name] = argv[++i];
       else throw new Error(`option --${name} needs a value`);
     } else positional.push(arg);
