@@ -103,9 +103,9 @@ async function loadClips() {
     if (clips.length === 0) body.appendChild(row(["no clips yet", "", "", "", ""]));
     for (const c of clips) {
       if (!c.verified) {
-        const why = el("span", `UNVERIFIED: ${c.reason}`, "bad");
-        const tr = row([why, el("span", c.clipId, "mono"), "", "", ""], "unverified");
-        tr.cells[0].colSpan = 1;
+        const tr = row([el("span", "UNVERIFIED", "bad"), `${c.reason} (listed as ${c.clipId}); it cannot be played`], "unverified");
+        tr.cells[1].colSpan = 4;
+        tr.cells[1].className = "reason";
         tr.dataset.clip = c.clipId;
         body.appendChild(tr);
         continue;
