@@ -32,7 +32,7 @@ const records = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>)
 
 /** The request log line of the request with this id (written when the response closes: polled, bounded). */
 async function logLine(reqId: string): Promise<Record<string, unknown>[]> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 500; i++) {
     const found = records().filter((r) => r.reqId === reqId);
     if (found.length > 0) return found;
     await new Promise((r) => setTimeout(r, 10));
@@ -66,18 +66,16 @@ test("GET /v1/health is 200 {ok, db} while serving", async () => {
 });
 
 test("one JSON log line per request: time, request id, method, route, path, status, duration, client, account or camera, error code", async () => {
-  const before = lines.length;
   const r = await request(cloud.url, "GET", "/v1/clips", { token: owner.token });
   expect(r.status).toBe(200);
   const reqId = r.headers["x-request-id"] as string;
   expect(reqId).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
   const [line, ...more] = await logLine(reqId);
-  expect(more).toHaveLength(0);
+  expect(more).toHaveLength(0); // exactly one line for this request
   expect(line).toEqual({
     time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), level: "info", msg: "request", reqId, method: "GET", route: "/v1/clips",
     path: "/v1/clips", status: 200, durationMs: expect.any(Number), client: "127.0.0.1", accountId: owner.accountId,
   });
-  expect(lines.length - before).toBe(1);
 
   // A camera's request names the camera; a refusal names its code; the route is the pattern, the path the ids.
   const status = await cameraRequest(cloud.url, owner.camera, "GET", "/v1/clips/00112233445566778899aabbccddeeff/status");
@@ -139,7 +137,7 @@ test("no secret ever reaches the log: bearer tokens, login password, passphrase,
 test("draining: health turns 503 before the listener closes, then the cloud stops accepting", async () => {
   const other = await startCloud({ dataDir: path.join(tmp, "drain") });
   expect((await request(other.url, "GET", "/v1/health")).status).toBe(200);
-  const stopping = other.shutdown({ drainDelayMs: 1500, graceMs: 1000 });
+  const stopping = other.shutdown({ drainDelayMs: 2500, graceMs: 1000 });
   const r = await request(other.url, "GET", "/v1/health");
   expect(r.status).toBe(503);
   expect(r.json).toEqual({ ok: false, db: "ok", draining: true });
