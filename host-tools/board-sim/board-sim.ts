@@ -64,6 +64,35 @@ export function xsHostBinary(stress = false): string {
   return path.join(repoRoot(), "build", "xs-host", stress ? "xs-host-stress" : "xs-host");
 }
 
+/** The 32-bit XS host on the board's terms (the manifest's `creation`; mk/xs-host.mk). */
+export function xsHostBoard32Binary(): string {
+  return path.join(repoRoot(), "build", "xs-host", "xs-host-board32");
+}
+
+/**
+ * The engine's memory counters (host-tools/board-sim/xs-host/memstats.h): chunk sizes in bytes, slots in
+ * slots of `slotSize` bytes. Peaks and `largestChunk` are since the last reset.
+ */
+export interface XsMemory {
+  pointerBits: number;
+  slotSize: number;
+  chunkCurrent: number;
+  chunkPeak: number;
+  chunkReserved: number;
+  chunkLive: number;
+  slotCurrent: number;
+  slotPeak: number;
+  slotReserved: number;
+  slotLive: number;
+  collections: number;
+  stackCount: number;
+  largestChunk: number;
+  keysUsed: number;
+  keyCount: number;
+  chunkIncremental: number;
+  slotIncremental: number;
+}
+
 interface Waiter {
   resolve(value: ChannelValue): void;
   reject(error: Error): void;
@@ -152,6 +181,28 @@ export class BoardSim {
       };
       this.#pending.set(id, waiter);
       this.#post({ t: "req", id, method, params });
+    });
+  }
+
+  /**
+   * The engine's memory counters, answered by the host between turns (no JS runs). `collect` runs a full
+   * collection first; `reset` starts new high-water marks after this reading (a phase boundary).
+   */
+  memory(options: { reset?: boolean; collect?: boolean } = {}, timeoutMs = this.#options.timeoutMs ?? 30000): Promise<XsMemory> {
+    return new Promise((resolve, reject) => {
+      if (this.#done) return reject(this.failure ?? new Error("xs host is not running"));
+      const id = this.#nextId++;
+      const waiter: Waiter = {
+        resolve: (value) => resolve(value as unknown as XsMemory),
+        reject,
+        timer: setTimeout(() => {
+          this.#pending.delete(id);
+          reject(new Error(`xs memory reading timed out after ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.#pending.set(id, waiter);
+      // main.c matches this exact prefix: {"t":"mem","id":N
+      this.#post({ t: "mem", id, reset: options.reset === true, collect: options.collect === true });
     });
   }
 
@@ -280,6 +331,15 @@ export class BoardSim {
           if (info.code) error.code = info.code;
           waiter.reject(error);
         }
+        return;
+      }
+      case "mem": {
+        const waiter = this.#pending.get(message.id as number);
+        if (!waiter) return;
+        this.#pending.delete(message.id as number);
+        clearTimeout(waiter.timer);
+        const { t: _t, id: _id, ...counters } = message;
+        waiter.resolve(counters as ChannelValue);
         return;
       }
       case "req":

@@ -32,3 +32,18 @@ void jobs_set_memory_limit(xsMachine *machine, size_t bytes)
 {
 	((txMachine *)machine)->allocationLimit = bytes;
 }
+
+void jobs_run_program(xsMachine *machine, char *source, size_t length)
+{
+	txMachine *the = (txMachine *)machine;
+	txStringCStream stream;
+	txSlot *module = mxProgram.value.reference;
+	txSlot *realm = mxModuleInstanceInternal(module)->value.module.realm;
+	stream.buffer = source;
+	stream.offset = 0;
+	stream.size = (txSize)length;
+	/* What the global eval does, with the source read from C memory instead of an XS string. */
+	fxRunScript(the, fxParseScript(the, &stream, fxStringCGetter, mxProgramFlag | mxEvalFlag), mxRealmGlobal(realm), C_NULL,
+		mxRealmClosures(realm)->value.reference, C_NULL, module);
+	mxPop();
+}

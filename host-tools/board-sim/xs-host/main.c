@@ -16,6 +16,10 @@
  * when there is no channel and nothing is left to run. An uncaught JS exception prints the message and stack
  * on stderr, sends a {"t":"fatal"} frame, and exits 1. An engine abort (stack overflow, memory) exits 2+status.
  * The GC-stress build (-DmxStress=1) collects on every allocation; set XS_STRESS=0 to switch that off.
+ * The board build (-DSEALCAM_BOARD32, compiled with -m32) takes its xsCreation from creation.h, generated from
+ * manifests/manifest.json's "creation" (creation-header.cjs): the board's fixed heaps, stack and keys.
+ * A frame {"t":"mem",...} from Node is answered here, between turns, with the engine's memory counters
+ * (memstats.h); no JS runs for it.
  */
 #include "xs.h"
 #include "xsnap.h" /* xsInitializeSharedCluster */
@@ -33,6 +37,10 @@
 
 #include "channel.h"
 #include "jobs.h"
+#include "memstats.h"
+#if SEALCAM_BOARD32
+#include "creation.h"
+#endif
 
 #if mxStress
 extern int gxStress;
@@ -260,8 +268,7 @@ static int evaluate(xsMachine *machine, const char *source, size_t length)
 	{
 		xsVars(HOST_VARS);
 		xsTry {
-			xsVar(0) = xsStringBuffer((char *)source, (xsIntegerValue)length);
-			xsCall1(xsGlobal, xsID("eval"), xsVar(0));
+			jobs_run_program(the, (char *)source, length);
 		}
 		xsCatch {
 			report_exception(the);
@@ -303,6 +310,53 @@ static uint32_t get_u32(const uint8_t *p)
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
+/* {"t":"mem","id":N,"reset":B,"collect":B} (BoardSim.memory writes exactly this key order). */
+static const char MEM_PREFIX[] = "{\"t\":\"mem\",\"id\":";
+
+static int is_memory_frame(const char *json, size_t length)
+{
+	return length > sizeof(MEM_PREFIX) - 1 && !memcmp(json, MEM_PREFIX, sizeof(MEM_PREFIX) - 1);
+}
+
+/* Is "key":true in the frame's JSON? */
+static int json_flag(const char *json, size_t length, const char *key)
+{
+	char pattern[32];
+	size_t n, i;
+	n = (size_t)snprintf(pattern, sizeof(pattern), "\"%s\":true", key);
+	for (i = 0; i + n <= length; i++)
+		if (!memcmp(json + i, pattern, n))
+			return 1;
+	return 0;
+}
+
+static int answer_memory(xsMachine *machine, const char *json, size_t length)
+{
+	char id[24], reply[768];
+	size_t start = sizeof(MEM_PREFIX) - 1, n = 0;
+	int written;
+	volatile int result = TURN_OK;
+	while (start + n < length && n < sizeof(id) - 1 && json[start + n] >= '0' && json[start + n] <= '9')
+		n++;
+	if (n == 0) {
+		fprintf(stderr, "xs-host: malformed mem frame from the channel\n");
+		return TURN_FATAL;
+	}
+	memcpy(id, json + start, n);
+	id[n] = 0;
+	if (json_flag(json, length, "collect")) {
+		GUARD_BEGIN(machine);
+		memstats_collect(machine);
+		GUARD_END(machine, result);
+		if (result != TURN_OK)
+			return result;
+	}
+	written = memstats_json(machine, reply, sizeof(reply), id, json_flag(json, length, "reset"));
+	if (written < 0 || channel_write_frame(reply, (size_t)written, NULL, NULL, 0) != 0)
+		return TURN_FATAL;
+	return TURN_OK;
+}
+
 static int dispatch(xsMachine *machine, const uint8_t *body, size_t length)
 {
 	volatile int result = TURN_OK;
@@ -311,6 +365,8 @@ static int dispatch(xsMachine *machine, const uint8_t *body, size_t length)
 		fprintf(stderr, "xs-host: malformed frame from the channel\n");
 		return TURN_FATAL;
 	}
+	if (is_memory_frame((const char *)body + 4, jsonLength))
+		return answer_memory(machine, (const char *)body + 4, jsonLength);
 	GUARD_BEGIN(machine);
 	xsBeginHost(machine);
 	{
@@ -463,7 +519,21 @@ int main(int argc, char **argv)
 	creation.symbolModulo = 127;
 	creation.parserBufferSize = 64 * 1024;
 	creation.parserTableModulo = 1993;
-#if mxStress
+#if SEALCAM_BOARD32
+	/* The board's terms: the manifest's creation, no growth where it says incremental 0. */
+	creation.initialChunkSize = SEALCAM_CREATION_initialChunkSize;
+	creation.incrementalChunkSize = SEALCAM_CREATION_incrementalChunkSize;
+	creation.initialHeapCount = SEALCAM_CREATION_initialHeapCount;
+	creation.incrementalHeapCount = SEALCAM_CREATION_incrementalHeapCount;
+	creation.stackCount = SEALCAM_CREATION_stackCount;
+	creation.initialKeyCount = SEALCAM_CREATION_initialKeyCount;
+	creation.incrementalKeyCount = SEALCAM_CREATION_incrementalKeyCount;
+	creation.nameModulo = SEALCAM_CREATION_nameModulo;
+	creation.symbolModulo = SEALCAM_CREATION_symbolModulo;
+	creation.parserBufferSize = SEALCAM_CREATION_parserBufferSize;
+	creation.parserTableModulo = SEALCAM_CREATION_parserTableModulo;
+	creation.staticSize = SEALCAM_CREATION_staticSize;
+#elif mxStress
 	/* Every allocation collects: a small heap keeps each collection (sweep is proportional to it) cheap. */
 	creation.initialChunkSize = 512 * 1024;
 	creation.incrementalChunkSize = 512 * 1024;
