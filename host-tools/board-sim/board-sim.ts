@@ -50,12 +50,18 @@ export class XsError extends Error {
   readonly xsStack: string;
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
+  /**
+   * Set when the engine aborted (main.c's "xs engine aborted: <reason>"): "memory full" (a fixed heap of the
+   * board build is exhausted), "stack overflow", "no more keys" or "abort".
+   */
+  readonly abort: string | undefined;
   constructor(message: string, xsStack: string, exitCode: number | null = null, signal: NodeJS.Signals | null = null) {
     super(xsStack ? `${message}\n--- xs ---\n${xsStack}` : message);
     this.name = "XsError";
     this.xsStack = xsStack;
     this.exitCode = exitCode;
     this.signal = signal;
+    this.abort = /xs engine aborted: ([a-z ]+) \(status/.exec(message)?.[1];
   }
 }
 

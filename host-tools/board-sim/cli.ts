@@ -33,6 +33,7 @@ const USAGE = `usage: sealcam board-sim --data DIR [options]
                         flash-write[:N], flash-erase[:N]
   --engine xs|node      run the firmware in the XS host (default) or in this Node process (fallback);
                         xs-stress: the GC-stress XS host (collects on every allocation; slow)
+                        xs-board32: the 32-bit XS host inside the manifest's creation limits
   --quiet               do not echo UART lines; print only milestones, warnings and errors
 
 stdin commands: trigger | pir | scene SCENE | net down [S] | net up | cut [POINT] | status | quit`;
@@ -170,13 +171,13 @@ export async function createRunner(engine: string): Promise<() => FirmwareRunner
     const { inProcessMain } = await import("./in-process");
     return () => new InProcessRunner(inProcessMain);
   }
-  if (engine === "xs" || engine === "xs-stress") {
+  if (engine === "xs" || engine === "xs-stress" || engine === "xs-board32") {
     const { XsRunner, prepareXsFirmware } = await import("./xs-runner");
     const stress = engine === "xs-stress";
-    const prepared = await prepareXsFirmware({ stress });
+    const prepared = await prepareXsFirmware({ stress, board32: engine === "xs-board32" });
     return () => new XsRunner(prepared, stress ? { XS_STRESS: "1" } : {});
   }
-  throw new Error(`--engine must be xs, xs-stress or node`);
+  throw new Error(`--engine must be xs, xs-stress, xs-board32 or node`);
 }
 
 export async function main(argv: string[]): Promise<number> {

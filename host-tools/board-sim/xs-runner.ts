@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BoardSim, xsHostBinary, type ChannelValue } from "./board-sim";
+import { BoardSim, xsHostBinary, xsHostBoard32Binary, type ChannelValue, type XsMemory } from "./board-sim";
 import { repoRoot } from "./bundle";
 import type { BoardServices, Params } from "./services";
 import type { FirmwareRunner } from "./simulator";
@@ -46,9 +46,10 @@ function stale(bundle: string, root: string): boolean {
  * Finds the XS host binary and the firmware bundle (build/xs-bundles/board-sim.js, made by `make build`);
  * rebuilds the bundle if the firmware sources changed and esbuild can be loaded (jest, a dev checkout).
  */
-export async function prepareXsFirmware(options: { stress?: boolean; rebuild?: boolean } = {}): Promise<XsFirmware> {
+export async function prepareXsFirmware(options: { stress?: boolean; board32?: boolean; rebuild?: boolean } = {}): Promise<XsFirmware> {
   const root = repoRoot();
-  const binary = xsHostBinary(options.stress);
+  // board32: the 32-bit host inside the manifest's creation limits (mk/xs-host.mk, docs/HARDWARE.md).
+  const binary = options.board32 ? xsHostBoard32Binary() : xsHostBinary(options.stress);
   if (!fs.existsSync(binary)) throw new Error(`the XS host is not built (${binary}): run make build, or use --engine node`);
   const bundle = path.join(root, SIM_BUNDLE);
   if (options.rebuild !== false && stale(bundle, root)) {
@@ -106,6 +107,12 @@ export class XsRunner implements FirmwareRunner {
         if (!this.dead) services.hooks.uartWrite(line);
       },
     });
+  }
+
+  /** The engine's memory counters (BoardSim.memory): `reset` at a phase boundary, `collect` for live data. */
+  async memory(options: { reset?: boolean; collect?: boolean } = {}): Promise<XsMemory> {
+    if (this.dead || !this.sim) throw new Error("the XS host is not running");
+    return this.sim.memory(options);
   }
 
   emit(name: string, payload: Params): void {
