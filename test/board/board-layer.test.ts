@@ -359,7 +359,15 @@ describe("log, console and config", () => {
     expect(readBoardConfig({ ssid: "ignored", sntp: "pool.ntp.org" })).toEqual(BOARD_DEFAULTS);
     const c = readBoardConfig({ consoleMode: "trace", jpegQuality: "10", tlsVerify: "false", triggerPin: -1, frameWidth: 800, frameHeight: 600 });
     expect(c).toMatchObject({ consoleMode: "trace", jpegQuality: 10, tlsVerify: false, triggerPin: -1 });
-    expect(cameraAppConfig(c)).toEqual({ firmwareVersion: "0.1.0", sensor: { width: 800, height: 600, quality: 10, framesPerSecond: 5 } });
+    expect(cameraAppConfig(c)).toEqual({
+      firmwareVersion: "0.1.0", sensor: { width: 800, height: 600, quality: 10, framesPerSecond: 5 },
+      // The board records on motion by default, looking at one frame a second (docs/CAMERA.md, "Motion").
+      motion: expect.objectContaining({ enabled: true, schedule: "", utcOffsetMinutes: 0, detectIntervalMs: 1000 }),
+    });
+    const quiet = readBoardConfig({ motion: "false", motionSchedule: "22:00-06:30", utcOffsetMinutes: 60, pirPin: 4 });
+    expect(quiet).toMatchObject({ motion: false, motionSchedule: "22:00-06:30", utcOffsetMinutes: 60, pirPin: 4 });
+    expect(cameraAppConfig(quiet).motion).toMatchObject({ enabled: false, schedule: "22:00-06:30", utcOffsetMinutes: 60 });
+    expect(() => readBoardConfig({ utcOffsetMinutes: 900 })).toThrow(/config utcOffsetMinutes/);
     expect(() => readBoardConfig({ consoleMode: "uart" })).toThrow(/config consoleMode must be one of native, trace/);
     expect(() => readBoardConfig({ jpegQuality: 70 })).toThrow(/config jpegQuality must be an integer 0..63/);
     expect(() => readBoardConfig({ tlsVerify: "maybe" })).toThrow(/config tlsVerify/);
