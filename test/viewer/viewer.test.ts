@@ -102,13 +102,30 @@ function request(p: string, headers: Record<string, string>, method = "GET"): Pr
   });
 }
 
+/** Evaluates an expression in the page (a string: the host's type world has no DOM types). */
+function inPage<T = unknown>(page: Page, expression: string): Promise<T> {
+  return page.evaluate(expression) as Promise<T>;
+}
+
+/**
+ * Polls an expression in the page until it is true (page.waitForFunction evaluates a string with eval, which
+ * the page's CSP forbids, as it should).
+ */
+async function waitInPage(page: Page, expression: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await inPage<boolean>(page, expression))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting in the page for: ${expression}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** The canvas's centre pixel and the frame counter, read in one task (so they belong together). */
 function centre(page: Page): Promise<{ pixel: number[]; counter: string; frame: string | null }> {
-  return page.evaluate(() => {
-    const canvas = document.getElementById("screen") as HTMLCanvasElement;
-    const d = canvas.getContext("2d")!.getImageData(Math.floor(canvas.width / 2), Math.floor(canvas.height / 2), 1, 1).data;
-    return { pixel: Array.from(d), counter: document.getElementById("counter")!.textContent ?? "", frame: canvas.dataset.frame ?? null };
-  });
+  return inPage(page, `(() => {
+    const canvas = document.getElementById("screen");
+    const d = canvas.getContext("2d").getImageData(Math.floor(canvas.width / 2), Math.floor(canvas.height / 2), 1, 1).data;
+    return { pixel: Array.from(d), counter: document.getElementById("counter").textContent, frame: canvas.dataset.frame ?? null };
+  })()`);
 }
 
 function expectColour(pixel: number[], [r, g, b]: [number, number, number]): void {
@@ -192,27 +209,30 @@ describe("in Chromium with the token", () => {
     await page.waitForSelector(`#clips tr[data-clip="${good.clipId}"] button.play-clip`);
     await page.waitForSelector(`#cameras td:has-text("${cam.cameraId}")`);
     expect(await page.textContent("#cameras tbody")).toContain("verified");
-    const rows = await page.$$eval("#clips tbody tr", (trs) => trs.map((tr) => ({
-      clip: (tr as HTMLElement).dataset.clip, text: Array.from((tr as HTMLTableRowElement).cells).map((c) => c.textContent).join(" | "), play: tr.querySelector("button.play-clip") !== null,
-    })));
+    const rows = await inPage<{ clip: string; text: string; play: boolean }[]>(page, `Array.from(document.querySelectorAll("#clips tbody tr"), (tr) => ({
+      clip: tr.dataset.clip, text: Array.from(tr.cells, (c) => c.textContent).join(" | "), play: tr.querySelector("button.play-clip") !== null,
+    }))`);
     const byId = new Map(rows.map((r) => [r.clip, r]));
     expect(rows).toHaveLength(3);
     expect(byId.get(good.clipId)).toMatchObject({ play: true });
     expect(byId.get(good.clipId)!.text).toContain(cam.cameraId);
     expect(byId.get(tampered.clipId)).toMatchObject({ play: true });
     expect(byId.get(badHead.clipId)).toMatchObject({ play: false });
+    // The CSP holds in the browser: no eval, no inline script.
+    expect(await inPage(page, `(() => { try { eval("1"); return "eval ran"; } catch (e) { return e.name; } })()`)).toBe("EvalError");
     expect(byId.get(badHead.clipId)!.text).toMatch(/^UNVERIFIED \| E_SIGNATURE: clip header signature does not verify.*; it cannot be played$/);
   });
 
   test("plays a clip on the canvas: the frame counter advances 1, 2, 3 and each frame's colour is drawn", async () => {
-    await page.evaluate(() => {
-      const seen: string[] = [];
-      (window as unknown as { seen: string[] }).seen = seen;
-      new MutationObserver(() => seen.push(document.getElementById("counter")!.textContent ?? "")).observe(document.getElementById("counter")!, { childList: true, characterData: true, subtree: true });
-    });
+    // Every text the frame counter shows, in order.
+    await inPage(page, `(() => {
+      const counter = document.getElementById("counter");
+      window.seen = [];
+      new MutationObserver(() => window.seen.push(counter.textContent)).observe(counter, { childList: true, characterData: true, subtree: true });
+    })()`);
     await page.click(`#clips tr[data-clip="${good.clipId}"] button.play-clip`);
-    await page.waitForFunction(() => document.getElementById("counter")!.textContent === "frame 3 / 3", undefined, { timeout: 10_000 });
-    const seen = (await page.evaluate(() => (window as unknown as { seen: string[] }).seen)).filter((t) => t.startsWith("frame"));
+    await waitInPage(page, `document.getElementById("counter").textContent === "frame 3 / 3"`);
+    const seen = (await inPage<string[]>(page, "window.seen")).filter((t) => t.startsWith("frame"));
     expect(seen).toEqual(["frame 1 / 3", "frame 2 / 3", "frame 3 / 3"]);
     const last = await centre(page);
     expect(last.frame).toBe("3");
@@ -221,18 +241,18 @@ describe("in Chromium with the token", () => {
 
     // Stepping back draws the earlier frames again, from the same verified plaintext.
     await page.click("#prev");
-    await page.waitForFunction(() => document.getElementById("screen")!.dataset.frame === "2");
+    await waitInPage(page, `document.getElementById("screen").dataset.frame === "2"`);
     expectColour((await centre(page)).pixel, COLOURS[1]);
     await page.click("#prev");
-    await page.waitForFunction(() => document.getElementById("screen")!.dataset.frame === "1");
+    await waitInPage(page, `document.getElementById("screen").dataset.frame === "1"`);
     const first = await centre(page);
     expect(first.counter).toBe("frame 1 / 3");
     expectColour(first.pixel, COLOURS[0]);
-    expect(await page.$eval("#screen", (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height])).toEqual([WIDTH, HEIGHT]);
+    expect(await inPage(page, `[document.getElementById("screen").width, document.getElementById("screen").height]`)).toEqual([WIDTH, HEIGHT]);
   });
 
   test("shows the sealing facts the phone just verified: recipients, signature, segments, roster", async () => {
-    const facts = await page.$$eval("#facts dt", (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent])));
+    const facts = await inPage<Record<string, string>>(page, `Object.fromEntries(Array.from(document.querySelectorAll("#facts dt"), (dt) => [dt.textContent, dt.nextElementSibling.textContent]))`);
     expect(facts["Clip id"]).toBe(good.clipId);
     expect(facts["Camera"]).toBe(cam.cameraId);
     expect(facts["Camera signature"]).toMatch(/^valid/);
@@ -242,7 +262,7 @@ describe("in Chromium with the token", () => {
     expect(facts["Roster version"]).toBe("v1");
     expect(facts["Opened with"]).toBe("this phone's key");
     expect(facts["Video"]).toBe(`3 frames, ${WIDTH}×${HEIGHT}, 1.20 s`);
-    const recipients = await page.$$eval("#recipients tbody tr", (trs) => trs.map((tr) => Array.from(tr.cells).map((c) => c.textContent)));
+    const recipients = await inPage<string[][]>(page, `Array.from(document.querySelectorAll("#recipients tbody tr"), (tr) => Array.from(tr.cells, (c) => c.textContent))`);
     const phoneKeyId = world.phone.state().phoneKeyId;
     const dataKeyId = (await world.phone.roster()).entries.find((e) => e.role === "account-data")!.keyId;
     // The header's order (the roster's), whichever key id sorts first.
@@ -268,14 +288,14 @@ describe("in Chromium with the token", () => {
     expect(shown.frame).toBeNull();
     expect(shown.counter).toBe("not played");
     expect(await page.isHidden("#facts")).toBe(true);
-    const status = await page.evaluate(async (id) => (await fetch(`/api/clips/${id}/frames/0`)).status, tampered.clipId);
+    const status = await inPage(page, `fetch("/api/clips/${tampered.clipId}/frames/0").then((r) => r.status)`);
     expect(status).toBe(404);
     // Only the verified clip's plaintext exists; the tampered one left nothing behind.
     expect(listFiles(viewer.workDir)).toEqual([expect.stringMatching(/^clip-[^/]+\/clip\.plain$/)]);
     expect(hostile.requests).toContain(`GET /v1/clips/${tampered.clipId}`);
     // The verified clip still plays after the refusal.
     await page.click(`#clips tr[data-clip="${good.clipId}"] button.play-clip`);
-    await page.waitForFunction(() => document.getElementById("counter")!.textContent === "frame 3 / 3", undefined, { timeout: 10_000 });
+    await waitInPage(page, `document.getElementById("counter").textContent === "frame 3 / 3"`);
     expectColour((await centre(page)).pixel, COLOURS[2]);
     expect(await page.isHidden("#error")).toBe(true);
     expect(pageProblems).toEqual([]);
