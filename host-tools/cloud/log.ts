@@ -29,9 +29,10 @@ export function isLogLevel(value: string): value is LogLevel {
 
 /** An error as log fields: its name, message, code (if any) and stack. */
 export function errorFields(error: unknown): LogFields {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { type: error.name, message: error.message, ...(typeof code === "string" ? { code } : {}), stack: error.stack };
+  // Duck-typed, not instanceof: errors from native modules (SQLite) may come from another realm's Error.
+  if (typeof error === "object" && error !== null && typeof (error as Error).message === "string") {
+    const e = error as Error & { code?: unknown };
+    return { type: typeof e.name === "string" ? e.name : "Error", message: e.message, ...(typeof e.code === "string" ? { code: e.code } : {}), stack: typeof e.stack === "string" ? e.stack : undefined };
   }
   return { type: typeof error, message: String(error) };
 }
