@@ -404,13 +404,15 @@ static int aborted(xsMachine *machine)
 {
 	int status = jobs_abort_status(machine);
 	if (status) {
-		char message[64];
-		snprintf(message, sizeof(message), "xs engine aborted: %s (status %d)",
+		char message[320], detail[256] = "";
+		if (status == xsNotEnoughMemoryExit)
+			memstats_describe_abort(machine, detail, sizeof(detail));
+		snprintf(message, sizeof(message), "xs engine aborted: %s (status %d)%s",
 			status == xsStackOverflowExit ? "stack overflow"
 				: status == xsNotEnoughMemoryExit ? "memory full"
 				: status == xsNoMoreKeysExit ? "no more keys"
 				: "abort",
-			status);
+			status, detail);
 		report_fatal(message, "");
 		return 2 + status;
 	}

@@ -24,6 +24,8 @@ static txSize largestChunk = 0;
 static txSize chunkLive = 0; /* high-water of chunk bytes in use right after a compacting collection */
 static txSize slotLive = 0;  /* the same for slots, after any collection */
 static long collections = 0;
+static txSize pendingChunk = 0; /* the chunk request in progress (an abort longjmps out of it) */
+static int pendingSlot = 0;
 
 static void sample_chunks(txMachine *the)
 {
@@ -63,7 +65,9 @@ void *__wrap_fxNewChunk(txMachine *the, txSize size)
 	txSize before = the->currentChunksSize;
 	void *result;
 	note_size(size);
+	pendingChunk = size;
 	result = __real_fxNewChunk(the, size);
+	pendingChunk = 0;
 	after_chunk(the, before);
 	return result;
 }
@@ -73,14 +77,19 @@ void *__wrap_fxNewGrowableChunk(txMachine *the, txSize size, txSize capacity)
 	txSize before = the->currentChunksSize;
 	void *result;
 	note_size(size);
+	pendingChunk = size;
 	result = __real_fxNewGrowableChunk(the, size, capacity);
+	pendingChunk = 0;
 	after_chunk(the, before);
 	return result;
 }
 
 void *__wrap_fxRenewChunk(txMachine *the, void *data, txSize size)
 {
-	void *result = __real_fxRenewChunk(the, data, size);
+	void *result;
+	pendingChunk = size;
+	result = __real_fxRenewChunk(the, data, size);
+	pendingChunk = 0;
 	if (result)
 		note_size(size);
 	return result;
@@ -89,7 +98,10 @@ void *__wrap_fxRenewChunk(txMachine *the, void *data, txSize size)
 txSlot *__wrap_fxNewSlot(txMachine *the)
 {
 	txSize before = the->currentHeapCount;
-	txSlot *result = __real_fxNewSlot(the);
+	txSlot *result;
+	pendingSlot = 1;
+	result = __real_fxNewSlot(the);
+	pendingSlot = 0;
 	if (the->currentHeapCount <= before) {
 		collections++;
 		sample_slots(the);
@@ -129,4 +141,20 @@ void memstats_collect(xsMachine *machine)
 	collections++;
 	sample_chunks(the);
 	sample_slots(the);
+}
+
+void memstats_describe_abort(xsMachine *machine, char *out, size_t size)
+{
+	txMachine *the = (txMachine *)machine;
+	if (pendingChunk)
+		snprintf(out, size, "; a chunk of %ld bytes did not fit: chunk heap %ld of %ld bytes in use, slots %ld of %ld",
+			(long)pendingChunk, (long)the->currentChunksSize, (long)the->maximumChunksSize, (long)the->currentHeapCount,
+			(long)the->maximumHeapCount);
+	else if (pendingSlot)
+		snprintf(out, size, "; no free slot: slots %ld of %ld in use, chunk heap %ld of %ld bytes",
+			(long)the->currentHeapCount, (long)the->maximumHeapCount, (long)the->currentChunksSize,
+			(long)the->maximumChunksSize);
+	else
+		snprintf(out, size, "; chunk heap %ld of %ld bytes in use, slots %ld of %ld", (long)the->currentChunksSize,
+			(long)the->maximumChunksSize, (long)the->currentHeapCount, (long)the->maximumHeapCount);
 }

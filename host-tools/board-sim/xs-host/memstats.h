@@ -28,4 +28,7 @@ int memstats_json(xsMachine *machine, char *out, size_t size, const char *id, in
 /* A full, compacting garbage collection (outside any JS turn). */
 void memstats_collect(xsMachine *machine);
 
+/* After a "memory full" abort: what was being allocated and how full the heaps were ("; ..." appended text). */
+void memstats_describe_abort(xsMachine *machine, char *out, size_t size);
+
 #endif
