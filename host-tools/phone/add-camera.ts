@@ -24,7 +24,7 @@ import { verifyRoster } from "../../firmware/core/roster";
 import { issueCameraCertificate, type AccountSigningKey } from "./certs";
 import { CloudClient } from "./client";
 import type { Phone } from "./phone";
-import { DEFAULT_SETUP_URL, joinSetupNetwork, type JoinResult } from "./wifi-join";
+import { DEFAULT_SETUP_URL, joinSetupNetwork, SETUP_ENDED_HELP, type JoinResult } from "./wifi-join";
 
 export interface AddCameraOptions {
   /** The camera's setup API, e.g. http://192.168.4.1 (soft AP) or http://127.0.0.1:PORT (simulator). */
@@ -67,12 +67,6 @@ function post(base: string, path: string, body: Uint8Array, timeoutMs: number): 
     req.end(Buffer.from(body));
   });
 }
-
-/** What to do when setup mode is over (firmware/camera/app.ts: setup-ended until a power cycle or `setup`). */
-export const SETUP_ENDED_HELP =
-  "Setup mode ends after 5 wrong label secrets, after 15 minutes, or once a phone has added the camera. " +
-  "To start it again, power-cycle the camera (unplug it and plug it back in, or press RESET; board-sim: type `cut`) " +
-  "or type `setup <label secret>` on its serial console (sealcam console); then run add-camera again with the right label.";
 
 /** The camera's setup API cannot be reached: say what that means and what to do. */
 function unreachable(base: string, e: Error): SealcamError {

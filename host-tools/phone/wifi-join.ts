@@ -19,6 +19,12 @@ import * as path from "node:path";
 import { SealcamError } from "../../firmware/core/errors";
 import { defaultAirDir, findAp, joinSimulatedAp } from "../board-sim/air";
 
+/** What to do when setup mode is over (firmware/camera/app.ts: setup-ended until a power cycle or `setup`). */
+export const SETUP_ENDED_HELP =
+  "Setup mode ends after 5 wrong label secrets, after 15 minutes, or once a phone has added the camera. " +
+  "To start it again, power-cycle the camera (unplug it and plug it back in, or press RESET; board-sim: type `cut`) " +
+  "or type `setup <label secret>` on its serial console (sealcam console); then run add-camera again with the right label.";
+
 /** Where a real camera's setup API is once its access point is joined (ESP-IDF soft AP default, port 80). */
 export const DEFAULT_SETUP_URL = "http://192.168.4.1";
 
@@ -79,6 +85,10 @@ export async function joinSetupNetwork(ssid: string, password: string, options: 
     return { method: "simulated", setupUrl: address, leave: async () => undefined };
   }
   const nmcli = findOnPath("nmcli", env);
+  if (!nmcli && fs.existsSync(airDir)) {
+    throw new SealcamError("E_NETWORK",
+      `cannot join Wi-Fi "${ssid}": no such network in range (simulated air ${airDir}): the camera is off or not in setup mode. ${SETUP_ENDED_HELP}`);
+  }
   if (!nmcli) {
     throw new SealcamError("E_NETWORK",
       `cannot join Wi-Fi "${ssid}": it is not on the simulated air (${airDir}) and NetworkManager's nmcli is not installed; ` +
@@ -107,7 +117,8 @@ export async function joinSetupNetwork(ssid: string, password: string, options: 
       await leave();
       throw new SealcamError("E_NETWORK",
         `cannot join Wi-Fi "${ssid}" with nmcli: ${lastLine(up.stderr || up.stdout)} ` +
-        "(is the camera in setup mode and in range? a wrong password means the label does not belong to this camera)");
+        "(a wrong password means the label was misread or belongs to another camera; no such network means the camera " +
+        `is off, out of range or not in setup mode). ${SETUP_ENDED_HELP}`);
     }
   } finally {
     fs.rmSync(folder, { recursive: true, force: true });
