@@ -30,6 +30,8 @@ options:
   --duration S     quit after S seconds
   --linger MS      without a terminal: quit MS after stdin ends (default 1500)
   --no-color       no ANSI colours (also when NO_COLOR is set or stdout is not a terminal)
+  --qr             draw a camera's setup label (\`setup: qr SEALCAM:1:...\`) as a QR code under its line
+                   (the default on a terminal; --no-qr turns it off); the log keeps only the text
   --elf FILE       the firmware's ELF (xs_esp32.elf of the build that was flashed): after a crash's
                    Backtrace line, show function and file:line for each frame, as idf.py monitor does
   --toolchain-prefix P
@@ -61,6 +63,8 @@ export async function main(argv: string[], io: CliIo = processIo(), hooks: Conso
         duration: { type: "string" },
         linger: { type: "string", default: "1500" },
         "no-color": { type: "boolean", default: false },
+        qr: { type: "boolean" },
+        "no-qr": { type: "boolean", default: false },
         elf: { type: "string" },
         "toolchain-prefix": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
@@ -95,6 +99,7 @@ export async function main(argv: string[], io: CliIo = processIo(), hooks: Conso
     backoff: hooks.backoff,
     elf: args.elf,
     toolchainPrefix: args["toolchain-prefix"],
+    qr: !args["no-qr"] && (args.qr === true || io.stdout.isTTY === true),
   });
   session.start();
 

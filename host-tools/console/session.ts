@@ -10,6 +10,7 @@ import { NodeSerialLink, type SerialLink } from "../serial/link";
 import { ConsoleDecoder } from "./decode";
 import { BacktraceDecoder, PanicScanner, renderDecoded, type BacktraceFrame } from "./panic";
 import { renderItem } from "./render";
+import { renderQr, setupQrLine } from "./qr";
 
 export interface SessionOptions {
   port: string;
@@ -31,11 +32,15 @@ export interface SessionOptions {
   toolchainPrefix?: string;
   /** addr2line's time limit per backtrace, ms. */
   addr2lineTimeoutMs?: number;
+  /** Draw a `setup: qr SEALCAM:...` line's label as a QR code under it (screen only; the log keeps the text). */
+  qr?: boolean;
 }
 
 /** What goes out, in device order: rendered lines (stdout) and notices that belong between them. */
 interface Out {
   lines: string[];
+  /** Lines for the screen only, never the log (the QR drawing of a label line). */
+  screen?: string[];
   notices?: string[];
 }
 
@@ -113,6 +118,7 @@ export class ConsoleSession {
       this.o.out(line);
       this.log?.write((this.o.colour ? line.replace(ANSI, "") : line) + "\n");
     }
+    for (const line of out.screen ?? []) this.o.out(line);
     for (const n of out.notices ?? []) this.notice(n);
   }
 
@@ -149,7 +155,19 @@ export class ConsoleSession {
   private render(items: ReturnType<ConsoleDecoder["push"]>): void {
     for (const item of items) {
       this.enqueue({ lines: renderItem(item, this.o.colour) });
-      if (item.kind === "text") for (const line of item.text.split("\n")) this.crash(line);
+      if (item.kind === "text") {
+        for (const line of item.text.split("\n")) {
+          this.crash(line);
+          const label = this.o.qr ? setupQrLine(line) : undefined;
+          if (label !== undefined) {
+            try {
+              this.enqueue({ lines: [], screen: renderQr(label, this.o.colour) });
+            } catch {
+              // not encodable: the text line stays
+            }
+          }
+        }
+      }
     }
   }
 
