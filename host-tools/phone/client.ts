@@ -1,6 +1,7 @@
 /** The phone's HTTP client for the cloud API (docs/CLOUD-API.md). Errors come back as SealcamError. */
 import * as fs from "node:fs";
 import { SealcamError, type ErrorCode } from "../../firmware/core/errors";
+import { concat } from "../../firmware/core/bytes";
 
 /**
  * The most a phone downloads for one clip unless told otherwise (`--max-bytes`): 2 GiB. The format itself
@@ -83,14 +84,8 @@ export class CloudClient {
   /** A small binary reply (e.g. a clip head) in memory, at most `maxBytes`. */
   async bytes(path: string, maxBytes: number = DEFAULT_MAX_CLIP_BYTES): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
-    const total = await this.#stream(path, maxBytes, (chunk) => chunks.push(Uint8Array.from(chunk)));
-    const out = new Uint8Array(total);
-    let offset = 0;
-    for (const c of chunks) {
-      out.set(c, offset);
-      offset += c.length;
-    }
-    return out;
+    await this.#stream(path, maxBytes, (chunk) => chunks.push(Uint8Array.from(chunk)));
+    return concat(...chunks);
   }
 
   /**
