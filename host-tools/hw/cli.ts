@@ -12,6 +12,7 @@
  *                                           copies bootloader.bin, partition-table.bin, xs_esp32.bin into
  *                                           <dest> and writes <dest>/flasher.json (layout in docs/HARDWARE.md)
  */
+import { labelCommand } from "./label";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -208,6 +209,7 @@ function usage(): string {
     "       hw cflags <IDF_PATH> <out.rsp>",
     "       hw check-build <board> <out-dir>",
     "       hw collect <board> <mcconfig-output-dir> <dest> [--flavor release|debug]",
+    "       hw label (--label-file F | --data DIR) --out FILE.svg|FILE.png   a printable camera label (QR + text)",
   ].join("\n");
 }
 
@@ -265,6 +267,8 @@ export async function main(argv: string[]): Promise<number> {
         for (const f of report.xsc.failed) process.stderr.write(`${f.command}\n${f.output}\n`);
         return report.tsc.failed.length + report.xsc.failed.length === 0 ? 0 : 1;
       }
+      case "label":
+        return labelCommand(rest, (line) => process.stdout.write(line + "\n"));
       case "subplatform": {
         if (!rest[0]) break;
         process.stdout.write(loadBoard(rest[0]).moddableTarget.split("/")[1] + "\n");
