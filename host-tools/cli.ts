@@ -1,7 +1,10 @@
 /**
  * `sealcam <tool> ...`: one entry point for every host tool. Each tool lives in its own folder and exports
- * `main(argv): Promise<number>` (the exit code); they are loaded lazily so `sealcam ports` never opens SQLite.
+ * `main(argv): Promise<number>` (the exit code), built on host-tools/cli-kit (one argument library, one error
+ * form, one exit-code table: docs/CLI.md); they are loaded lazily so `sealcam ports` never opens SQLite.
  */
+import { EXIT, formatError, UsageError, VERSION } from "./cli-kit";
+
 type ToolMain = (argv: string[]) => Promise<number>;
 
 const TOOLS: Record<string, { summary: string; load: () => Promise<{ main: ToolMain }> }> = {
@@ -18,23 +21,33 @@ const TOOLS: Record<string, { summary: string; load: () => Promise<{ main: ToolM
 function usage(): string {
   const lines = ["usage: sealcam <tool> [options]", "", "tools:"];
   for (const [name, tool] of Object.entries(TOOLS)) lines.push(`  ${name.padEnd(10)} ${tool.summary}`);
-  lines.push("", "`sealcam <tool> --help` for a tool's options.");
+  lines.push("", "options:", "  -h, --help   show this help", "  --version    print the version");
+  lines.push("", "`sealcam <tool> --help` for a tool's options; exit codes and the config home: docs/CLI.md.");
   return lines.join("\n");
 }
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(usage() + "\n");
-    return name ? 0 : 2;
+  try {
+    if (name === "--help" || name === "-h" || name === "help") {
+      process.stdout.write(usage() + "\n");
+      return EXIT.OK;
+    }
+    if (name === "--version") {
+      process.stdout.write(`sealcam ${VERSION}\n`);
+      return EXIT.OK;
+    }
+    if (name === undefined) throw new UsageError(`missing tool (${Object.keys(TOOLS).join(", ")})`);
+    if (name.startsWith("-")) throw new UsageError(`unknown option '${name.split("=")[0]}'`);
+    const tool = TOOLS[name];
+    if (!tool) throw new UsageError(`unknown tool '${name}' (${Object.keys(TOOLS).join(", ")})`);
+    const module = await tool.load();
+    return await module.main(rest);
+  } catch (error) {
+    const tool = name !== undefined && TOOLS[name] ? name : "";
+    process.stderr.write(formatError(tool, error) + "\n" + (error instanceof UsageError ? "(`sealcam --help` lists the tools)\n" : ""));
+    return error instanceof UsageError ? EXIT.USAGE : EXIT.FAILED;
   }
-  const tool = TOOLS[name];
-  if (!tool) {
-    process.stderr.write(`sealcam: unknown tool '${name}'\n\n${usage()}\n`);
-    return 2;
-  }
-  const module = await tool.load();
-  return module.main(rest);
 }
 
 if (require.main === module) {
@@ -43,9 +56,8 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      const e = error as { code?: string; message?: string };
-      process.stderr.write(`sealcam: ${e.code ? e.code + ": " : ""}${e.message ?? String(error)}\n`);
-      process.exitCode = 1;
+      process.stderr.write(formatError("", error) + "\n");
+      process.exitCode = EXIT.FAILED;
     },
   );
 }

@@ -2,104 +2,78 @@
  * `sealcam cloud serve --port P --data DIR [options]`: runs the cloud server until SIGTERM/SIGINT, then stops
  * gracefully (in-flight requests finish, bounded by --grace). Request logs are JSON lines on stdout.
  */
-import { parseArgs } from "node:util";
 import { isSealcamError } from "../../firmware/core/errors";
+import { EXIT, report, runTool, UsageError, type Args, type Context } from "../cli-kit";
 import { isLogLevel, LOG_LEVELS } from "./log";
 import { normalizePublicUrl, startCloud } from "./server";
 
-const USAGE = `usage: sealcam cloud serve --port PORT --data DIR [options]
-
-options:
-  --host ADDR             address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
-  --public-url URL        the address cameras use to reach this cloud, announced by GET /v1/info
-                          (default: the listen URL), e.g. http://192.168.1.20:8080 or https://cloud.example.org
-  --log-level LEVEL       ${LOG_LEVELS.join(", ")} (default info); JSON lines on stdout
-  --quiet                 no logs (same as --log-level silent)
-  --sweep-interval SECS   how often expired clips and leftovers are removed (default 3600; 0 = only at start)
-  --grace SECS            on SIGTERM/SIGINT, how long requests in flight may take to finish (default 10)`;
-
-function usageError(message: string): number {
-  process.stderr.write(`sealcam cloud: ${message}\n${USAGE}\n`);
-  return 2;
-}
-
-function seconds(text: string | undefined, name: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d{1,7}$/.test(text)) throw new Error(`--${name} must be a whole number of seconds`);
-  return Number(text);
-}
-
 export async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    return usageError((error as Error).message);
+  return runTool({
+    name: "cloud",
+    summary: "the cloud server: stores ciphertext only",
+    commands: [{
+      name: "serve",
+      summary: "run the cloud server until SIGTERM/SIGINT, then stop gracefully (requests in flight finish)",
+      synopsis: "--port PORT --data DIR",
+      options: {
+        port: { type: "string", arg: "PORT", help: "TCP port to listen on (0..65535; 0 picks a free one)" },
+        data: { type: "string", arg: "DIR", help: "where the database and the clip files live (created if new)" },
+        host: { type: "string", arg: "ADDR", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for every interface)" },
+        "public-url": { type: "string", arg: "URL", help: "the address cameras use to reach this cloud, announced by GET /v1/info\n(default: the listen URL), e.g. http://192.168.1.20:8080 or https://cloud.example.org" },
+        "log-level": { type: "string", arg: "LEVEL", default: "info", help: `${LOG_LEVELS.join(", ")}; JSON lines on stdout` },
+        quiet: { type: "boolean", help: "no logs (same as --log-level silent)" },
+        "sweep-interval": { type: "string", arg: "SECS", default: "3600", help: "how often expired clips and leftovers are removed (0 = only at start)" },
+        grace: { type: "string", arg: "SECS", default: "10", help: "on SIGTERM/SIGINT, how long requests in flight may take to finish" },
+      },
+      details: "A second SIGTERM/SIGINT stops at once. Exit 0 after a clean stop.",
+      run: serve,
+    }],
+  }, argv);
+}
+
+async function serve(args: Args, ctx: Context): Promise<number> {
+  const data = args.required("data", "--data DIR is required");
+  const port = args.int("port", 0, 65535);
+  if (port === undefined) throw new UsageError("--port PORT is required (0..65535)");
+  const level = args.flag("quiet") ? "silent" : args.string("log-level") ?? "info";
+  if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  const publicUrl = args.string("public-url");
+  if (publicUrl !== undefined) {
+    try {
+      normalizePublicUrl(publicUrl);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE + "\n");
-    return 0;
-  }
-  if (positionals.length !== 1 || positionals[0] !== "serve") return usageError(positionals.length ? `unknown command '${positionals.join(" ")}'` : "missing command 'serve'");
-  if (!values.data) return usageError("--data DIR is required");
-  if (!/^\d{1,5}$/.test(values.port ?? "") || Number(values.port) > 65535) return usageError("--port PORT is required (0..65535)");
-  const level = values.quiet ? "silent" : values["log-level"] ?? "info";
-  if (!isLogLevel(level)) return usageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
-  let sweepSeconds: number;
-  let graceSeconds: number;
-  try {
-    if (values["public-url"] !== undefined) normalizePublicUrl(values["public-url"]);
-    sweepSeconds = seconds(values["sweep-interval"], "sweep-interval", 3600);
-    graceSeconds = seconds(values.grace, "grace", 10);
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
+  const sweepSeconds = args.int("sweep-interval", 0, 9_999_999)!;
+  const graceSeconds = args.int("grace", 0, 9_999_999)!;
+  const values = { data, host: args.string("host") ?? "127.0.0.1", "public-url": publicUrl };
+  const io = ctx.io;
   let cloud: Awaited<ReturnType<typeof startCloud>>;
   try {
     cloud = await startCloud({
-      dataDir: values.data, port: Number(values.port), host: values.host ?? "127.0.0.1", publicUrl: values["public-url"],
+      dataDir: values.data, port, host: values.host, publicUrl: values["public-url"],
       logLevel: level, sweepIntervalMs: sweepSeconds * 1000,
     });
   } catch (error) {
-    const code = isSealcamError(error) ? ` [${error.code}]` : (error as NodeJS.ErrnoException).code ? ` [${(error as NodeJS.ErrnoException).code}]` : "";
-    process.stderr.write(`sealcam cloud: cannot start: ${(error as Error).message}${code}\n`);
-    return 1;
+    const code = isSealcamError(error) ? error.code : (error as NodeJS.ErrnoException).code;
+    return report(io, "cloud", Object.assign(new Error(`cannot start: ${(error as Error).message}`), { code }));
   }
-  process.stderr.write(`sealcam cloud listening on ${cloud.url}, cameras told ${cloud.publicUrl} (data in ${values.data})\n`);
+  io.stderr.write(`sealcam cloud listening on ${cloud.url}, cameras told ${cloud.publicUrl} (data in ${values.data})\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
   // A second signal stops at once.
   const now = () => {
-    process.stderr.write("sealcam cloud: stopping now\n");
+    io.stderr.write("sealcam cloud: stopping now\n");
     void cloud.close();
   };
   process.once("SIGINT", now);
   process.once("SIGTERM", now);
-  process.stderr.write(`sealcam cloud: ${signal}: finishing requests in flight (at most ${graceSeconds} s); signal again to stop at once\n`);
+  io.stderr.write(`sealcam cloud: ${signal}: finishing requests in flight (at most ${graceSeconds} s); signal again to stop at once\n`);
   await cloud.shutdown({ graceMs: graceSeconds * 1000 });
   process.removeListener("SIGINT", now);
   process.removeListener("SIGTERM", now);
-  return 0;
-}
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      help: { type: "boolean", short: "h" },
-      port: { type: "string" },
-      data: { type: "string" },
-      host: { type: "string" },
-      "public-url": { type: "string" },
-      "log-level": { type: "string" },
-      quiet: { type: "boolean" },
-      "sweep-interval": { type: "string" },
-      grace: { type: "string" },
-    },
-  });
+  return EXIT.OK;
 }

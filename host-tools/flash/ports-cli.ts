@@ -2,44 +2,34 @@
  * `sealcam ports`: serial ports with their USB ids, likely ESP32-S3 boards marked with "*".
  * Reads sysfs directly (no udevadm). `--json` for scripts.
  */
-import { parseArgs } from "node:util";
+import { EXIT, runTool, type Args, type Context } from "../cli-kit";
 import { processIo, type CliIo } from "../serial/cli-io";
 import { guessBoard, listPorts, usbIdString } from "../serial/ports";
 
-const USAGE = `usage: sealcam ports [--all] [--json]
-
-Lists serial ports with their USB vendor:product ids. "*" marks a likely ESP32-S3 board
-(native USB-Serial/JTAG 303a:1001, or a USB-UART bridge such boards carry: CP210x, CH340, CH9102, FTDI).
-  --all    also list on-board UARTs (ttyS*)
-  --json   one JSON array on stdout
-`;
-
 export async function main(argv: string[], io: CliIo = processIo(), sysRoot?: string): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
+  return runTool({
+    name: "ports",
+    summary: "list serial ports, marking likely ESP32-S3 boards",
+    commands: {
+      summary: "Lists serial ports with their USB vendor:product ids. \"*\" marks a likely ESP32-S3 board\n" +
+        "(native USB-Serial/JTAG 303a:1001, or a USB-UART bridge such boards carry: CP210x, CH340, CH9102, FTDI).",
       options: {
-        all: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-        "sys-root": { type: "string" },
+        all: { type: "boolean", help: "also list on-board UARTs (ttyS*)" },
+        json: { type: "boolean", help: "one JSON array on stdout, nothing else" },
+        "sys-root": { type: "string", arg: "DIR", hidden: true, help: "read this folder instead of /sys (tests)" },
       },
-      strict: true,
-    }).values;
-  } catch (e) {
-    io.stderr.write(`sealcam ports: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
-  const ports = listPorts({ all: args.all, sysRoot: args["sys-root"] ?? sysRoot });
+      run: (args, ctx) => list(args, ctx, sysRoot),
+    },
+  }, argv, io);
+}
+
+async function list(args: Args, ctx: Context, sysRoot: string | undefined): Promise<number> {
+  const io = ctx.io;
+  const ports = listPorts({ all: args.flag("all"), sysRoot: args.string("sys-root") ?? sysRoot });
   const rows = ports.map((p) => ({ ...p, usbId: usbIdString(p), ...guessBoard(p) }));
-  if (args.json) {
+  if (args.flag("json")) {
     io.stdout.write(JSON.stringify(rows) + "\n");
-    return 0;
+    return EXIT.OK;
   }
   if (rows.length === 0) {
     io.stdout.write("no serial ports found: plug the board in with a data (not charge-only) USB cable\n");

@@ -4,51 +4,45 @@
  * non-zero with the step that failed.
  */
 import * as path from "node:path";
+import { EXIT, report, runTool, UsageError, type Args, type Context } from "../cli-kit";
 import { createRunner } from "../board-sim/cli";
 import { runSim, SimFailure } from "./run-sim";
 
-const USAGE = `usage: sealcam sim [options]
-
-  --out DIR           where every output goes (default: ./.sim/run; emptied first)
-  --clips N           clips to record (default 3)
-  --clip-seconds S    clip length (default 2)
-  --fps N             frames per second (default 5)
-  --size WxH          frame size (default 640x480)
-  --engine xs|node    the camera firmware in the XS host (default) or in this Node process;
-                      xs-stress: the GC-stress XS host (every allocation collects; slow, use short clips)`;
-
 export async function main(argv: string[]): Promise<number> {
-  const opts: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--help" || arg === "-h") {
-      process.stdout.write(USAGE + "\n");
-      return 0;
-    }
-    const value = argv[i + 1];
-    if (!arg.startsWith("--") || value === undefined || !["out", "clips", "clip-seconds", "fps", "size", "engine"].includes(arg.slice(2))) {
-      process.stderr.write(`sealcam sim: bad argument '${arg}'\n\n${USAGE}\n`);
-      return 2;
-    }
-    opts[arg.slice(2)] = value;
-    i++;
-  }
-  const clips = Number(opts.clips ?? "3");
-  const clipSeconds = Number(opts["clip-seconds"] ?? "2");
-  const fps = Number(opts.fps ?? "5");
-  const size = /^(\d{2,4})x(\d{2,4})$/.exec(opts.size ?? "640x480");
-  const engine = opts.engine ?? "xs";
-  if (!(Number.isInteger(clips) && clips >= 1 && clips <= 20) || !(clipSeconds >= 0.5 && clipSeconds <= 60) ||
-      !(Number.isInteger(fps) && fps >= 1 && fps <= 30) || !size) {
-    process.stderr.write(`sealcam sim: --clips 1..20, --clip-seconds 0.5..60, --fps 1..30, --size WxH\n`);
-    return 2;
-  }
-  const print = (line: string) => process.stdout.write(line + "\n");
+  return runTool({
+    name: "sim",
+    summary: "the whole system, simulated end to end",
+    commands: {
+      summary: "the whole system on this host: a cloud, two phones and one camera (firmware in XS), end to end",
+      options: {
+        out: { type: "string", arg: "DIR", default: ".sim/run", help: "where every output goes (emptied first)" },
+        clips: { type: "string", arg: "N", default: "3", help: "clips to record (1..20)" },
+        "clip-seconds": { type: "string", arg: "S", default: "2", help: "clip length (0.5..60)" },
+        fps: { type: "string", arg: "N", default: "5", help: "frames per second (1..30)" },
+        size: { type: "string", arg: "WxH", default: "640x480", help: "frame size" },
+        engine: { type: "string", arg: "ENGINE", default: "xs", help: "xs: the camera firmware in the XS host; node: in this Node process;\nxs-stress: the GC-stress XS host (every allocation collects; slow, use short clips)" },
+      },
+      details: "Exit 0 when every clip was sealed, uploaded and opened by both phones; 1 with the step that failed.",
+      run: sim,
+    },
+  }, argv);
+}
+
+async function sim(args: Args, ctx: Context): Promise<number> {
+  const clips = args.int("clips", 1, 20)!;
+  const clipSeconds = args.number("clip-seconds", 0.5, 60)!;
+  const fps = args.int("fps", 1, 30)!;
+  const size = /^(\d{2,4})x(\d{2,4})$/.exec(args.string("size")!);
+  if (!size) throw new UsageError(`--size must be WxH, e.g. 640x480, not '${args.string("size")}'`);
+  const engine = args.string("engine")!;
+  if (!["xs", "xs-stress", "node"].includes(engine)) throw new UsageError(`--engine must be xs, xs-stress or node, not '${engine}'`);
+  const opts = { out: args.string("out")! };
+  const print = ctx.out;
   print(`sealcam sim: cloud + two phones + one camera (firmware in ${engine === "node" ? "Node" : "the XS engine"}), end to end`);
   try {
     const runner = await createRunner(engine);
     const report = await runSim({
-      outDir: path.resolve(opts.out ?? ".sim/run"),
+      outDir: path.resolve(opts.out),
       clips,
       clipSeconds,
       fps,
@@ -59,10 +53,9 @@ export async function main(argv: string[]): Promise<number> {
       print,
     });
     print(`sealcam sim: OK (${report.clips.length} clips sealed, uploaded and opened by two phones; outputs in ${report.outDir})`);
-    return 0;
+    return EXIT.OK;
   } catch (error) {
     const message = error instanceof SimFailure ? error.message : (error as Error).message ?? String(error);
-    process.stderr.write(`sealcam sim: FAILED at ${message}\n`);
-    return 1;
+    return report(ctx.io, "sim", Object.assign(new Error(`FAILED at ${message}`), { code: (error as { code?: string }).code ?? "E_INTERNAL" }));
   }
 }
