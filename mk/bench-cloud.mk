@@ -1,0 +1,12 @@
+# Benchmark: cloud ingest, N cameras on loopback against one cloud (bench/cloud), vs this disk's rate.
+.PHONY: bench-cloud
+BENCH_CLOUD_DEPS := $(wildcard bench/cloud/*.ts bench/lib/*.ts host-tools/cloud/*.ts host-tools/phone/*.ts firmware/core/*.ts firmware/core/*/*.ts) $(NPM_STAMP)
+build/bench/cloud-child.cjs: $(BENCH_CLOUD_DEPS)
+	@mkdir -p $(@D)
+	npx esbuild bench/cloud/child.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --external:better-sqlite3 --outfile=$@
+build/bench/cloud-ingest.cjs: $(BENCH_CLOUD_DEPS)
+	@mkdir -p $(@D)
+	npx esbuild bench/cloud/ingest.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --external:better-sqlite3 --external:esbuild --outfile=$@
+bench-cloud: build/bench/cloud-child.cjs build/bench/cloud-ingest.cjs
+	node build/bench/cloud-ingest.cjs
+BENCH_TARGETS += bench-cloud
