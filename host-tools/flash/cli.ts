@@ -9,32 +9,14 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { isSealcamError, SealcamError } from "../../firmware/core/errors";
+import { exitCodeFor, formatError, runTool, type Args } from "../cli-kit";
 import { processIo, readLine, type CliIo } from "../serial/cli-io";
 import { usbIdsForPath } from "../serial/ports";
 import { defaultHwDir } from "../hw/boards";
 import { loadFlashBoard } from "./board";
 import { flashBoard, type FlashEvents, type Stage } from "./flasher";
 import { findBuildFiles, nvsPartition, otadataPartition, planRegions, type FlashPartitionDef, type Region } from "./layout";
-
-const USAGE = `usage: sealcam flash --port PORT --board NAME [options]
-
-Writes the bootloader, partition table and application of a build to an ESP32-S3 camera board
-(esptool protocol: compressed, each region verified by MD5), then resets it.
-
-options:
-  --port PORT        serial port of the board (\`sealcam ports\` lists them)
-  --board NAME       board definition in hw/NAME (flash layout and chip)
-  --build DIR        build output (default: build/firmware/NAME)
-  --baud N           baud rate after the stub is running (default 921600)
-  --erase-config     also erase the NVS partition: settings, enrollment and keys (factory reset)
-  --erase-all        erase the whole flash first (asks for confirmation; --yes skips it)
-  --erase-only       write nothing; only do the erases asked for
-  --yes              do not ask before --erase-all
-  --json             one JSON object per line on stdout (stages, progress, result or error)
-  --verbose          show esptool's own output
-`;
 
 interface Renderer {
   events: FlashEvents;
@@ -107,7 +89,7 @@ function makeRenderer(io: CliIo, mode: "json" | "tty" | "plain", verbose: boolea
     },
     error: (e) => {
       closeBar();
-      io.stderr.write(`sealcam flash: ${e.message} [${e.code}]\n`);
+      io.stderr.write(formatError("flash", e) + "\n");
     },
   };
 }
@@ -126,37 +108,40 @@ function parseBaud(text: string): number {
 }
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
+  return runTool({
+    name: "flash",
+    summary: "flash a camera board over serial (esptool-js)",
+    commands: {
+      summary: "Writes the bootloader, partition table and application of a build to an ESP32-S3 camera board\n" +
+        "(esptool protocol: compressed, each region verified by MD5), then resets it.",
+      synopsis: "--port PORT --board NAME",
       options: {
-        port: { type: "string" },
-        board: { type: "string" },
-        build: { type: "string" },
-        baud: { type: "string", default: "921600" },
-        "erase-config": { type: "boolean", default: false },
-        "erase-all": { type: "boolean", default: false },
-        "erase-only": { type: "boolean", default: false },
-        yes: { type: "boolean", short: "y", default: false },
-        json: { type: "boolean", default: false },
-        verbose: { type: "boolean", short: "v", default: false },
-        help: { type: "boolean", short: "h", default: false },
+        port: { type: "string", arg: "PORT", help: "serial port of the board (`sealcam ports` lists them)" },
+        board: { type: "string", arg: "NAME", help: "board definition in hw/NAME (flash layout and chip)" },
+        build: { type: "string", arg: "DIR", help: "build output (default: build/firmware/NAME)" },
+        baud: { type: "string", arg: "N", default: "921600", help: "baud rate after the stub is running" },
+        "erase-config": { type: "boolean", help: "also erase the NVS partition: settings, enrollment and keys (factory reset)" },
+        "erase-all": { type: "boolean", help: "erase the whole flash first (asks for confirmation; --yes skips it)" },
+        "erase-only": { type: "boolean", help: "write nothing; only do the erases asked for" },
+        yes: { type: "boolean", short: "y", help: "do not ask before --erase-all" },
+        json: { type: "boolean", help: "one JSON object per line on stdout (stages, progress, result or error)" },
+        verbose: { type: "boolean", short: "v", help: "show esptool's own output" },
         // for tests and unusual setups
-        "hw-dir": { type: "string" },
-        "connect-attempts": { type: "string" },
+        "hw-dir": { type: "string", arg: "DIR", hidden: true, help: "board definitions folder" },
+        "connect-attempts": { type: "string", arg: "N", hidden: true, help: "connection attempts" },
       },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    io.stderr.write(`sealcam flash: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
+      run: (parsed) => flash(parsed, io),
+    },
+  }, argv, io);
+}
+
+async function flash(parsed: Args, io: CliIo): Promise<number> {
+  const args = {
+    port: parsed.string("port"), board: parsed.string("board"), build: parsed.string("build"), baud: parsed.string("baud"),
+    "erase-config": parsed.flag("erase-config"), "erase-all": parsed.flag("erase-all"), "erase-only": parsed.flag("erase-only"),
+    yes: parsed.flag("yes"), json: parsed.flag("json"), verbose: parsed.flag("verbose"),
+    "hw-dir": parsed.string("hw-dir"), "connect-attempts": parsed.string("connect-attempts"),
+  };
   // A closed pipe (`| head`) must not kill a flash half-way: the board would be left without a bootloader.
   io.stdout.on("error", () => undefined);
   const mode = args.json ? "json" : io.stdout.isTTY ? "tty" : "plain";
@@ -208,6 +193,6 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   } catch (e) {
     const err = isSealcamError(e) ? e : new SealcamError("E_INTERNAL", (e as Error).message ?? String(e));
     ui.error(err);
-    return err.code === "E_ARGUMENT" ? 2 : 1;
+    return exitCodeFor(err);
   }
 }
