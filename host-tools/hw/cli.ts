@@ -18,6 +18,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { defaultHwDir, findPartition, loadBoard, type Board } from "./boards";
 import { formatProblems, validateAll } from "./validate";
+import { SealcamError } from "../../firmware/core/errors";
+import { EXIT, runTool, UsageError } from "../cli-kit";
 
 export const IMAGES = ["bootloader.bin", "partition-table.bin", "xs_esp32.bin"] as const;
 
@@ -200,97 +202,115 @@ export function checkBuild(board: Board, manifest: string, outDir: string, env: 
   return report;
 }
 
-function usage(): string {
-  return [
-    "usage: hw validate [root]",
-    "       hw doctor",
-    "       hw platform <board>",
-    "       hw subplatform <board>",
-    "       hw cflags <IDF_PATH> <out.rsp>",
-    "       hw check-build <board> <out-dir>",
-    "       hw collect <board> <mcconfig-output-dir> <dest> [--flavor release|debug]",
-    "       hw label (--label-file F | --data DIR) --out FILE.svg|FILE.png   a printable camera label (QR + text)",
-  ].join("\n");
-}
+const out = (line: string) => process.stdout.write(line + "\n");
+const BOARD = { min: 1, max: 1 };
 
+/** `sealcam hw <command>` (also build/hw-tools.cjs for mk/board.mk). */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  try {
-    switch (command) {
-      case "validate": {
-        const root = path.resolve(rest[0] ?? path.dirname(defaultHwDir()));
-        const problems = validateAll({ root });
-        if (problems.length > 0) {
-          process.stderr.write(formatProblems(problems, root) + `\nhw: ${problems.length} problem(s) in manifests/ or hw/\n`);
-          return 1;
-        }
-        process.stdout.write("hw: manifests, boards and partition tables are consistent\n");
-        return 0;
-      }
-      case "doctor": {
-        const report = doctor();
-        if (report.ok) {
-          process.stdout.write(`hw: Moddable SDK (${report.mcconfig}) and ESP-IDF (${report.idfPy}) found\n`);
-          return 0;
-        }
-        process.stderr.write(["make firmware needs the Moddable SDK and ESP-IDF, and this shell lacks them:", ...report.problems.map((p) => "  - " + p), "", INSTALL_HELP, ""].join("\n"));
-        return 3;
-      }
-      case "platform": {
-        if (!rest[0]) break;
-        process.stdout.write(platformArgument(loadBoard(rest[0])) + "\n");
-        return 0;
-      }
-      case "cflags": {
-        const [idfPath, out] = rest;
-        if (!idfPath || !out) break;
-        const missing = writeIdfCflags(idfPath, path.resolve(out));
-        for (const dir of missing) process.stderr.write(`hw: warning: ${path.join(idfPath, dir)} does not exist in this ESP-IDF\n`);
-        return 0;
-      }
-      case "check-build": {
-        const [name, outDir] = rest;
-        if (!name || !outDir) break;
-        const root = path.dirname(defaultHwDir());
-        const report = checkBuild(
-          loadBoard(name),
-          path.join(root, "manifests", "manifest.json"),
-          path.resolve(outDir),
-          process.env,
-          path.join(root, "node_modules", "typescript", "bin", "tsc"),
-          root,
-        );
-        process.stdout.write(`hw: mcconfig generated ${report.makefile}\n`);
-        process.stdout.write(`hw: tsc ${report.tsc.total - report.tsc.failed.length}/${report.tsc.total} modules compiled with mcconfig's tsconfig\n`);
-        process.stdout.write(`hw: xsc ${report.xsc.total - report.xsc.failed.length}/${report.xsc.total} of our modules compiled to XS bytecode\n`);
-        for (const f of report.tsc.failed) process.stderr.write(`tsc ${f.config}\n${f.output}\n`);
-        for (const f of report.xsc.failed) process.stderr.write(`${f.command}\n${f.output}\n`);
-        return report.tsc.failed.length + report.xsc.failed.length === 0 ? 0 : 1;
-      }
-      case "label":
-        return labelCommand(rest, (line) => process.stdout.write(line + "\n"));
-      case "subplatform": {
-        if (!rest[0]) break;
-        process.stdout.write(loadBoard(rest[0]).moddableTarget.split("/")[1] + "\n");
-        return 0;
-      }
-      case "collect": {
-        const [name, outDir, dest] = rest;
-        if (!name || !outDir || !dest) break;
-        const flavorIndex = rest.indexOf("--flavor");
-        const flavor = flavorIndex >= 0 ? rest[flavorIndex + 1] : "release";
-        if (flavor !== "release" && flavor !== "debug") break;
-        const manifest = collect(loadBoard(name), path.resolve(outDir), path.resolve(dest), flavor);
-        process.stdout.write(`hw: images for ${manifest.board} in ${dest}: ${manifest.images.map((i) => `${i.file}@${i.offset}`).join(" ")}\n`);
-        return 0;
-      }
-      default:
-        break;
-    }
-  } catch (error) {
-    process.stderr.write(`hw: ${(error as Error).message}\n`);
-    return 1;
-  }
-  process.stderr.write(usage() + "\n");
-  return 2;
+  return runTool({
+    name: "hw",
+    summary: "board definitions and firmware build helpers",
+    commands: [
+      {
+        name: "validate", args: "[ROOT]", positionals: { min: 0, max: 1 }, options: {},
+        summary: "check every manifest/board/partition rule (default root: this repository)",
+        run: async (args) => {
+          const root = path.resolve(args.positionals[0] ?? path.dirname(defaultHwDir()));
+          const problems = validateAll({ root });
+          if (problems.length > 0) {
+            process.stderr.write(formatProblems(problems, root) + "\n");
+            throw new SealcamError("E_FORMAT", `${problems.length} problem(s) in manifests/ or hw/`);
+          }
+          out("hw: manifests, boards and partition tables are consistent");
+          return EXIT.OK;
+        },
+      },
+      {
+        name: "doctor", options: {},
+        summary: "is a Moddable SDK + ESP-IDF installed and usable? what to install (exit 1 when not)",
+        run: async () => {
+          const report = doctor();
+          if (report.ok) {
+            out(`hw: Moddable SDK (${report.mcconfig}) and ESP-IDF (${report.idfPy}) found`);
+            return EXIT.OK;
+          }
+          process.stderr.write(["make firmware needs the Moddable SDK and ESP-IDF, and this shell lacks them:", ...report.problems.map((p) => "  - " + p), "", INSTALL_HELP, ""].join("\n"));
+          return EXIT.FAILED;
+        },
+      },
+      {
+        name: "platform", args: "BOARD", positionals: BOARD, options: {},
+        summary: "the mcconfig -p value for a board",
+        run: async (args) => (out(platformArgument(loadBoard(args.positionals[0]))), EXIT.OK),
+      },
+      {
+        name: "subplatform", args: "BOARD", positionals: BOARD, options: {},
+        summary: "the subplatform name mcconfig builds a board as (output folders)",
+        run: async (args) => (out(loadBoard(args.positionals[0]).moddableTarget.split("/")[1]), EXIT.OK),
+      },
+      {
+        name: "cflags", args: "IDF_PATH OUT.rsp", positionals: { min: 2, max: 2 }, options: {},
+        summary: "write the gcc response file with the extra ESP-IDF include folders",
+        run: async (args) => {
+          const [idfPath, outFile] = args.positionals;
+          const missing = writeIdfCflags(idfPath, path.resolve(outFile));
+          for (const dir of missing) process.stderr.write(`hw: warning: ${path.join(idfPath, dir)} does not exist in this ESP-IDF\n`);
+          return EXIT.OK;
+        },
+      },
+      {
+        name: "check-build", args: "BOARD OUT_DIR", positionals: { min: 2, max: 2 }, options: {},
+        summary: "with only the Moddable SDK tools (no ESP-IDF): mcconfig generates the build, then mcconfig's\n" +
+          "per-module tsc and the SDK's xsc run on our modules",
+        run: async (args) => {
+          const [name, outDir] = args.positionals;
+          const root = path.dirname(defaultHwDir());
+          const report = checkBuild(
+            loadBoard(name),
+            path.join(root, "manifests", "manifest.json"),
+            path.resolve(outDir),
+            process.env,
+            path.join(root, "node_modules", "typescript", "bin", "tsc"),
+            root,
+          );
+          out(`hw: mcconfig generated ${report.makefile}`);
+          out(`hw: tsc ${report.tsc.total - report.tsc.failed.length}/${report.tsc.total} modules compiled with mcconfig's tsconfig`);
+          out(`hw: xsc ${report.xsc.total - report.xsc.failed.length}/${report.xsc.total} of our modules compiled to XS bytecode`);
+          for (const f of report.tsc.failed) process.stderr.write(`tsc ${f.config}\n${f.output}\n`);
+          for (const f of report.xsc.failed) process.stderr.write(`${f.command}\n${f.output}\n`);
+          return report.tsc.failed.length + report.xsc.failed.length === 0 ? EXIT.OK : EXIT.FAILED;
+        },
+      },
+      {
+        name: "collect", args: "BOARD MCCONFIG_OUT DEST", positionals: { min: 3, max: 3 },
+        options: { flavor: { type: "string", arg: "FLAVOR", default: "release", help: "release or debug" } },
+        summary: "copy bootloader.bin, partition-table.bin, xs_esp32.bin into DEST and write DEST/flasher.json",
+        run: async (args) => {
+          const [name, outDir, dest] = args.positionals;
+          const flavor = args.string("flavor");
+          if (flavor !== "release" && flavor !== "debug") throw new UsageError(`--flavor must be release or debug, not '${flavor}'`);
+          const manifest = collect(loadBoard(name), path.resolve(outDir), path.resolve(dest), flavor);
+          out(`hw: images for ${manifest.board} in ${dest}: ${manifest.images.map((i) => `${i.file}@${i.offset}`).join(" ")}`);
+          return EXIT.OK;
+        },
+      },
+      {
+        name: "label", synopsis: "(--label-file F | --data DIR) --out FILE.svg|FILE.png",
+        options: {
+          "label-file": { type: "string", arg: "F", help: "a file holding the label string (SEALCAM:1:...)" },
+          data: { type: "string", arg: "DIR", help: "a board-sim data folder (its label.txt)" },
+          out: { type: "string", arg: "FILE", help: "the label to write: FILE.svg or FILE.png (written 0600)" },
+        },
+        summary: "a printable camera label (QR of the label string + text)",
+        run: async (args) => {
+          const rest: string[] = [];
+          for (const name of ["label-file", "data", "out"]) {
+            const value = args.string(name);
+            if (value !== undefined) rest.push(`--${name}`, value);
+          }
+          return labelCommand(rest, out);
+        },
+      },
+    ],
+  }, argv);
 }
