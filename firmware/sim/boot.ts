@@ -1,6 +1,6 @@
 /**
  * Power-on of the simulated board: asks Node for the boot snapshot ("board.boot": the persisted NVS entries,
- * the queue flash image, the MAC and the camera application's settings), then builds the Platform from the
+ * the queue flash partition's geometry (its bytes stay in Node), the MAC and the camera application's settings), then builds the Platform from the
  * sim bodies and the given Crypto. Shared by the XS entry (main.ts) and the in-process link of host tests.
  */
 import type { CameraAppConfig } from "../camera/config";
@@ -21,7 +21,7 @@ export async function simPowerOn(channel: SimChannel, crypto: Crypto): Promise<S
   for (const key of Object.keys(entries)) nvs.set(key, asBytes(entries[key]));
   const snapshot: BootSnapshot = {
     nvs,
-    flash: asBytes(reply.flash),
+    flashSize: asNumber(reply.flashSize),
     flashBlockSize: asNumber(reply.flashBlockSize),
     mac: asBytes(reply.mac),
   };

@@ -32,6 +32,12 @@ export interface SimChannel {
   post(method: string, params: ChannelParams): void;
   /** A call answered later (boot snapshot, radio, HTTP, camera frames, sleeps). */
   call(method: string, params: ChannelParams): Promise<ChannelValue>;
+  /**
+   * A call the firmware waits for, as the board waits for an SPI flash read: nothing else runs until Node
+   * answers. Only for quick, local work ("flash.read"). Posts sent before it are applied before it is answered
+   * (one ordered pipe). Throws as `call` rejects.
+   */
+  callSync(method: string, params: ChannelParams): ChannelValue;
   /** Events from Node: "wifi.state", "setup.request", "camera.trigger", "console.line". */
   onEvent(callback: (name: string, payload: ChannelParams) => void): void;
 }

@@ -5,8 +5,11 @@
  *
  * They fail with the codes the board's bodies use: E_ARGUMENT for bad keys or offsets, E_LIMIT for values
  * over the NVS limit, E_NETWORK when the link is down or the cloud unreachable, E_TIMEOUT when it does not
- * answer. Storage and flash are mirrored in memory from a snapshot Node sends at power-on; their writes are
- * posted in order (see SimChannel.post for why that is as durable, seen from outside, as a blocking write). Crypto is not here: it is the native module (issue 4's NativeCrypto).
+ * answer. Storage is mirrored in memory from a snapshot Node sends at power-on (NVS is small, and the board's
+ * Preference reads are synchronous too); the queue's flash partition is NOT mirrored: as on the board, it lives
+ * outside the JS heap (in Node's flash file) and each read fetches only the bytes asked for. Writes and erases of
+ * both are posted in order (see SimChannel.post for why that is as durable, seen from outside, as a blocking
+ * write). Crypto is not here: it is the native module (issue 4's NativeCrypto).
  */
 import { fail } from "../core/errors";
 import type { Camera, CameraConfig, Frame } from "../platform/camera";
@@ -37,7 +40,8 @@ function headersValue(headers: Record<string, string>): ChannelParams {
 /** What Node hands the firmware at power-on: the persisted media and the factory data. */
 export interface BootSnapshot {
   nvs: Map<string, Uint8Array>;
-  flash: Uint8Array;
+  /** The queue partition's geometry (its bytes stay in Node: SimFlash reads them per call). */
+  flashSize: number;
   flashBlockSize: number;
   mac: Uint8Array;
 }
@@ -85,14 +89,13 @@ export class SimStorage implements Storage {
 }
 
 /**
- * The clip-queue partition with NOR semantics (erase to 0xFF, writes only clear bits), mirrored in memory
- * from the boot snapshot; writes and erases are posted to Node, which applies them to the flash file.
+ * The clip-queue partition with NOR semantics (erase to 0xFF, writes only clear bits). Its bytes live in Node's
+ * flash file, not in the JS heap (on the board the partition is SPI flash, and Moddable's `flash.read` returns a
+ * fresh ArrayBuffer of just the bytes asked for): a read is a synchronous "flash.read" call answered with exactly
+ * `length` bytes in a new buffer; writes and erases are posted, in order, so a later read sees them.
  */
 export class SimFlash implements FlashPartition {
-  readonly byteLength: number;
-  constructor(private readonly channel: SimChannel, private readonly bytes: Uint8Array, readonly blockSize: number) {
-    this.byteLength = bytes.length;
-  }
+  constructor(private readonly channel: SimChannel, readonly byteLength: number, readonly blockSize: number) {}
   private range(offset: number, length: number): void {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > this.byteLength) {
       fail("E_ARGUMENT", `flash access ${offset}+${length} is outside the ${this.byteLength}-byte partition`);
@@ -100,18 +103,20 @@ export class SimFlash implements FlashPartition {
   }
   read(offset: number, length: number): Uint8Array {
     this.range(offset, length);
-    return this.bytes.slice(offset, offset + length);
+    if (length === 0) return new Uint8Array(0);
+    const bytes = asBytes(this.channel.callSync("flash.read", { offset, length }));
+    if (bytes.length !== length) fail("E_STORAGE", `flash read ${offset}+${length} returned ${bytes.length} bytes`);
+    return bytes;
   }
   write(offset: number, data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) fail("E_ARGUMENT", "flash data must be bytes");
     this.range(offset, data.length);
-    const copy = data.slice();
-    this.channel.post("flash.write", { offset, data: copy });
-    for (let i = 0; i < copy.length; i++) this.bytes[offset + i] &= copy[i];
+    // Posting encodes the bytes at once (into the pipe, or Node's file for the in-process link): no copy kept.
+    this.channel.post("flash.write", { offset, data });
   }
   eraseBlock(block: number): void {
     if (!Number.isInteger(block) || block < 0 || block >= this.byteLength / this.blockSize) fail("E_ARGUMENT", `flash block ${block} does not exist`);
     this.channel.post("flash.erase", { block });
-    this.bytes.fill(0xff, block * this.blockSize, (block + 1) * this.blockSize);
   }
 }
 
@@ -328,7 +333,7 @@ export function createSimBodies(channel: SimChannel, boot: BootSnapshot): SimBod
     setupServer: new SimHttpServer(channel),
     camera: new SimCamera(channel),
     console: new SimConsole(channel),
-    queueFlash: new SimFlash(channel, boot.flash, boot.flashBlockSize),
+    queueFlash: new SimFlash(channel, boot.flashSize, boot.flashBlockSize),
   };
   channel.onEvent((name, payload) => {
     if (name === "wifi.state") bodies.wifi.deliver(asString(payload.state));

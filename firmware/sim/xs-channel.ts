@@ -1,6 +1,7 @@
 /**
  * The SimChannel over issue 4's "sealcam/host-channel" (the XS host's pipe to Node): posts are channel
- * events, calls are channel requests, and Node's events are subscribed by name. Frames travel in order on
+ * events, calls are channel requests (callSync a request the host blocks on), and Node's events are
+ * subscribed by name. Frames travel in order on
  * one pipe, which is what SimChannel.post's durability argument needs.
  */
 import * as host from "sealcam/host-channel";
@@ -24,6 +25,13 @@ export function xsHostChannel(): SimChannel {
       try {
         // No channel-level deadline: frames, sleeps and HTTP have their own timeouts on the Node side.
         return (await host.request(method, p, 0)) as ChannelValue;
+      } catch (error) {
+        throw toSealcamError(error, "E_INTERNAL");
+      }
+    },
+    callSync(method: string, p: ChannelParams): ChannelValue {
+      try {
+        return host.requestSync(method, p) as ChannelValue;
       } catch (error) {
         throw toSealcamError(error, "E_INTERNAL");
       }

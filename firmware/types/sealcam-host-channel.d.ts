@@ -28,6 +28,11 @@ declare module "sealcam/host-channel" {
   export function available(): boolean;
   /** Asks Node; resolves with its handler's result, rejects with an Error carrying `code` if it failed. */
   export function request(method: string, params?: ChannelValue, timeoutMs?: number): Promise<ChannelValue>;
+  /**
+   * Asks Node and blocks until it answers (no other JS runs meanwhile); returns its handler's result or throws
+   * an Error carrying `code`. For what the board does synchronously outside the JS heap (flash reads).
+   */
+  export function requestSync(method: string, params?: ChannelValue): ChannelValue;
   /** Fire-and-forget notification to Node. */
   export function emit(name: string, data?: ChannelValue): void;
   /** Subscribes to events from Node; returns an unsubscribe function. */

@@ -47,6 +47,16 @@ export class DirectLink implements SimChannel {
     }
   }
 
+  /** After a power cut the old firmware instance reads nothing (its posts are already ignored). */
+  callSync(method: string, params: ChannelParams): ChannelValue {
+    if (this.dead) throw new Error("E_STORAGE: the power is off");
+    try {
+      return this.services.callSync(method, params as Params) as ChannelValue;
+    } catch (error) {
+      throw encodeError(error);
+    }
+  }
+
   onEvent(callback: (name: string, payload: ChannelParams) => void): void {
     this.handlers.push(callback);
   }

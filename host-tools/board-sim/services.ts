@@ -187,22 +187,40 @@ export class BoardServices {
     }
   }
 
-  /** The power-on snapshot the firmware mirrors: NVS entries, flash image, MAC, app settings. */
+  /**
+   * The power-on snapshot: NVS entries (the firmware mirrors them), the queue partition's geometry (its bytes
+   * stay here: "flash.read" per call), MAC, app settings.
+   */
   bootSnapshot(): Params {
     const nvs: Params = {};
     for (const key of this.nvs.keys()) nvs[key] = this.nvs.get(key)!;
     return {
       nvs,
-      flash: this.flash.read(0, this.flash.byteLength),
+      flashSize: this.flash.byteLength,
       flashBlockSize: this.flash.blockSize,
       mac: this.mac,
       config: JSON.stringify(this.firmwareConfig),
     };
   }
 
+  /**
+   * Calls the firmware waits for (SimChannel.callSync): "flash.read" {offset, length} -> exactly those bytes of
+   * the queue partition, read from the flash file now (posted writes before it are already applied).
+   */
+  callSync(method: string, p: Params): ChannelValue {
+    switch (method) {
+      case "flash.read":
+        return this.flash.read(num(p.offset), num(p.length));
+      default:
+        throw new SealcamError("E_ARGUMENT", `board-sim: unknown synchronous method ${method}`);
+    }
+  }
+
   /** Calls with an answer (boot snapshot, radio, HTTP, camera frames, sleeps). */
   async call(method: string, p: Params): Promise<ChannelValue> {
     switch (method) {
+      case "flash.read":
+        return this.callSync(method, p);
       case "board.boot":
         return this.bootSnapshot();
       case "clock.sleep":

@@ -14,12 +14,12 @@ import { repoRoot } from "./bundle";
 import type { BoardServices, Params } from "./services";
 import type { FirmwareRunner } from "./simulator";
 
-/** Messages the firmware posts (SimChannel.post) and calls it makes (SimChannel.call). */
+/** Messages the firmware posts (SimChannel.post) and calls it makes (SimChannel.call; "flash.read" is its callSync). */
 export const POSTED = [
   "storage.set", "storage.delete", "flash.write", "flash.erase", "log.write", "console.write", "camera.start",
   "camera.stop", "wifi.stopAp", "wifi.disconnect", "setup.respond", "setup.close", "board.step", "board.fatal",
 ];
-export const CALLS = ["board.boot", "clock.sleep", "wifi.startAp", "setup.listen", "wifi.connect", "http.request", "camera.read"];
+export const CALLS = ["board.boot", "flash.read", "clock.sleep", "wifi.startAp", "setup.listen", "wifi.connect", "http.request", "camera.read"];
 
 export interface XsFirmware {
   binary: string;

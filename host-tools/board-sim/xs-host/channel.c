@@ -98,7 +98,7 @@ int channel_read_available(void)
 	return 1;
 }
 
-int channel_next_frame(const uint8_t **body, size_t *length)
+static int next_input_frame(const uint8_t **body, size_t *length)
 {
 	uint32_t size;
 	if (inputLength - consumed < 4)
@@ -112,4 +112,87 @@ int channel_next_frame(const uint8_t **body, size_t *length)
 	*length = size;
 	consumed += 4 + size;
 	return 1;
+}
+
+/* Frames that arrived while a synchronous call waited for its reply, oldest first. */
+typedef struct deferred_frame {
+	struct deferred_frame *next;
+	size_t length;
+	uint8_t body[];
+} deferred_frame;
+
+static deferred_frame *deferredHead = NULL, *deferredTail = NULL, *deferredTaken = NULL;
+
+static int defer_frame(const uint8_t *body, size_t length)
+{
+	deferred_frame *frame = (deferred_frame *)malloc(sizeof(deferred_frame) + length);
+	if (!frame)
+		return -1;
+	frame->next = NULL;
+	frame->length = length;
+	memcpy(frame->body, body, length);
+	if (deferredTail)
+		deferredTail->next = frame;
+	else
+		deferredHead = frame;
+	deferredTail = frame;
+	return 0;
+}
+
+int channel_next_frame(const uint8_t **body, size_t *length)
+{
+	free(deferredTaken);
+	deferredTaken = NULL;
+	if (deferredHead) {
+		deferredTaken = deferredHead;
+		deferredHead = deferredHead->next;
+		if (!deferredHead)
+			deferredTail = NULL;
+		*body = deferredTaken->body;
+		*length = deferredTaken->length;
+		return 1;
+	}
+	return next_input_frame(body, length);
+}
+
+int channel_has_frame(void)
+{
+	if (deferredHead)
+		return 1;
+	if (inputLength - consumed < 4)
+		return 0;
+	return inputLength - consumed - 4 >= get_u32(input + consumed) || get_u32(input + consumed) > CHANNEL_MAX_FRAME;
+}
+
+int channel_await_reply(const char *prefix, size_t prefixLength, const uint8_t **body, size_t *length)
+{
+	for (;;) {
+		const uint8_t *frame;
+		size_t size;
+		int got;
+		while ((got = next_input_frame(&frame, &size)) == 1) {
+			uint32_t jsonLength = size >= 4 ? get_u32(frame) : 0;
+			if (size >= 4 && jsonLength <= size - 4 && jsonLength >= prefixLength && !memcmp(frame + 4, prefix, prefixLength)) {
+				*body = frame;
+				*length = size;
+				return 1;
+			}
+			if (defer_frame(frame, size) != 0)
+				return -1;
+		}
+		if (got < 0)
+			return -1;
+		{
+			struct pollfd pfd = { channel_fd, POLLIN, 0 };
+			int ready = poll(&pfd, 1, -1);
+			if (ready < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+		}
+		got = channel_read_available();
+		if (got <= 0)
+			return got;
+	}
 }

@@ -25,8 +25,20 @@ int channel_write_frame(const char *json, size_t jsonLength, const void *const *
  * or a malformed frame. */
 int channel_read_available(void);
 
-/* Takes the next complete frame body out of the input buffer; the pointer stays valid until the next call to
- * channel_next_frame or channel_read_available. Returns 1 if a frame was taken, 0 if none is complete. */
+/* Takes the next frame to dispatch: first the frames set aside by channel_await_reply (in arrival order), then the
+ * next complete frame of the input buffer. The pointer stays valid until the next call to channel_next_frame
+ * (a set-aside frame) or channel_read_available (an input frame). Returns 1 if a frame was taken, 0 if none is
+ * complete, -1 on a malformed (oversized) frame. */
 int channel_next_frame(const uint8_t **body, size_t *length);
+
+/* Is a frame ready for channel_next_frame without reading the descriptor (set aside, or complete in the buffer)?
+ * The loop must not sleep in poll() while one is. */
+int channel_has_frame(void);
+
+/* A synchronous call's wait (host_natives.c's call): blocks until the frame whose JSON starts with `prefix` arrives
+ * (Node's {"t":"res","id":N,...}), setting every other frame aside, in order, for the loop to dispatch later. The
+ * pointer stays valid until the next channel_read_available or channel_await_reply. Returns 1 when it came, 0 if
+ * the channel closed first, -1 on an error or a malformed frame. */
+int channel_await_reply(const char *prefix, size_t prefixLength, const uint8_t **body, size_t *length);
 
 #endif

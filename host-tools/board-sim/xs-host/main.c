@@ -6,7 +6,7 @@
  *
  * Globals it installs before evaluating the bundle (the bundle's prelude builds on them):
  *   __sealcamNative   the native crypto functions (firmware/native/sealcam_crypto.c), by their C names
- *   __sealcamHost     print, send, now, exit (host_natives.c); newNative(kind) makes the host objects that
+ *   __sealcamHost     print, send, call (synchronous request), now, exit (host_natives.c); newNative(kind) makes the host objects that
  *                     Moddable's Native("destructor") classes make on the board; gc(); channel (boolean)
  * Callbacks it calls (defined by the prelude / channel module):
  *   __sealcamHostTick()                 runs at most one due timer; returns ms to the next timer or -1
@@ -52,6 +52,7 @@ extern void xs_host_print(xsMachine *);
 extern void xs_host_send(xsMachine *);
 extern void xs_host_now(xsMachine *);
 extern void xs_host_exit(xsMachine *);
+extern void xs_host_call(xsMachine *);
 
 #define SEALCAM_CRYPTO_NATIVES(X) \
 	X(xs_sealcam_random, 1) X(xs_sealcam_sha256, 1) X(xs_sealcam_sha256_begin, 0) X(xs_sealcam_sha256_update, 1) \
@@ -201,6 +202,8 @@ static void install_globals(xsMachine *the)
 	xsDefine(xsVar(0), xsID("print"), xsVar(1), xsDontEnum);
 	xsVar(1) = xsNewHostFunction(xs_host_send, 1);
 	xsDefine(xsVar(0), xsID("send"), xsVar(1), xsDontEnum);
+	xsVar(1) = xsNewHostFunction(xs_host_call, 2);
+	xsDefine(xsVar(0), xsID("call"), xsVar(1), xsDontEnum);
 	xsVar(1) = xsNewHostFunction(xs_host_now, 0);
 	xsDefine(xsVar(0), xsID("now"), xsVar(1), xsDontEnum);
 	xsVar(1) = xsNewHostFunction(xs_host_exit, 1);
@@ -459,17 +462,22 @@ static int run_loop(xsMachine *machine)
 			continue;
 		}
 		{
+			/* Frames a synchronous call set aside (or read past its reply) are dispatched before any sleep. */
+			int buffered = channel_has_frame();
 			struct pollfd pfd = { channel_fd, POLLIN, 0 };
 			int timeout = delay < 0 ? -1 : (int)ceil(delay);
-			int ready = poll(&pfd, 1, timeout);
+			int ready = buffered ? 1 : poll(&pfd, 1, timeout);
 			if (ready < 0 && errno != EINTR)
 				return 1;
 			if (ready > 0) {
 				const uint8_t *body;
 				size_t length;
-				int got = channel_read_available(), frame;
-				if (got <= 0)
-					return got == 0 ? host_exit_code : 1; /* Node closed the channel: stop */
+				int frame;
+				if (!buffered) {
+					int got = channel_read_available();
+					if (got <= 0)
+						return got == 0 ? host_exit_code : 1; /* Node closed the channel: stop */
+				}
 				while ((frame = channel_next_frame(&body, &length)) == 1) {
 					if ((status = dispatch(machine, body, length)) != TURN_OK)
 						return status == TURN_ABORT ? aborted(machine) : 1;

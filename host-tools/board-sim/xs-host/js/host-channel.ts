@@ -60,10 +60,7 @@ globalThis.__sealcamChannelReceive = (json: string, attachments: ArrayBuffer[]):
       if (entry.timer !== undefined) clearTimeout(entry.timer);
       if (message.ok) entry.resolve(message.result ?? null);
       else {
-        const info = (message.error ?? {}) as { message?: string; code?: string; name?: string };
-        const error = new Error(info.message ?? "request failed") as Error & { code?: string };
-        if (info.code) error.code = info.code;
-        entry.reject(error);
+        entry.reject(replyError((message.error ?? {}) as { message?: string; code?: string }, "request failed"));
       }
       return;
     }
@@ -103,6 +100,29 @@ export function request(method: string, params?: ChannelValue, timeoutMs?: numbe
       reject(error instanceof Error ? error : new Error(String(error)));
     }
   });
+}
+
+function replyError(info: { message?: string; code?: string }, fallback: string): Error {
+  const error = new Error(info.message ?? fallback) as Error & { code?: string };
+  if (info.code) error.code = info.code;
+  return error;
+}
+
+/**
+ * A request that blocks XS until Node answers (no other JS runs meanwhile; frames that arrive in between are
+ * dispatched after this turn). For what the board does synchronously outside the JS heap, such as reading the
+ * queue's flash partition: only the reply's bytes enter the heap, each in a fresh ArrayBuffer.
+ */
+export function requestSync(method: string, params?: ChannelValue): ChannelValue {
+  const id = nextId++;
+  const bins: Uint8Array[] = [];
+  const json = asciiJson(encodeValue({ t: "req", id, method, params: params ?? null }, bins));
+  const [replyJson, attachments] = host.call(id, json, ...bins);
+  const message = decodeValue(JSON.parse(replyJson) as Json, attachments.map((buffer) => new Uint8Array(buffer))) as {
+    [key: string]: ChannelValue;
+  };
+  if (message.ok) return message.result ?? null;
+  throw replyError((message.error ?? {}) as { message?: string; code?: string }, "request failed");
 }
 
 export function emit(name: string, data?: ChannelValue): void {

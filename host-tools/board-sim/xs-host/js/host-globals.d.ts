@@ -8,6 +8,8 @@ type SealcamNativeFunction = (this: unknown, ...args: unknown[]) => unknown;
 interface SealcamHostGlobals {
   print(text: string): void;
   send(json: string, ...attachments: Uint8Array[]): void;
+  /** Sends a {"t":"req","id":id,...} frame and blocks until Node's answer with that id: [json, attachments]. */
+  call(id: number, json: string, ...attachments: Uint8Array[]): [string, ArrayBuffer[]];
   now(): number;
   exit(code: number): void;
   gc(): void;
