@@ -19,6 +19,12 @@ export type ErrorCode =
   | "E_TRAILING"
   | "E_FOOTER"
   | "E_ROSTER"
+  // live view streams (docs/FORMAT.md §12)
+  | "E_GAP"
+  | "E_REORDER"
+  | "E_REPLAY"
+  | "E_SESSION"
+  | "E_STALL"
   // state and environment
   | "E_STATE"
   | "E_CRYPTO"

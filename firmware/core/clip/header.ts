@@ -100,7 +100,8 @@ function exactKeys(object: { [key: string]: CanonicalValue }, keys: string[], wh
   }
 }
 
-function parseRecipient(value: CanonicalValue): RecipientEntry {
+/** One recipient entry (FORMAT §5); also used by live-session headers (FORMAT §12). */
+export function parseRecipient(value: CanonicalValue): RecipientEntry {
   if (!isObject(value)) return fail("E_FORMAT", "header: recipient must be an object");
   const alg = text(value.alg, "rcpt.alg", ALG);
   const kid = binary(value.kid, "rcpt.kid", KEY_ID_LENGTH, KEY_ID_LENGTH);
@@ -150,7 +151,7 @@ export function decodeHeader(bytes: Uint8Array): ClipHeader {
   };
 }
 
-function recipientValue(entry: RecipientEntry): CanonicalValue {
+export function recipientValue(entry: RecipientEntry): CanonicalValue {
   if (entry.alg === ALG_HPKE_P256 && "enc" in entry) {
     return { alg: entry.alg, kid: toBase64Url(entry.kid), enc: toBase64Url(entry.enc), ct: toBase64Url(entry.ct) };
   }
