@@ -1,12 +1,4 @@
 /**
- * NOT YET IN THE SUITE (named .scenario.ts so jest does not pick it up; rename to board32.test.ts when it
- * passes). It stops at boot today with the finding it was written to find:
- *   xs engine aborted: memory full; a chunk of 2097152 bytes did not fit: chunk heap 154416 of 2097152 bytes
- * The board simulator's flash body (firmware/sim/platform.ts SimFlash) mirrors the whole 2 MiB clip-queue
- * partition in an XS Uint8Array, delivered as one channel attachment at boot. On the board the partition is
- * flash, outside the JS heap. The fix belongs in the simulator (the mirror in the host's C memory behind
- * host natives, reads copying out only what the queue asks for), not in the firmware or the manifest.
- *
  * The firmware on the chip's terms: the camera's whole life (boot, setup, enrollment, recording a clip at the
  * board's default 640x480 / quality 12 / 5 fps / 10 s, queueing it while the cloud is away, upload, roster
  * refresh) in the 32-bit XS host built with the manifest's `creation` (fixed 2 MiB chunk heap, 32768 slots,
@@ -14,6 +6,10 @@
  * run fails. Each phase's high-water marks are read from the engine (BoardSim.memory) and must stay within
  * the budgets of board32-budget.json; docs/HARDWARE.md's table must state the same limits and budgets.
  * The measured figures are written to build/board32-memory.json (and printed) for the docs table.
+ *
+ * Written before it could pass: boot aborted ("memory full; a chunk of 2097152 bytes did not fit") while the
+ * simulator's SimFlash mirrored the whole 2 MiB clip-queue partition in the JS heap. The partition now stays in
+ * Node (firmware/sim/platform.ts: each read fetches only the bytes asked for, as the board's flash.read does).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -1,12 +1,13 @@
 /**
- * The camera's native crypto module, driven from TypeScript running inside XS, under both the normal and the
+ * The camera's native crypto module, driven from TypeScript running inside XS, under the normal, the
  * GC-stress XS host (the stress build collects garbage on every allocation, so a native that keeps a pointer
- * into a moved buffer fails there). Known answers, Wycheproof (read from ../shared/vectors at run time),
+ * into a moved buffer fails there) and the 32-bit board host (build/xs-host/xs-host-board32: 32-bit pointers,
+ * the manifest's fixed 2 MiB chunk heap and 32768 slots; docs/HARDWARE.md). Known answers, Wycheproof (read from ../shared/vectors at run time),
  * NodeCrypto cross-checks and hostile inputs: see test/xs/crypto-conformance.entry.ts.
  */
 import * as path from "node:path";
 import * as nodeCrypto from "node:crypto";
-import { runInXs, type ChannelValue, type RequestHandler } from "../../host-tools/board-sim/board-sim";
+import { runInXs, xsHostBoard32Binary, type ChannelValue, type RequestHandler } from "../../host-tools/board-sim/board-sim";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
 import { loadWycheproof } from "../helpers/wycheproof";
 
@@ -68,9 +69,9 @@ interface Report {
   notes: string[];
 }
 
-async function conformance(stress: boolean, sample: number): Promise<Report> {
+async function conformance(stress: boolean, sample: number, binary?: string): Promise<Report> {
   // XS_HOST_BINARY=build/xs-host/xs-host-psa4 runs the normal-build half on another host (see mk/xs-host.mk).
-  return (await runInXs("test/xs/crypto-conformance.entry.ts", { stress, handlers: handlers(sample), timeoutMs: 100000 })) as unknown as Report;
+  return (await runInXs("test/xs/crypto-conformance.entry.ts", { stress, binary, handlers: handlers(sample), timeoutMs: 100000 })) as unknown as Report;
 }
 
 test("native crypto in XS passes every conformance test (normal build, all vectors)", async () => {
@@ -86,4 +87,13 @@ test("native crypto in XS passes the same tests under the GC-stress build (a sam
   expect(report.failed).toEqual([]);
   expect(report.notes).toContain("gc stress: true");
   expect(report.passed.length).toBe(11);
+}, 110000);
+
+test("native crypto in XS passes every conformance test in the 32-bit host on the board's memory terms (all vectors)", async () => {
+  // A heap overflow here is an engine abort ("memory full"), which runInXs rejects with: the test fails.
+  const report = await conformance(false, 1, xsHostBoard32Binary());
+  expect(report.failed).toEqual([]);
+  expect(report.notes).toContain("gc stress: false");
+  expect(report.passed.length).toBe(11);
+  expect(report.notes.join("\n")).toMatch(/aes_gcm: \d+ cases/);
 }, 110000);
