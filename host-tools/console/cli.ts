@@ -8,40 +8,15 @@
  * logs unwrapped; unparseable bytes escaped); the console's own notices go to stderr.
  * On a TTY, single keys: r reset, s status, c type a command, q quit, h help.
  * Otherwise each stdin line is a command for the board (`:reset` and `:quit` are the console's own), and the
- * console quits shortly after stdin ends.
+ * console quits shortly after stdin ends (with --duration, only when the duration ends).
+ * Exit 1 when it never connected to the port (docs/CLI.md).
  * With --elf, an ESP-IDF crash's `Backtrace:` line is followed by function and line for each frame (panic.ts).
  */
-import { parseArgs } from "node:util";
+import { isSealcamError, SealcamError } from "../../firmware/core/errors";
+import { EXIT, report, runTool, type Args } from "../cli-kit";
 import { processIo, type CliIo } from "../serial/cli-io";
-import type { SerialLink } from "../serial/link";
+import { NodeSerialLink, type SerialLink } from "../serial/link";
 import { ConsoleSession } from "./session";
-
-const USAGE = `usage: sealcam console --port PORT [options]
-
-Shows a camera board's serial output: structured log lines with time, level and event, Moddable
-xsbug-framed logs unwrapped, unparseable bytes escaped. Reconnects when the board resets or the
-USB port goes away and comes back.
-
-options:
-  --port PORT      serial port (\`sealcam ports\` lists them)
-  --baud N         default 115200
-  --log FILE       also write the rendered lines to FILE and the exact bytes to FILE.raw (appends)
-  --send CMD       send a command once connected (repeatable), e.g. --send status
-  --duration S     quit after S seconds
-  --linger MS      without a terminal: quit MS after stdin ends (default 1500)
-  --no-color       no ANSI colours (also when NO_COLOR is set or stdout is not a terminal)
-  --qr             draw a camera's setup label (\`setup: qr SEALCAM:1:...\`) as a QR code under its line
-                   (the default on a terminal; --no-qr turns it off); the log keeps only the text
-  --elf FILE       the firmware's ELF (xs_esp32.elf of the build that was flashed): after a crash's
-                   Backtrace line, show function and file:line for each frame, as idf.py monitor does
-  --toolchain-prefix P
-                   use P + addr2line (default: xtensa-esp32s3-elf-addr2line, xtensa-esp-elf-addr2line
-                   or addr2line, the first on PATH that fits the ELF)
-
-keys (terminal):  r reset the board (DTR/RTS)   s status   c type a command   q quit   h help
-stdin (no terminal): one command per line; :reset and :quit are the console's own.
-board commands: status, roster [refresh], setup <label secret>, unenroll, factory-reset, help
-`;
 
 const KEYS_HELP = "keys: r reset  s status  c command  q quit  h help";
 
@@ -51,39 +26,64 @@ export interface ConsoleTestHooks {
 }
 
 export async function main(argv: string[], io: CliIo = processIo(), hooks: ConsoleTestHooks = {}): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
+  return runTool({
+    name: "console",
+    summary: "serial console for a camera board",
+    commands: {
+      summary: "Shows a camera board's serial output: structured log lines with time, level and event, Moddable\n" +
+        "xsbug-framed logs unwrapped, unparseable bytes escaped. Reconnects when the board resets or the\n" +
+        "USB port goes away and comes back.",
+      synopsis: "--port PORT",
       options: {
-        port: { type: "string" },
-        baud: { type: "string", default: "115200" },
-        log: { type: "string" },
-        send: { type: "string", multiple: true },
-        duration: { type: "string" },
-        linger: { type: "string", default: "1500" },
-        "no-color": { type: "boolean", default: false },
-        qr: { type: "boolean" },
-        "no-qr": { type: "boolean", default: false },
-        elf: { type: "string" },
-        "toolchain-prefix": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
+        port: { type: "string", arg: "PORT", help: "serial port (`sealcam ports` lists them)" },
+        baud: { type: "string", arg: "N", default: "115200", help: "baud rate" },
+        log: { type: "string", arg: "FILE", help: "also write the rendered lines to FILE and the exact bytes to FILE.raw (appends)" },
+        send: { type: "string", arg: "CMD", multiple: true, help: "send a command once connected (repeatable), e.g. --send status" },
+        duration: { type: "string", arg: "S", help: "quit after S seconds (stdin ending does not quit earlier)" },
+        linger: { type: "string", arg: "MS", default: "1500", help: "without a terminal and without --duration: quit MS after stdin ends" },
+        "no-color": { type: "boolean", help: "no ANSI colours (also when NO_COLOR is set or stdout is not a terminal)" },
+        qr: { type: "boolean", help: "draw a camera's setup label (`setup: qr SEALCAM:1:...`) as a QR code under its line\n(the default on a terminal; --no-qr turns it off); the log keeps only the text" },
+        "no-qr": { type: "boolean", help: "never draw setup labels as QR codes" },
+        elf: { type: "string", arg: "FILE", help: "the firmware's ELF (xs_esp32.elf of the build that was flashed): after a crash's\nBacktrace line, show function and file:line for each frame, as idf.py monitor does" },
+        "toolchain-prefix": { type: "string", arg: "P", help: "use P + addr2line (default: xtensa-esp32s3-elf-addr2line, xtensa-esp-elf-addr2line\nor addr2line, the first on PATH that fits the ELF)" },
       },
-      strict: true,
-    }).values;
-  } catch (e) {
-    io.stderr.write(`sealcam console: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
-  const baud = Number(args.baud);
-  if (!args.port || !Number.isInteger(baud) || baud <= 0) {
-    io.stderr.write(`sealcam console: ${args.port ? `bad --baud ${args.baud}` : "--port is required"}\n\n${USAGE}`);
-    return 2;
-  }
+      details: [
+        "keys (terminal):  r reset the board (DTR/RTS)   s status   c type a command   q quit   h help",
+        "stdin (no terminal): one command per line; :reset and :quit are the console's own.",
+        "board commands: status, roster [refresh], record [seconds], setup <label secret>, unenroll, factory-reset, help",
+        "",
+        "Exit 0 when it stopped as asked; 1 when it never connected to PORT (or the port cannot be opened).",
+      ].join("\n"),
+      run: (parsed) => consoleMain(parsed, io, hooks),
+    },
+  }, argv, io);
+}
+
+async function consoleMain(parsed: Args, io: CliIo, hooks: ConsoleTestHooks): Promise<number> {
+  const port = parsed.required("port", "--port PORT is required (`sealcam ports` lists them)");
+  const baud = parsed.int("baud", 300, 10_000_000)!;
+  const duration = parsed.number("duration", 0.001, 31_536_000);
+  const linger = parsed.int("linger", 0, 3_600_000)!;
+  const args = {
+    port, log: parsed.string("log"), send: parsed.list("send"), elf: parsed.string("elf"),
+    "toolchain-prefix": parsed.string("toolchain-prefix"), "no-color": parsed.flag("no-color"), qr: parsed.flag("qr"), "no-qr": parsed.flag("no-qr"),
+  };
+  // The last reason the port would not open, for an honest exit when it never did.
+  let lastOpenError: unknown;
+  const makeLink = hooks.makeLink ?? ((p: string, b: number) => new NodeSerialLink(p, { baudRate: b }));
+  const watchedLink = (p: string, b: number): SerialLink => {
+    const link = makeLink(p, b);
+    const open = link.open.bind(link);
+    link.open = async () => {
+      try {
+        return await open();
+      } catch (error) {
+        lastOpenError = error;
+        throw error;
+      }
+    };
+    return link;
+  };
   const colour = io.stdout.isTTY === true && !args["no-color"] && !process.env.NO_COLOR;
   const interactive = io.stdin.isTTY === true && typeof io.stdin.setRawMode === "function";
   const notice = (text: string) => io.stderr.write(`-- ${text}\n`);
@@ -95,7 +95,7 @@ export async function main(argv: string[], io: CliIo = processIo(), hooks: Conso
     out: (line) => io.stdout.write(line + "\n"),
     notice,
     logFile: args.log,
-    makeLink: hooks.makeLink,
+    makeLink: watchedLink,
     backoff: hooks.backoff,
     elf: args.elf,
     toolchainPrefix: args["toolchain-prefix"],
@@ -107,7 +107,7 @@ export async function main(argv: string[], io: CliIo = processIo(), hooks: Conso
   const quitting = new Promise<void>((resolve) => (quit = resolve));
   void session.done().then(quit);
   const timers: NodeJS.Timeout[] = [];
-  if (args.duration) timers.push(setTimeout(quit, Number(args.duration) * 1000));
+  if (duration !== undefined) timers.push(setTimeout(quit, duration * 1000));
 
   const sendWhenConnected = async (line: string) => {
     await session.waitConnected();
@@ -115,7 +115,7 @@ export async function main(argv: string[], io: CliIo = processIo(), hooks: Conso
   };
 
   void (async () => {
-    for (const cmd of args.send ?? []) await sendWhenConnected(cmd);
+    for (const cmd of args.send) await sendWhenConnected(cmd);
   })();
 
   let cleanupInput: () => void = () => undefined;
@@ -123,25 +123,28 @@ export async function main(argv: string[], io: CliIo = processIo(), hooks: Conso
     cleanupInput = interactiveKeys(io, session, quit);
     notice(KEYS_HELP);
   } else {
-    cleanupInput = stdinCommands(io, session, quit, Number(args.linger), sendWhenConnected);
+    // With --duration, stdin ending (a script's `< /dev/null`, a closed pipe) does not end the logging early.
+    cleanupInput = stdinCommands(io, session, quit, duration === undefined ? linger : null, sendWhenConnected);
   }
 
   await quitting;
   for (const t of timers) clearTimeout(t);
   cleanupInput();
   await session.stop();
-  if (session.fatal) {
-    io.stderr.write(`sealcam console: ${session.fatal.message} [${session.fatal.code}]\n`);
-    return 1;
+  if (session.fatal) return report(io, "console", session.fatal);
+  if (session.connections === 0) {
+    const reason = lastOpenError === undefined ? "" : ` (${(lastOpenError as Error).message ?? String(lastOpenError)})`;
+    const code = isSealcamError(lastOpenError) ? lastOpenError.code : "E_NOT_FOUND";
+    return report(io, "console", new SealcamError(code, `never connected to ${port}${reason}; check the port with 'sealcam ports' and that no other program holds it`));
   }
-  return 0;
+  return EXIT.OK;
 }
 
 function stdinCommands(
   io: CliIo,
   session: ConsoleSession,
   quit: () => void,
-  lingerMs: number,
+  lingerMs: number | null,
   send: (line: string) => Promise<void>,
 ): () => void {
   let buf = "";
@@ -169,6 +172,7 @@ function stdinCommands(
   const onEnd = () => {
     if (buf) handle(buf);
     buf = "";
+    if (lingerMs === null) return;
     void chain.then(() => {
       lingerTimer = setTimeout(quit, lingerMs);
     });
