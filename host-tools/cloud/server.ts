@@ -24,6 +24,7 @@ import {
 import { MAX_SEGMENT_SIZE, TAG_LENGTH } from "../../firmware/core/clip/constants";
 import { createLogger, errorFields, type LogFields, type Logger, type LogLevel, type LogSink } from "./log";
 import { RETENTION_MAX_DAYS, applyRetention, deleteClips, sweep, type SweepResult } from "./retention";
+import { attachLiveRelay } from "./live";
 import packageJson from "../../package.json";
 
 /** The API generation `GET /v1/info` announces; it changes only with an incompatible change of docs/CLOUD-API.md. */
@@ -1088,6 +1089,10 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     else sendJson(res, 404, { code: "E_NOT_FOUND", message: "no such endpoint" });
   });
   server.maxConnections = options.maxConnections ?? 1024;
+  // Live view (live.ts): WebSocket upgrades, authenticated from their headers like the routes above.
+  const upgradeCtx = (req: http.IncomingMessage): Ctx =>
+    ({ req, res: undefined as unknown as http.ServerResponse, method: req.method ?? "GET", path: "", query: new URLSearchParams(), params: [], log: {} });
+  attachLiveRelay(server, { camera: (req) => cameraAuth(upgradeCtx(req), 0), phone: (req) => session(upgradeCtx(req)) }, { logger });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());

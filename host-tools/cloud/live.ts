@@ -1,0 +1,204 @@
+/**
+ * The live-view relay (docs/PROTOCOL.md §13, docs/CLOUD-API.md "Live view"): WebSocket upgrades on the
+ * cloud's node:http server, handled with `ws` in noServer mode. Each camera keeps one socket
+ * (`GET /v1/camera/live`, authenticated from its signed headers before the upgrade); a phone asks for a
+ * session with its own socket (`GET /v1/live/:cameraId?challenge=…`, bearer session). The relay pairs them
+ * by a channel number and copies opaque bytes: it cannot read a frame, and it stores nothing.
+ */
+import type * as http from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocket, WebSocketServer, type RawData } from "ws";
+import { fromBase64Url } from "../../firmware/core/bytes";
+import { HttpError, describeError } from "./http-util";
+import type { Logger } from "./log";
+
+export const ENVELOPE_OPEN = 0x10;
+export const ENVELOPE_DATA = 0x11;
+export const ENVELOPE_CLOSE = 0x12;
+/** An end-to-end message is at most 65535 bytes (FORMAT §12.3); the envelope adds 5. */
+export const MAX_CAMERA_MESSAGE = 65535 + 5;
+export const MAX_REASON = 200;
+
+export interface LiveAuth {
+  /** Authenticates a camera's upgrade request from its headers (PROTOCOL §7.1); throws an HttpError. */
+  camera(req: http.IncomingMessage): { cameraId: string; accountId: string };
+  /** Authenticates a phone's upgrade request (bearer session); throws an HttpError. */
+  phone(req: http.IncomingMessage): { accountId: string };
+}
+
+export interface LiveOptions {
+  logger?: Logger;
+  /** Phone sessions relayed at once per camera (the camera itself allows 2). Default 4. */
+  phonesPerCamera?: number;
+  /** Phone sessions at once per account. Default 8. */
+  phonesPerAccount?: number;
+  /** A phone whose socket holds more unsent bytes than this misses messages (it then sees E_GAP). Default 4 MiB. */
+  maxPhoneBuffer?: number;
+}
+
+interface CameraLink { cameraId: string; accountId: string; ws: WebSocket; phones: Map<number, PhoneLink> }
+interface PhoneLink { channel: number; accountId: string; camera: CameraLink; ws: WebSocket }
+
+export interface LiveRelay {
+  stats(): { cameras: number; phones: number };
+  /** Closes every live socket (the server is stopping). */
+  closeAll(): void;
+}
+
+function envelope(type: number, channel: number, payload: Uint8Array): Buffer {
+  const out = Buffer.alloc(5 + payload.length);
+  out[0] = type;
+  out.writeUInt32BE(channel, 1);
+  out.set(payload, 5);
+  return out;
+}
+
+function reasonText(payload: Buffer): string {
+  return payload.subarray(0, MAX_REASON).toString("latin1").replace(/[^\x20-\x7e]/g, "?");
+}
+
+/** Answers a refused upgrade with the cloud's usual JSON error body, on the raw socket. */
+function refuse(socket: Duplex, error: unknown): void {
+  const reply = describeError(error);
+  const body = JSON.stringify({ code: reply.code, message: reply.message });
+  const status = `${reply.status} ${reply.status === 401 ? "Unauthorized" : reply.status === 404 ? "Not Found" : reply.status === 429 ? "Too Many Requests" : "Error"}`;
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/**
+ * Hooks the relay into `server`: its "upgrade" event, and its closeAllConnections (called by the cloud's
+ * close and shutdown), which also closes the live sockets (they left the HTTP server's bookkeeping at upgrade).
+ */
+export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: LiveOptions = {}): LiveRelay {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CAMERA_MESSAGE, perMessageDeflate: false });
+  const cameras = new Map<string, CameraLink>();
+  const phonesByAccount = new Map<string, number>();
+  const phonesPerCamera = options.phonesPerCamera ?? 4;
+  const phonesPerAccount = options.phonesPerAccount ?? 8;
+  const maxPhoneBuffer = options.maxPhoneBuffer ?? 4 * 1024 * 1024;
+  let nextChannel = 1;
+  const log = options.logger;
+
+  function dropPhone(phone: PhoneLink, notifyCamera: boolean, reason: string): void {
+    if (phone.camera.phones.get(phone.channel) !== phone) return;
+    phone.camera.phones.delete(phone.channel);
+    phonesByAccount.set(phone.accountId, (phonesByAccount.get(phone.accountId) ?? 1) - 1);
+    if (notifyCamera && phone.camera.ws.readyState === WebSocket.OPEN) {
+      phone.camera.ws.send(envelope(ENVELOPE_CLOSE, phone.channel, Buffer.from(reason, "latin1")));
+    }
+    log?.info("live.phone-closed", { cameraId: phone.camera.cameraId, channel: phone.channel, reason: reason.slice(0, 80) });
+  }
+
+  function closePhone(phone: PhoneLink, code: number, reason: string): void {
+    dropPhone(phone, false, reason);
+    // A close reason is at most 123 bytes.
+    if (phone.ws.readyState === WebSocket.OPEN) phone.ws.close(code, reason.slice(0, 120));
+  }
+
+  function onCamera(ws: WebSocket, id: { cameraId: string; accountId: string }): void {
+    const previous = cameras.get(id.cameraId);
+    const link: CameraLink = { ...id, ws, phones: new Map() };
+    cameras.set(id.cameraId, link);
+    if (previous) {
+      for (const phone of [...previous.phones.values()]) closePhone(phone, 1011, "E_NETWORK: the camera reconnected");
+      previous.ws.close(1000, "replaced by a new connection");
+    }
+    log?.info("live.camera", { cameraId: id.cameraId });
+    ws.on("message", (data, isBinary) => {
+      const bytes = toBuffer(data);
+      if (!isBinary || bytes.length < 5) return;
+      const phone = link.phones.get(bytes.readUInt32BE(1));
+      if (!phone) return;
+      if (bytes[0] === ENVELOPE_DATA) {
+        if (phone.ws.bufferedAmount > maxPhoneBuffer) return; // the phone is too slow: it will see E_GAP
+        phone.ws.send(bytes.subarray(5), { binary: true });
+      } else if (bytes[0] === ENVELOPE_CLOSE) {
+        closePhone(phone, 1000, reasonText(bytes.subarray(5)));
+      }
+    });
+    ws.on("close", () => {
+      if (cameras.get(id.cameraId) === link) cameras.delete(id.cameraId);
+      for (const phone of [...link.phones.values()]) closePhone(phone, 1011, "E_NETWORK: the camera went offline");
+      log?.info("live.camera-closed", { cameraId: id.cameraId });
+    });
+    ws.on("error", () => ws.terminate());
+  }
+
+  function onPhone(ws: WebSocket, accountId: string, camera: CameraLink, challenge: Uint8Array): void {
+    const channel = nextChannel;
+    nextChannel = nextChannel >= 0xffffffff ? 1 : nextChannel + 1;
+    const phone: PhoneLink = { channel, accountId, camera, ws };
+    camera.phones.set(channel, phone);
+    phonesByAccount.set(accountId, (phonesByAccount.get(accountId) ?? 0) + 1);
+    log?.info("live.phone", { cameraId: camera.cameraId, channel });
+    // Nothing from the phone is relayed: it only ever closes.
+    ws.on("close", () => dropPhone(phone, true, "end: the phone left"));
+    ws.on("error", () => ws.terminate());
+    camera.ws.send(envelope(ENVELOPE_OPEN, channel, challenge));
+  }
+
+  function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      return refuse(socket, new HttpError(400, "E_FORMAT", "bad request path"));
+    }
+    try {
+      if (url.pathname === "/v1/camera/live") {
+        const id = auth.camera(req);
+        wss.handleUpgrade(req, socket, head, (ws) => onCamera(ws, id));
+        return;
+      }
+      const m = /^\/v1\/live\/([a-z0-9][a-z0-9-]{0,63})$/.exec(url.pathname);
+      if (!m) throw new HttpError(404, "E_NOT_FOUND", "no such endpoint");
+      const phone = auth.phone(req);
+      const text = url.searchParams.get("challenge") ?? "";
+      let challenge: Uint8Array;
+      try {
+        challenge = fromBase64Url(text);
+      } catch {
+        challenge = new Uint8Array(0);
+      }
+      if (challenge.length !== 16) throw new HttpError(400, "E_FORMAT", "query 'challenge' must be 16 random bytes, base64url");
+      const camera = cameras.get(m[1]);
+      if (!camera || camera.accountId !== phone.accountId || camera.ws.readyState !== WebSocket.OPEN) {
+        throw new HttpError(404, "E_NOT_FOUND", `camera ${m[1]} is not online for live view`);
+      }
+      if (camera.phones.size >= phonesPerCamera) throw new HttpError(429, "E_RATE_LIMIT", `at most ${phonesPerCamera} live sessions per camera`);
+      if ((phonesByAccount.get(phone.accountId) ?? 0) >= phonesPerAccount) {
+        throw new HttpError(429, "E_RATE_LIMIT", `at most ${phonesPerAccount} live sessions per account`);
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        // The camera may have gone between the checks and the handshake.
+        if (camera.ws.readyState !== WebSocket.OPEN || cameras.get(camera.cameraId) !== camera) {
+          ws.close(1011, "E_NETWORK: the camera went offline");
+          return;
+        }
+        onPhone(ws, phone.accountId, camera, challenge);
+      });
+    } catch (error) {
+      refuse(socket, error);
+    }
+  }
+
+  server.on("upgrade", upgrade);
+  const closeAll = (): void => {
+    for (const client of wss.clients) client.terminate();
+  };
+  const closeAllConnections = server.closeAllConnections.bind(server);
+  server.closeAllConnections = () => {
+    closeAll();
+    closeAllConnections();
+  };
+  return {
+    stats: () => ({ cameras: cameras.size, phones: [...cameras.values()].reduce((n, c) => n + c.phones.size, 0) }),
+    closeAll,
+  };
+}
