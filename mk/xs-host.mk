@@ -33,7 +33,7 @@ XSH_OWN_CFLAGS := -O2 -fno-common -Wall -Wextra -Werror $(XSH_DEFINES) $(XSH_INC
 
 XSH_OWN_SOURCES := $(XSH_DIR)/main.c $(XSH_DIR)/host_natives.c $(XSH_DIR)/channel.c $(XSH_DIR)/jobs.c \
   $(XSH_DIR)/memstats.c firmware/native/sealcam_crypto.c
-XSH_WRAPS := -Wl,--wrap=fxNewChunk,--wrap=fxNewGrowableChunk,--wrap=fxRenewChunk,--wrap=fxNewSlot
+XSH_WRAPS := -Wl,--wrap=fxNewChunk,--wrap=fxNewGrowableChunk,--wrap=fxRenewChunk,--wrap=fxNewSlot,--wrap=fxDeleteScript
 
 # $(1) = variant (normal|stress|board32|psa4), $(2) = extra flags (compile and link), $(3) = binary,
 # $(4) = crypto library, $(5) = extra prerequisites of our own objects (generated headers)

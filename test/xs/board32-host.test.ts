@@ -114,3 +114,39 @@ test("past the board's chunk heap the engine aborts: a typed \"memory full\" XsE
   expect(sim.failure!.abort).toBe("memory full");
   expect(sim.failure!.message).toMatch(/a chunk of 10485\d\d bytes did not fit: chunk heap \d+ of 2097152 bytes in use/);
 });
+
+/**
+ * On the board the program's byte code and string literals stay in flash (xsl links them as "archive" references);
+ * the host does the same with the bundle's code (jobs.c), so neither a large function nor a long literal is copied
+ * into the chunk heap when it is created or pushed. Before: the bundle's IIFE alone was one 128 KB chunk.
+ */
+const BIG_CODE = `
+import { handle, emit } from "sealcam/host-channel";
+// 40 literals of 900 bytes (one literal must fit the host parser's 1024-byte buffer, the manifest's parser setting)
+const literals = [
+${Array.from({ length: 40 }, (_, i) => `  "${String(i).padStart(4, "0")}${"sealcam-".repeat(112)}",`).join("\n")}
+];
+function big(n: number): number {
+  let x = n;
+${Array.from({ length: 1500 }, (_, i) => `  x = (x * ${i + 3} + ${i}) % 1000003;`).join("\n")}
+  return x;
+}
+handle("run", (n) => ({ big: big(n as number), length: literals.join("").length, head: literals[39].slice(0, 12), joined: (literals[0] + "!").length }));
+emit("ready", null);
+`;
+
+function bigReference(n: number): number {
+  let x = n;
+  for (let i = 0; i < 1500; i++) x = (x * (i + 3) + i) % 1000003;
+  return x;
+}
+
+test("the program's code and string literals stay outside the chunk heap (as in the board's flash), and run correctly", async () => {
+  const sim = await start(xsHostBoard32Binary(), await scriptBundle("big-code", BIG_CODE));
+  const loaded = await sim.memory({ collect: true });
+  expect(await sim.request("run", 7)).toEqual({ big: bigReference(7), length: 40 * 900, head: "0039sealcam-", joined: 901 });
+  // the ~25 KB function (inside the bundle's ~27 KB IIFE) and the 36 000 bytes of literals are the program's code,
+  // not chunks: loaded, the whole heap holds less than the literals alone would
+  expect(loaded.largestChunk).toBeLessThan(8192);
+  expect(loaded.chunkCurrent).toBeLessThan(30000);
+});
