@@ -240,12 +240,23 @@ export function report(io: CliIo, tool: string, error: unknown, hint?: string): 
   return exitCodeFor(error);
 }
 
-function refuseSecrets(tool: Tool, argv: string[]): void {
+function refuseSecrets(refused: Record<string, string> | undefined, argv: string[]): void {
   for (const arg of argv) {
     if (arg === "--") break;
     const name = /^--([^=]+)/.exec(arg)?.[1];
-    if (name !== undefined && tool.refused?.[name]) throw new UsageError(tool.refused[name]);
+    if (name !== undefined && refused?.[name]) throw new UsageError(refused[name]);
   }
+}
+
+/**
+ * Parses argv against options outside runTool (a tool that also offers its parsing as a function, e.g.
+ * board-sim's boardOptions). Throws UsageError; --help/--version are not handled here.
+ */
+export function parseWith(options: Options, argv: string[], refused?: Record<string, string>): Args {
+  refuseSecrets(refused, argv);
+  const { values, positionals } = parse({ ...options, ...BUILTIN }, argv);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  return makeArgs(values, positionals);
 }
 
 /**
@@ -256,7 +267,7 @@ export async function runTool(tool: Tool, argv: string[], io: CliIo = processIo(
   const ctx: Context = { io, tool: tool.name, out: (line) => io.stdout.write(line + "\n") };
   let helpHint = `(\`sealcam ${tool.name} --help\` shows the usage)`;
   try {
-    refuseSecrets(tool, argv);
+    refuseSecrets(tool.refused, argv);
     let command: Command;
     let rest = argv;
     if (Array.isArray(tool.commands)) {
