@@ -61,7 +61,26 @@ export function openDb(file: string): Db {
   addColumn(db, "accounts", "retention_days", "INTEGER");
   db.exec("CREATE INDEX IF NOT EXISTS clips_account_created ON clips(account_id, created_at)");
   db.exec("CREATE INDEX IF NOT EXISTS clips_deleted ON clips(deleted_at) WHERE deleted_at IS NOT NULL");
+  cacheStatements(db);
   return db;
+}
+
+/**
+ * Every SQL text is compiled once per connection: `db.prepare(sql)` returns the statement compiled the first
+ * time (the cloud's queries are a fixed set; preparing on every request cost more than running most of
+ * them). Nothing iterates a statement (`.iterate()`), so one compiled statement per text is safe to reuse.
+ */
+function cacheStatements(db: Db): void {
+  const compile = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = compile(sql);
+      if (cache.size < 512) cache.set(sql, statement);
+    }
+    return statement;
+  }) as Db["prepare"];
 }
 
 function addColumn(db: Db, table: string, column: string, declaration: string): void {

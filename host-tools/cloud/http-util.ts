@@ -166,6 +166,37 @@ export async function receiveToFile(req: IncomingMessage, dir: string, length: n
   }
 }
 
+/**
+ * Streams a body of `length` bytes into the existing file `file` at `offset` while hashing it (a chunk in
+ * memory at a time, asynchronous writes so the event loop keeps serving), then fdatasyncs it. If the stream
+ * breaks, or the length or SHA-256 differ from what was declared, it throws; the bytes written at `offset`
+ * are then in no row's range (the caller records a segment only after this returns), and a later upload of
+ * that segment overwrites them.
+ */
+export async function receiveAt(req: IncomingMessage, file: string, offset: number, length: number, sha256hex: string): Promise<void> {
+  const hash = nodeCrypto.createHash("sha256");
+  const handle = await fs.promises.open(file, "r+");
+  let received = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (received + chunk.length > length) httpFail(400, "E_FORMAT", "body is longer than Content-Length");
+      hash.update(chunk);
+      let written = 0;
+      while (written < chunk.length) written += (await handle.write(chunk, written, chunk.length - written, offset + received + written)).bytesWritten;
+      received += chunk.length;
+    }
+    if (received !== length) httpFail(400, "E_FORMAT", "body length differs from Content-Length");
+    if (hash.digest("hex") !== sha256hex) bodyMismatch();
+    await handle.datasync();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EFBIG" || code === "EINVAL") httpFail(413, "E_LIMIT", "segment index is beyond what this cloud can store for one clip");
+    throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
 export type Json = Record<string, unknown>;
 
 export function parseJsonObject(bytes: Uint8Array): Json {

@@ -9,17 +9,17 @@ import * as nodeCrypto from "node:crypto";
 import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import { constantTimeEqual, fromBase64Url, toBase64Url, toHex } from "../../firmware/core/bytes";
-import { isCameraId, parseRequestAuthHeaders, verifyRequest, REQUEST_WINDOW_MS, type RequestAuthHeaders } from "../../firmware/core/request-auth";
+import { canonicalRequest, isCameraId, parseRequestAuthHeaders, verifyRequest, REQUEST_WINDOW_MS, type RequestAuthHeaders } from "../../firmware/core/request-auth";
 import { ROSTER_MAX_PHONES, ROSTER_MAX_VERSION, verifyRoster } from "../../firmware/core/roster";
 import { parseCertificate, verifyChain, type Certificate } from "../../firmware/core/x509";
 import { fail } from "../../firmware/core/errors";
 import { NodeCrypto } from "../platform/node-crypto";
 import { FOOTER_BYTES, MAX_HEAD_BYTES, readHead, segmentLengthOk } from "./clip-format";
 import { openDb, type Db } from "./db";
-import { concatFilesAtomic, fsyncDir, writeFileAtomic } from "./files";
+import { fsyncDir, writeFileAtomic } from "./files";
 import {
   JSON_LIMIT, PUBLIC_JSON_LIMIT, bin, clientCheck, declaredLength, httpFail, obj, onlyFields, parseJsonObject, rateLimited,
-  describeError, readBody, receiveBody, receiveToFile, sendError, sendFile, sendJson, str, type Json,
+  describeError, readBody, receiveAt, receiveBody, sendError, sendFile, sendJson, str, type Json,
 } from "./http-util";
 import { MAX_SEGMENT_SIZE, TAG_LENGTH } from "../../firmware/core/clip/constants";
 import { createLogger, errorFields, type LogFields, type Logger, type LogLevel, type LogSink } from "./log";
@@ -385,15 +385,46 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     }
   }
 
+  let noncesPrunedAt = -Infinity;
   /** Remembers a verified request's nonce (replay check). Only ever called after every certificate check. */
   function recordNonce(auth: RequestAuthHeaders): void {
     const t = now();
-    db.prepare("DELETE FROM nonces WHERE at < ?").run(t - 15 * 60 * 1000);
+    // Nonces older than 15 minutes (three times the request window) are pruned, at most once a second.
+    if (t - noncesPrunedAt > 1000 || t < noncesPrunedAt) {
+      db.prepare("DELETE FROM nonces WHERE at < ?").run(t - 15 * 60 * 1000);
+      noncesPrunedAt = t;
+    }
     const inserted = db.prepare("INSERT OR IGNORE INTO nonces (camera_id, nonce, at) VALUES (?, ?, ?)").run(auth.cameraId, auth.nonce, t);
     if (inserted.changes !== 1) httpFail(401, "E_AUTH", "request replayed (nonce already used)");
   }
 
   interface CameraRequest { cameraId: string; accountId: string; length: number; bodySha256: string }
+
+  /**
+   * Verified camera keys. A camera's certificate is checked against its account root (RSA-PSS, and the
+   * root's own signature) once per (certificate, root) pair, not on every request, and its key is imported
+   * once. Each request still reads the camera's certificate and the account's root from the database and
+   * uses a cached key only when both are byte-for-byte the ones that were verified: a removed camera (no
+   * row), an account with E2EE off (no root) or a re-registered camera (another certificate) is decided by
+   * the database exactly as before. Entries are also dropped on removal and when E2EE is turned off.
+   */
+  const verifiedCameras = new Map<string, { cert: Buffer; root: Buffer; key: nodeCrypto.KeyObject }>();
+  function verifiedCameraKey(cameraId: string, certDer: Buffer, rootDer: Buffer): nodeCrypto.KeyObject {
+    const hit = verifiedCameras.get(cameraId);
+    if (hit && hit.cert.equals(certDer) && hit.root.equals(rootDer)) return hit.key;
+    verifiedCameras.delete(cameraId);
+    const c = parseCertificate(new Uint8Array(certDer));
+    try {
+      verifyChain(crypto, c, parseCertificate(new Uint8Array(rootDer)));
+    } catch {
+      httpFail(401, "E_AUTH", "camera certificate no longer chains to the account root");
+    }
+    if (c.publicKey.kind !== "p256") httpFail(401, "E_AUTH", "camera key must be P-256");
+    const key = nodeCrypto.createPublicKey({ key: Buffer.from(c.spki), format: "der", type: "spki" });
+    if (verifiedCameras.size >= 100_000) verifiedCameras.delete(verifiedCameras.keys().next().value as string);
+    verifiedCameras.set(cameraId, { cert: Buffer.from(certDer), root: Buffer.from(rootDer), key });
+    return key;
+  }
 
   /**
    * Authenticates a registered camera's request from its headers alone, before any of the body is read: the
@@ -408,15 +439,17 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     if (!row) httpFail(401, "E_AUTH", "unknown camera; register it first");
     ctx.log.cameraId = auth.cameraId; // a registered camera's claimed id; the signature is checked next
     ctx.log.accountId = row.account_id;
-    const c = parseCertificate(new Uint8Array(row.cert));
-    const e2ee = e2eeRow(row.account_id);
+    const e2ee = db.prepare("SELECT root_cert FROM e2ee WHERE account_id = ?").get(row.account_id) as { root_cert: Buffer } | undefined;
     if (!e2ee) httpFail(401, "E_AUTH", "the camera's account no longer has end-to-end encryption");
+    const key = verifiedCameraKey(auth.cameraId, row.cert, e2ee.root_cert);
+    if (Math.abs(now() - auth.timestamp) > REQUEST_WINDOW_MS) httpFail(401, "E_AUTH", "request timestamp is outside the allowed window (check the camera clock)");
+    let message: Uint8Array;
     try {
-      verifyChain(crypto, c, parseCertificate(new Uint8Array(e2ee.root_cert)));
-    } catch {
-      httpFail(401, "E_AUTH", "camera certificate no longer chains to the account root");
+      message = canonicalRequest(ctx.method, ctx.req.url ?? "", auth.timestamp, auth.nonce, auth.bodyHash);
+    } catch (error) {
+      return httpFail(401, "E_AUTH", (error as Error).message);
     }
-    checkCameraSignature(ctx, auth, c);
+    if (!nodeCrypto.verify("sha256", message, { key, dsaEncoding: "ieee-p1363" }, auth.signature)) httpFail(401, "E_AUTH", "request signature is invalid");
     const length = declaredLength(ctx.req, limit);
     if (upload) acquireUpload(ctx, auth.cameraId);
     recordNonce(auth);
@@ -425,6 +458,70 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   const clipDir = (id: string) => path.join(dataDir, "clips", id);
   const clipFile = (id: string) => path.join(dataDir, "clips", `${id}.sealed`);
+  /** An upload in progress is one file, clips/<id>/clip: the head, then each segment at its offset. */
+  const partFile = (id: string) => path.join(clipDir(id), "clip");
+  // Segment writes in flight ("<clip>/<index>"), per clip, and clips whose footer is being written.
+  const segmentWrites = new Set<string>();
+  const clipWrites = new Map<string, number>();
+  const completing = new Set<string>();
+
+  /**
+   * The upload's file; an upload begun by an older cloud (clips/<id>/head and seg-<n> files) is converted
+   * once into the one-file layout.
+   */
+  async function ensurePartFile(id: string, headLength: number): Promise<string> {
+    const file = partFile(id);
+    if (fs.existsSync(file)) return file;
+    const legacyHead = path.join(clipDir(id), "head");
+    if (!fs.existsSync(legacyHead)) httpFail(409, "E_STATE", "the clip's upload was lost; upload its head again");
+    const rows = db.prepare("SELECT idx FROM clip_segments WHERE clip_id = ?").all(id) as { idx: number }[];
+    const clip = clipRow(id)!;
+    const handle = await fs.promises.open(`${file}.tmp-convert`, "w", 0o600);
+    try {
+      await handle.write(fs.readFileSync(legacyHead), 0, headLength, 0);
+      for (const r of rows) {
+        const bytes = fs.readFileSync(path.join(clipDir(id), `seg-${r.idx}`));
+        await handle.write(bytes, 0, bytes.length, headLength + r.idx * (clip.segment_size + TAG_LENGTH));
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    fs.renameSync(`${file}.tmp-convert`, file);
+    fsyncDir(clipDir(id));
+    return file;
+  }
+
+  /** Writes the footer at the end, truncates to `size`, syncs, renames to clips/<id>.sealed. */
+  async function completePartFile(id: string, headLength: number, footer: Uint8Array, size: number): Promise<void> {
+    const file = await ensurePartFile(id, headLength).catch((error: unknown) => {
+      // A crash after the rename but before the row was updated: the clip file is already whole.
+      if (fs.existsSync(clipFile(id))) return null;
+      throw error;
+    });
+    if (file === null) {
+      const tail = Buffer.alloc(footer.length);
+      const fd = fs.openSync(clipFile(id), "r");
+      try {
+        if (fs.fstatSync(fd).size !== size || fs.readSync(fd, tail, 0, tail.length, size - tail.length) !== tail.length || !constantTimeEqual(tail, footer)) {
+          httpFail(409, "E_CONFLICT", "the clip was completed with another footer");
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+      return;
+    }
+    const handle = await fs.promises.open(file, "r+");
+    try {
+      await handle.write(footer, 0, footer.length, size - footer.length);
+      await handle.truncate(size);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    fs.renameSync(file, clipFile(id));
+    fsyncDir(path.dirname(clipFile(id)));
+  }
 
   // -------------------------------------------------------------------------------------------- routes
   type Handler = (ctx: Ctx) => Promise<void>;
@@ -598,6 +695,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       db.prepare("DELETE FROM phones WHERE account_id = ?").run(s.accountId);
       db.prepare("DELETE FROM e2ee WHERE account_id = ?").run(s.accountId);
       db.prepare("DELETE FROM camera_status WHERE camera_id IN (SELECT camera_id FROM cameras WHERE account_id = ?)").run(s.accountId);
+      for (const c of db.prepare("SELECT camera_id FROM cameras WHERE account_id = ?").all(s.accountId) as { camera_id: string }[]) verifiedCameras.delete(c.camera_id);
       db.prepare("DELETE FROM cameras WHERE account_id = ?").run(s.accountId);
       db.prepare("DELETE FROM camera_certs WHERE account_id = ?").run(s.accountId);
       db.prepare("DELETE FROM unlock_failures WHERE account_id = ?").run(s.accountId);
@@ -822,6 +920,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       if (!row) httpFail(404, "E_NOT_FOUND", "no such camera in this account");
       db.prepare("UPDATE camera_certs SET revoked = 1 WHERE camera_id = ? AND account_id = ?").run(cameraId, s.accountId);
       db.prepare("DELETE FROM cameras WHERE camera_id = ?").run(cameraId);
+      verifiedCameras.delete(cameraId);
       db.prepare("DELETE FROM camera_status WHERE camera_id = ?").run(cameraId);
     })();
     sendJson(ctx.res, 200, { removed: cameraId });
@@ -852,14 +951,14 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const info = clientCheck(() => readHead(raw));
     if (info.clipId !== id) httpFail(400, "E_FORMAT", "clip id in the path does not match the head");
     if (info.cameraId !== cam.cameraId) httpFail(400, "E_FORMAT", "clip head names another camera");
-    const hash = sha256hex(raw);
+    const hash = cam.bodySha256; // receiveBody checked the body against it
     if (db.prepare("SELECT 1 FROM clips WHERE clip_id = ? AND deleted_at IS NOT NULL").get(id)) httpFail(409, "E_STATE", "this clip is being deleted; record a new one");
     const existing = clipRow(id);
     if (existing) {
       if (existing.head_sha256 !== hash || existing.camera_id !== cam.cameraId) httpFail(409, "E_CONFLICT", "a different clip with this id exists");
       return sendJson(ctx.res, 200, { clipId: id, stored: "already" });
     }
-    writeFileAtomic(path.join(clipDir(id), "head"), raw);
+    writeFileAtomic(partFile(id), raw); // the clip's one file, head first; segments are written into it at their offsets
     db.prepare("INSERT INTO clips (clip_id, account_id, camera_id, head_sha256, head_length, segment_size, start_time, content_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .run(id, cam.accountId, cam.cameraId, hash, raw.length, info.segmentSize, info.startTime, info.contentType, now());
     sendJson(ctx.res, 201, { clipId: id, stored: "new" });
@@ -882,23 +981,32 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       return clip;
     };
     check();
-    // Streamed to a temporary file while hashed; never held in memory whole.
-    const file = await receiveToFile(ctx.req, tmpDir, cam.length, cam.bodySha256);
+    const existing = db.prepare("SELECT sha256 FROM clip_segments WHERE clip_id = ? AND idx = ?").get(id, index) as { sha256: string } | undefined;
+    if (existing) {
+      await receiveBody(ctx.req, cam.length, cam.bodySha256); // the body must still be the one signed
+      if (existing.sha256 !== cam.bodySha256) httpFail(409, "E_CONFLICT", "a different segment with this index was already stored");
+      return sendJson(ctx.res, 200, { index, stored: "already" });
+    }
+    // Streamed while hashed straight to its place in the clip's one file (never held in memory whole, never
+    // copied again); recorded only once its bytes match the signed hash and are on disk. One writer per
+    // segment, and none while the footer completes the clip.
+    const slot = `${id}/${index}`;
+    if (segmentWrites.has(slot)) httpFail(409, "E_STATE", "this segment is being uploaded by another request; retry when it finishes");
+    if (completing.has(id)) httpFail(409, "E_STATE", "the clip is being completed; check its status");
+    segmentWrites.add(slot);
+    clipWrites.set(id, (clipWrites.get(id) ?? 0) + 1);
     try {
-      const clip = check(); // again: the clip may have been completed meanwhile
-      const existing = db.prepare("SELECT sha256 FROM clip_segments WHERE clip_id = ? AND idx = ?").get(id, index) as { sha256: string } | undefined;
-      if (existing) {
-        if (existing.sha256 !== cam.bodySha256) httpFail(409, "E_CONFLICT", "a different segment with this index was already stored");
-        return sendJson(ctx.res, 200, { index, stored: "already" });
-      }
-      if (clip.complete) httpFail(409, "E_STATE", "the clip is complete; it has no such segment");
-      fs.mkdirSync(clipDir(id), { recursive: true });
-      fs.renameSync(file, path.join(clipDir(id), `seg-${index}`));
-      fsyncDir(clipDir(id));
+      const clip = check();
+      const file = await ensurePartFile(id, clip.head_length);
+      await receiveAt(ctx.req, file, clip.head_length + index * (clip.segment_size + TAG_LENGTH), cam.length, cam.bodySha256);
+      check(); // again: the clip may have been deleted meanwhile
       db.prepare("INSERT INTO clip_segments (clip_id, idx, length, sha256) VALUES (?, ?, ?, ?)").run(id, index, cam.length, cam.bodySha256);
       sendJson(ctx.res, 201, { index, stored: "new" });
     } finally {
-      fs.rmSync(file, { force: true });
+      segmentWrites.delete(slot);
+      const n = (clipWrites.get(id) ?? 1) - 1;
+      if (n > 0) clipWrites.set(id, n);
+      else clipWrites.delete(id);
     }
   });
 
@@ -911,7 +1019,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const raw = await receiveBody(ctx.req, cam.length, cam.bodySha256);
     if (raw.length !== FOOTER_BYTES) httpFail(400, "E_FORMAT", `footer must be ${FOOTER_BYTES} bytes`);
     const clip = ownClip(cam, id);
-    const hash = sha256hex(raw);
+    const hash = cam.bodySha256; // receiveBody checked the body against it
     if (clip.complete) {
       if (clip.footer_sha256 !== hash || clip.segment_count !== count) httpFail(409, "E_CONFLICT", "the clip was completed with another footer");
       return sendJson(ctx.res, 200, { clipId: id, complete: true, size: clip.size });
@@ -923,12 +1031,18 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     for (let i = 0; i < count - 1; i++) {
       if (!segmentLengthOk(segments[i].length, clip.segment_size, false)) httpFail(400, "E_SEGMENT", `segment ${i} is short but not the last`);
     }
-    const parts: (string | Uint8Array)[] = [path.join(clipDir(id), "head")];
-    for (let i = 0; i < count; i++) parts.push(path.join(clipDir(id), `seg-${i}`));
-    parts.push(raw);
-    const size = concatFilesAtomic(clipFile(id), parts);
-    db.prepare("UPDATE clips SET complete = 1, segment_count = ?, footer_sha256 = ?, size = ? WHERE clip_id = ?").run(count, hash, size, id);
-    fs.rmSync(clipDir(id), { recursive: true, force: true });
+    // Every byte is already in the clip's one file: the footer goes after the last segment, the file is cut
+    // to size (dropping bytes a refused upload past the end may have left), synced and renamed into place.
+    if (clipWrites.has(id) || completing.has(id)) httpFail(409, "E_STATE", "a segment upload for this clip is still in progress; retry when it finishes");
+    const size = segments.reduce((n, s) => n + s.length, clip.head_length) + FOOTER_BYTES;
+    completing.add(id);
+    try {
+      await completePartFile(id, clip.head_length, raw, size);
+      db.prepare("UPDATE clips SET complete = 1, segment_count = ?, footer_sha256 = ?, size = ? WHERE clip_id = ?").run(count, hash, size, id);
+      fs.rmSync(clipDir(id), { recursive: true, force: true });
+    } finally {
+      completing.delete(id);
+    }
     sendJson(ctx.res, 201, { clipId: id, complete: true, size });
   });
 
@@ -983,8 +1097,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       const row = clipRow(id);
       if (!row || row.account_id !== s.accountId) return null;
       try {
-        if (row.complete !== 1) return fs.readFileSync(path.join(clipDir(id), "head"));
-        const fd = fs.openSync(clipFile(id), "r");
+        const fd = fs.openSync(row.complete === 1 ? clipFile(id) : partFile(id), "r");
         try {
           const head = Buffer.alloc(row.head_length);
           return fs.readSync(fd, head, 0, row.head_length, 0) === row.head_length ? head : null;

@@ -37,6 +37,15 @@ async function until(what: string, condition: () => boolean): Promise<void> {
   if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
 
+/** The cloud is writing the segment: the first bytes sent are in the clip's file after its head. */
+function uploadStarted(dataDir: string, clip: { clipId: string; head: Uint8Array }): boolean {
+  try {
+    return fs.statSync(path.join(dataDir, "clips", clip.clipId, "clip")).size > clip.head.length;
+  } catch {
+    return false;
+  }
+}
+
 const logRecords = (cloud: ChildCloudCli) => cloud.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test("SIGTERM during a slow upload: no new connections, the upload completes (201), the process exits 0", async () => {
@@ -47,7 +56,7 @@ test("SIGTERM during a slow upload: no new connections, the upload completes (20
   const seg = clip.segments[0];
   const put = slowPut(cloud.url, owner, `/v1/clips/${clip.clipId}/segments/0`, seg, 1000);
   // The cloud has the request (its log says nothing yet: a line is written when a request ends).
-  await until("the upload to start", () => fs.existsSync(path.join(dataDir, "tmp")) && fs.readdirSync(path.join(dataDir, "tmp")).length === 1);
+  await until("the upload to start", () => uploadStarted(dataDir, clip));
 
   cloud.child.kill("SIGTERM");
   await until("the shutdown to begin", () => /SIGTERM: finishing requests in flight/.test(cloud.stderr()));
@@ -61,7 +70,8 @@ test("SIGTERM during a slow upload: no new connections, the upload completes (20
   const db = new Database(path.join(dataDir, "cloud.sqlite"), { readonly: true });
   expect(db.prepare("SELECT idx, length FROM clip_segments WHERE clip_id = ?").all(clip.clipId)).toEqual([{ idx: 0, length: seg.length }]);
   db.close();
-  expect(fs.readFileSync(path.join(dataDir, "clips", clip.clipId, "seg-0"))).toEqual(Buffer.from(seg));
+  // An upload in progress is one file: the head, then each segment at its offset (written once, in place).
+  expect(fs.readFileSync(path.join(dataDir, "clips", clip.clipId, "clip")).subarray(clip.head.length, clip.head.length + seg.length)).toEqual(Buffer.from(seg));
   const records = logRecords(cloud);
   expect(records.find((r) => r.route === "/v1/clips/:id/segments/:n")).toMatchObject({ msg: "request", method: "PUT", status: 201, cameraId: "cam-graceful" });
   const msgs = records.map((r) => r.msg);
@@ -78,7 +88,7 @@ test("an upload that outlasts --grace is cut: nothing half-stored, the process e
   const clip = await uploadClip(cloud.url, owner, 1, Date.now, "head");
   const put = slowPut(cloud.url, owner, `/v1/clips/${clip.clipId}/segments/0`, clip.segments[0], 1000);
   put.reply.catch(() => undefined); // the connection is cut: the camera sees a network error and retries later
-  await until("the upload to start", () => fs.existsSync(path.join(dataDir, "tmp")) && fs.readdirSync(path.join(dataDir, "tmp")).length === 1);
+  await until("the upload to start", () => uploadStarted(dataDir, clip));
   cloud.child.kill("SIGTERM");
   expect(await cloud.exited).toBe(0);
   await expect(put.reply).rejects.toThrow();
