@@ -56,7 +56,7 @@ export interface SecretSource {
 /** A secret from the file, the environment, or a hidden prompt on a terminal (in that order). */
 export async function readSecret(
   source: SecretSource,
-  options: { env?: Record<string, string | undefined>; stdin?: NodeJS.ReadStream; stderr?: NodeJS.WritableStream } = {},
+  options: { env?: Record<string, string | undefined>; stdin?: NodeJS.ReadStream; stderr?: NodeJS.WritableStream; confirm?: boolean } = {},
 ): Promise<string> {
   if (source.file !== undefined) {
     let text: string;
@@ -70,6 +70,14 @@ export async function readSecret(
   const value = (options.env ?? process.env)[source.env];
   if (value) return value;
   const stdin = options.stdin ?? process.stdin;
-  if (stdin.isTTY && typeof stdin.setRawMode === "function") return promptHidden(`${source.what} (not shown): `, stdin, options.stderr ?? process.stderr);
+  if (stdin.isTTY && typeof stdin.setRawMode === "function") {
+    const stderr = options.stderr ?? process.stderr;
+    const typed = await promptHidden(`${source.what} (not shown): `, stdin, stderr);
+    if (!typed) throw new SealcamError("E_ARGUMENT", `${source.what} is empty; nothing was changed`);
+    if (options.confirm && (await promptHidden(`${source.what} again, to confirm: `, stdin, stderr)) !== typed) {
+      throw new SealcamError("E_ARGUMENT", `the two ${source.what} entries differ; nothing was changed`);
+    }
+    return typed;
+  }
   throw new SealcamError("E_ARGUMENT", `${source.what} needed: pass ${source.fileOption} FILE, set ${source.env}, or run this on a terminal to type it`);
 }

@@ -1,93 +1,33 @@
 /**
- * `sealcam phone <command> --home DIR --cloud URL [...]`: the phone app simulator.
+ * `sealcam phone <command> [--home DIR] [--cloud URL] [...]`: the phone app simulator, on cli-kit (docs/CLI.md).
  *
- *   enroll --email E --name N          turn E2EE on; prints the 10-word passphrase ONCE
- *   recover --email E --name N         enroll this phone from the passphrase (SEALCAM_PASSPHRASE or --passphrase-file)
- *   phones                             list the account's phones
- *   roster                             the current key roster, verified against the pinned root
- *   remove-phone KEYID                 remove a phone (new roster without it)
- *   remove-camera ID                   remove a camera; its earlier clips stay readable
- *   delete CLIP [--yes]                delete a clip from the cloud (asks first on a terminal)
- *   retention [DAYS|off]               show or set how long the cloud keeps clips
- *   disable --yes                      turn E2EE off (deletes every key; old clips stay unreadable)
- *   clips [--json]                     list clips, described only by their verified signed heads
- *   cameras [--json]                   list cameras (certificate verified) and their last reported status
- *   open CLIP --out FILE [--frames DIR] [--video FILE.avi|FILE.mp4] [--max-bytes N]
- *                                      verify and decrypt a clip (id, or its first 8+ hex characters, or a local
- *                                      file); --video writes a playable video (MJPEG AVI, or H.264 MP4 via ffmpeg)
- *   export --out DIR                   the account's public certificates as PEM
- *   view [--port N]                    the web viewer on 127.0.0.1: cameras, clips, play, sealing facts (view/server.ts)
+ * The phone is chosen once with `sealcam phone use --home DIR --cloud URL` (saved in the config home,
+ * $XDG_CONFIG_HOME/sealcam/config.json); --home/--cloud, then SEALCAM_PHONE_HOME/SEALCAM_CLOUD, override it.
+ * Listings (phones, roster, clips, cameras) take --json: JSON only on stdout.
  *
- * The account sign-in password comes from SEALCAM_LOGIN_PASSWORD or --password-file. No secret is ever taken
- * as a command-line argument (argv is visible to every user in `ps`): --secret, --wifi-password, --password
- * and --passphrase are refused with exit code 2.
+ * No secret is ever taken as a command-line argument (argv is visible to every user in `ps`): --secret, --label,
+ * --wifi-password, --password and --passphrase are refused with exit code 2. The account sign-in password and
+ * the recovery passphrase come from --password-file / --passphrase-file, SEALCAM_LOGIN_PASSWORD /
+ * SEALCAM_PASSPHRASE, or a hidden prompt on a terminal.
  */
-import * as fs from "node:fs";
-import { isSealcamError } from "../../firmware/core/errors";
+import * as path from "node:path";
+import { EXIT, runTool, UsageError, type Args, type Command, type Options } from "../cli-kit";
+import { choosePhone, readConfig, writeConfig } from "../cli-kit/config";
+import { readSecret } from "../cli-kit/secrets";
 import { Phone, type ListedClip, type CameraListing } from "./phone";
 import { ADD_CAMERA_USAGE, addCameraCommand } from "./add-camera";
-
-const USAGE = `usage: sealcam phone <command> --home DIR --cloud URL [options]
-
-commands:
-  enroll --email E --name N            turn end-to-end encryption on; shows the passphrase once
-  recover --email E --name N           enroll this phone with the passphrase (SEALCAM_PASSPHRASE or --passphrase-file F)
-  phones                               list the account's phones
-  roster                               show the current key roster, verified against the account root
-  remove-phone KEYID                   remove a phone from the account
-  remove-camera CAMERA_ID              remove a camera (its earlier clips stay readable)
-  delete CLIP [--yes]                  delete a clip from the cloud for good (full id or a unique prefix);
-                                       asks first on a terminal, needs --yes otherwise
-  retention [DAYS|off]                 show, or set, how many days the cloud keeps clips (off: until deleted);
-                                       clips older than that are deleted at once
-  disable --yes                        turn end-to-end encryption off (deletes all keys)
-  clips [--json]                       list the account's clips (only what each clip's verified signed head says)
-  cameras [--json]                     list the account's cameras and the status each last reported
-  open CLIP [--out FILE] [--frames DIR] [--video FILE.avi|FILE.mp4] [--max-bytes N]
-                                       verify and decrypt a clip (clip id, its first 8+ hex characters as
-                                       logs print it, or a local file); --video writes a playable video:
-                                       .avi (MJPEG, no transcoding) or .mp4 (H.264, needs ffmpeg); a download
-                                       larger than N bytes (default 2 GiB) is refused
-  export --out DIR                     write the account's public certificates as PEM
-  view [--port N]                      watch in the browser: serves a page on 127.0.0.1 only (random port unless N)
-                                       at a URL with a one-run token; this program verifies and decrypts, the
-                                       page only shows; Ctrl-C stops it and deletes what it decrypted
-  ${ADD_CAMERA_USAGE}
-
-The account sign-in password is read from SEALCAM_LOGIN_PASSWORD or --password-file F.
-Secrets are never command-line arguments (anyone on the machine can read those with ps).`;
 
 /** Secrets someone might pass as arguments, and the safe ways to give each. */
 const REFUSED_SECRET_FLAGS: Record<string, string> = {
   secret: "--label-file FILE (e.g. the board simulator's label.txt) or --secret-file FILE, SEALCAM_SETUP_LABEL or SEALCAM_SETUP_SECRET, or type it when asked on a terminal",
   label: "--label-file FILE (e.g. the board simulator's label.txt), SEALCAM_SETUP_LABEL, or type it when asked on a terminal",
   "wifi-password": "--wifi-password-file FILE, SEALCAM_WIFI_PASSWORD, or type it when asked on a terminal",
-  password: "--password-file FILE or SEALCAM_LOGIN_PASSWORD",
-  passphrase: "--passphrase-file FILE or SEALCAM_PASSPHRASE",
+  password: "--password-file FILE, SEALCAM_LOGIN_PASSWORD, or type it when asked on a terminal",
+  passphrase: "--passphrase-file FILE, SEALCAM_PASSPHRASE, or type it when asked on a terminal",
 };
 
-function parse(argv: string[]): { positional: string[]; flags: Record<string, string | true> } {
-  const positional: string[] = [];
-  const flags: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg.startsWith("--")) {
-      const name = arg.slice(2);
-      if (name === "yes" || name === "help" || name === "json" || name === "join" || name === "allow-loopback-cloud") flags[name] = true;
-      else if (i + 1 < argv.length) flags[name] = argv[++i];
-      else throw new Error(`option --${name} needs a value`);
-    } else positional.push(arg);
-  }
-  return { positional, flags };
-}
-
-function secret(flags: Record<string, string | true>, fileFlag: string, env: string, what: string): string {
-  const file = flags[fileFlag];
-  if (typeof file === "string") return fs.readFileSync(file, "utf8").trim();
-  const value = process.env[env];
-  if (value) return value;
-  throw new Error(`${what} needed: set ${env} or pass --${fileFlag} FILE`);
-}
+const REFUSED = Object.fromEntries(Object.entries(REFUSED_SECRET_FLAGS).map(([name, safe]) => [name,
+  `--${name} is not accepted: a secret on the command line is visible to every user of this machine (ps). Give it with ${safe}.`]));
 
 /** Asks a yes/no question on the terminal; only "y" or "yes" is yes. */
 async function confirm(question: string): Promise<boolean> {
@@ -133,190 +73,284 @@ function cameraLines(c: CameraListing): string[] {
   return lines;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { positional, flags } = parsed;
-  for (const [name, safe] of Object.entries(REFUSED_SECRET_FLAGS)) {
-    if (name in flags) {
-      process.stderr.write(`sealcam phone: --${name} is not accepted: a secret on the command line is visible to every user of this machine (ps). Give it with ${safe}.\n`);
-      return 2;
-    }
-  }
-  const [command, ...args] = positional;
-  if (!command || flags.help) {
-    process.stdout.write(USAGE + "\n");
-    return command ? 0 : 2;
-  }
-  const home = flags.home;
-  const cloud = flags.cloud;
-  if (typeof home !== "string" || typeof cloud !== "string") {
-    process.stderr.write("--home DIR and --cloud URL are required\n" + USAGE + "\n");
-    return 2;
-  }
-  const phone = new Phone({ home, cloud });
-  const out = (line: string) => process.stdout.write(line + "\n");
-  try {
-    switch (command) {
-      case "enroll": {
-        const email = String(flags.email ?? "");
-        const name = String(flags.name ?? "phone");
-        const password = secret(flags, "password-file", "SEALCAM_LOGIN_PASSWORD", "the account sign-in password");
-        const result = await phone.enroll({ email, password }, name);
-        out("End-to-end encryption is on.");
-        out("");
-        out("Your passphrase (shown once, never stored; write it down or keep it in a password manager):");
-        out("");
-        out(`    ${result.passphrase}`);
-        out("");
-        out("You need it to enroll another phone. Without it and without an enrolled phone, your clips cannot be recovered.");
-        out(`account ${result.accountId}, this phone's key id ${result.phoneKeyId}`);
-        return 0;
-      }
-      case "recover": {
-        const email = String(flags.email ?? "");
-        const name = String(flags.name ?? "phone");
-        const password = secret(flags, "password-file", "SEALCAM_LOGIN_PASSWORD", "the account sign-in password");
-        const passphrase = secret(flags, "passphrase-file", "SEALCAM_PASSPHRASE", "the 10-word passphrase");
-        const result = await phone.recover({ email, password }, passphrase, name);
-        out(`This phone is enrolled (key id ${result.phoneKeyId}); roster version ${result.rosterVersion}.`);
-        return 0;
-      }
-      case "roster": {
-        const roster = await phone.roster();
-        out(`roster version ${roster.version} (verified against this phone's account root):`);
-        for (const e of roster.entries) out(`  ${e.role.padEnd(12)} ${e.keyId}  ${e.name ?? ""}`);
-        return 0;
-      }
-      case "phones":
-        for (const p of await phone.phones()) out(`${p.keyId}  ${p.name}${p.self ? "  (this phone)" : ""}`);
-        return 0;
-      case "remove-phone": {
-        if (args.length !== 1) throw new Error("remove-phone needs the phone's key id");
-        const result = await phone.removePhone(args[0]);
-        out(`Removed. Roster version ${result.rosterVersion}: cameras stop sealing to that phone when they fetch it.`);
-        return 0;
-      }
-      case "add-camera":
-        return await addCameraCommand(phone, flags, out);
-      case "remove-camera": {
-        if (args.length !== 1) throw new Error("remove-camera needs the camera id");
-        await phone.removeCamera(args[0]);
-        out(`Camera ${args[0]} removed: it can no longer upload; clips it recorded still open.`);
-        return 0;
-      }
-      case "delete": {
-        if (args.length !== 1) throw new Error("delete needs the clip id (or a unique prefix; see 'sealcam phone clips')");
-        const clipId = await phone.fullClipId(args[0]);
-        if (flags.yes !== true) {
-          if (!process.stdin.isTTY || !process.stdout.isTTY) {
-            out(`Nothing was deleted. Deleting clip ${clipId} cannot be undone: run again with --yes.`);
-            return 1;
-          }
-          if (!(await confirm(`Delete clip ${clipId} from the cloud? It cannot be undone. [y/N] `))) {
-            out("Nothing was deleted.");
-            return 1;
-          }
-        }
-        await phone.deleteClip(clipId);
-        out(`Deleted clip ${clipId} from the cloud.`);
-        return 0;
-      }
-      case "retention": {
-        if (args.length > 1) throw new Error("retention takes at most one argument: a number of days, or off");
-        if (args.length === 0) {
-          const days = await phone.retention();
-          out(days === null ? "Retention: off (the cloud keeps clips until you delete them)." : `Retention: ${days} days (the cloud deletes clips ${days} days after their upload began).`);
-          return 0;
-        }
-        let days: number | null;
-        if (args[0] === "off") days = null;
-        else if (/^\d{1,4}$/.test(args[0]) && Number(args[0]) >= 1) days = Number(args[0]);
-        else throw new Error("retention must be a whole number of days (1..3650) or off");
-        const result = await phone.setRetention(days);
-        out(days === null ? "Retention is off: clips are kept until you delete them." : `Retention set to ${days} days; ${result.deleted} older clip(s) deleted.`);
-        return 0;
-      }
-      case "disable":
-        out("Turning end-to-end encryption off deletes every key of this account, here and in the cloud.");
-        out("Clips recorded while it was on stay encrypted and can never be opened again, by anyone.");
-        if (flags.yes !== true) {
-          out("Nothing was changed. Run again with --yes to proceed.");
-          return 1;
-        }
-        await phone.disable();
-        out("End-to-end encryption is off; all keys are deleted.");
-        return 0;
-      case "clips": {
-        const clips = await phone.clips();
-        if (flags.json === true) out(JSON.stringify(clips.map(clipJson)));
-        else for (const c of clips) out(clipLine(c));
-        return 0;
-      }
-      case "cameras": {
-        const cameras = await phone.cameras();
-        if (flags.json === true) out(JSON.stringify(cameras));
-        else {
-          for (const c of cameras) for (const line of cameraLines(c)) out(line);
-          out("(status is reported by each camera through the cloud; certificates are checked against this phone's account root)");
-        }
-        return 0;
-      }
-      case "open": {
-        const video = typeof flags.video === "string" ? flags.video : undefined;
-        if (args.length !== 1 || (typeof flags.out !== "string" && video === undefined && typeof flags.frames !== "string")) {
-          throw new Error("open needs CLIP and --out FILE, --frames DIR or --video FILE.avi|FILE.mp4");
-        }
-        const frames = typeof flags.frames === "string" ? flags.frames : undefined;
-        if (flags["max-bytes"] !== undefined) {
-          const max = Number(flags["max-bytes"]);
-          if (!Number.isSafeInteger(max) || max < 1) throw new Error("--max-bytes must be a positive whole number of bytes");
-          phone.options.maxClipBytes = max;
-        }
-        const result = await phone.open(args[0], typeof flags.out === "string" ? flags.out : undefined, frames, {}, { video });
-        out(`Verified clip ${result.clipId} from camera ${result.cameraId}: ${result.bytes} bytes${frames ? `, ${result.frames} frames in ${frames}` : ""}.`);
-        const v = result.video;
-        if (v) out(`Video: ${v.file} (${v.kind === "avi" ? "MJPEG AVI" : "H.264 MP4"}, ${v.frames} frames, ${v.width}x${v.height}, ${(v.durationMs / 1000).toFixed(2)} s, ${v.framesPerSecond.toFixed(2)} frames/s).`);
-        return 0;
-      }
-      case "view": {
-        let port = 0;
-        if (flags.port !== undefined) {
-          port = Number(flags.port);
-          if (!Number.isSafeInteger(port) || port < 1 || port > 65535) throw new Error("--port must be a port number (1..65535)");
-        }
-        const { startViewer } = await import("./view/server");
-        const viewer = await startViewer({ phone, port });
-        out(`Viewer on ${viewer.origin} (this computer only). Open this URL in your browser; it holds this run's key, do not share it:`);
-        out("");
-        out(`    ${viewer.url}`);
-        out("");
-        out("Clips are verified and decrypted here, into a folder that is deleted when you stop the viewer (Ctrl-C).");
-        await new Promise<void>((resolve) => {
-          process.once("SIGINT", resolve);
-          process.once("SIGTERM", resolve);
-        });
-        await viewer.close();
-        out("Viewer stopped; decrypted files deleted.");
-        return 0;
-      }
-      case "export": {
-        if (typeof flags.out !== "string") throw new Error("export needs --out DIR");
-        for (const file of await phone.exportCertificates(flags.out)) out(file);
-        return 0;
-      }
-      default:
-        process.stderr.write(`unknown command '${command}'\n${USAGE}\n`);
-        return 2;
-    }
-  } catch (error) {
-    const code = isSealcamError(error) ? `${error.code}: ` : "";
-    process.stderr.write(`sealcam phone: ${code}${(error as Error).message}\n`);
-    return 1;
-  }
+const JSON_OPTION: Options = { json: { type: "boolean", help: "JSON only on stdout (one array)" } };
+const PASSWORD_OPTION: Options = { "password-file": { type: "string", arg: "F", help: "the account sign-in password: first line of F\n(else SEALCAM_LOGIN_PASSWORD, else asked on a terminal, not shown)" } };
+const ACCOUNT_OPTIONS: Options = {
+  email: { type: "string", arg: "E", help: "the account's email address" },
+  name: { type: "string", arg: "N", default: "phone", help: "this phone's name in the roster" },
+  ...PASSWORD_OPTION,
+};
+const ONE = { min: 1, max: 1 };
+
+function password(args: Args, confirmTyped = false): Promise<string> {
+  return readSecret({ what: "the account sign-in password", file: args.string("password-file"), fileOption: "--password-file", env: "SEALCAM_LOGIN_PASSWORD" }, { confirm: confirmTyped });
 }
+
+/** The phone this command works on: --home/--cloud, then the environment, then the config home. */
+function openPhone(args: Args): Phone {
+  const chosen = choosePhone({ home: args.string("home"), cloud: args.string("cloud") });
+  return new Phone({ home: chosen.home, cloud: chosen.cloud });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  return runTool({
+    name: "phone",
+    summary: "the phone app simulator: enroll, recover, add cameras, list and open clips",
+    refused: REFUSED,
+    common: {
+      home: { type: "string", arg: "DIR", help: "this phone's folder (else SEALCAM_PHONE_HOME, else the one chosen with 'phone use')" },
+      cloud: { type: "string", arg: "URL", help: "the cloud's URL (else SEALCAM_CLOUD, else the one chosen with 'phone use')" },
+    },
+    details: "Choose the phone once: sealcam phone use --home DIR --cloud URL (saved in $XDG_CONFIG_HOME/sealcam/config.json).\n" +
+      "Secrets are never command-line arguments (anyone on the machine can read those with ps).",
+    commands: COMMANDS,
+  }, argv);
+}
+
+const COMMANDS: Command[] = [
+  {
+    name: "use", options: {},
+    summary: "choose the phone (--home DIR) and cloud (--cloud URL) the other commands use, saved in the config home;\nwithout options, show the current choice and where it comes from",
+    run: async (args, { out }) => {
+      const home = args.string("home");
+      const cloud = args.string("cloud");
+      if (home === undefined && cloud === undefined) {
+        const chosen = choosePhone({});
+        out(`home  ${chosen.home}  (from ${chosen.from.home})`);
+        out(`cloud ${chosen.cloud}  (from ${chosen.from.cloud})`);
+        return EXIT.OK;
+      }
+      if (cloud !== undefined && !/^https?:\/\/[^\s/]+\/?$/.test(cloud)) throw new UsageError(`--cloud must be an http(s) URL such as http://127.0.0.1:8080, not '${cloud}'`);
+      const config = readConfig();
+      const phone = { ...(config.phone ?? {}), ...(home !== undefined ? { home: path.resolve(home) } : {}), ...(cloud !== undefined ? { cloud } : {}) };
+      const file = writeConfig({ ...config, phone });
+      out(`phone: home ${phone.home ?? "(not set)"}, cloud ${phone.cloud ?? "(not set)"}; saved in ${file}`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "enroll", synopsis: "--email E", options: ACCOUNT_OPTIONS,
+    summary: "turn end-to-end encryption on; shows the passphrase once",
+    run: async (args, { out }) => {
+      const email = args.required("email", "enroll needs --email E (the account's email address)");
+      const phone = openPhone(args);
+      const result = await phone.enroll({ email, password: await password(args, true) }, args.string("name")!);
+      out("End-to-end encryption is on.");
+      out("");
+      out("Your passphrase (shown once, never stored; write it down or keep it in a password manager):");
+      out("");
+      out(`    ${result.passphrase}`);
+      out("");
+      out("You need it to enroll another phone. Without it and without an enrolled phone, your clips cannot be recovered.");
+      out(`account ${result.accountId}, this phone's key id ${result.phoneKeyId}`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "recover", synopsis: "--email E",
+    options: { ...ACCOUNT_OPTIONS, "passphrase-file": { type: "string", arg: "F", help: "the 10-word passphrase: first line of F\n(else SEALCAM_PASSPHRASE, else asked on a terminal, not shown)" } },
+    summary: "enroll this phone with the account's 10-word passphrase",
+    run: async (args, { out }) => {
+      const email = args.required("email", "recover needs --email E (the account's email address)");
+      const phone = openPhone(args);
+      const pw = await password(args);
+      const passphrase = await readSecret({ what: "the 10-word passphrase", file: args.string("passphrase-file"), fileOption: "--passphrase-file", env: "SEALCAM_PASSPHRASE" });
+      const result = await phone.recover({ email, password: pw }, passphrase, args.string("name")!);
+      out(`This phone is enrolled (key id ${result.phoneKeyId}); roster version ${result.rosterVersion}.`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "phones", options: JSON_OPTION, summary: "list the account's phones",
+    run: async (args, { out }) => {
+      const phones = await openPhone(args).phones();
+      if (args.flag("json")) out(JSON.stringify(phones));
+      else for (const p of phones) out(`${p.keyId}  ${printable(p.name)}${p.self ? "  (this phone)" : ""}`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "roster", options: JSON_OPTION, summary: "show the current key roster, verified against the account root",
+    run: async (args, { out }) => {
+      const roster = await openPhone(args).roster();
+      if (args.flag("json")) out(JSON.stringify(roster));
+      else {
+        out(`roster version ${roster.version} (verified against this phone's account root):`);
+        for (const e of roster.entries) out(`  ${e.role.padEnd(12)} ${e.keyId}  ${printable(e.name ?? "")}`);
+      }
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "remove-phone", args: "KEYID", positionals: ONE, options: {}, summary: "remove a phone from the account",
+    run: async (args, { out }) => {
+      const result = await openPhone(args).removePhone(args.positionals[0]);
+      out(`Removed. Roster version ${result.rosterVersion}: cameras stop sealing to that phone when they fetch it.`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "add-camera", synopsis: "--wifi-ssid S",
+    options: {
+      "wifi-ssid": { type: "string", arg: "S", help: "your home network, which the camera joins" },
+      "label-file": { type: "string", arg: "F", help: "a file holding the camera's label string SEALCAM:1:<ssid>:<secret> (the board simulator's\nlabel.txt, a console log); else SEALCAM_SETUP_LABEL, else typed (hidden) on a terminal" },
+      "secret-file": { type: "string", arg: "F", help: "a bare label secret instead (else SEALCAM_SETUP_SECRET)" },
+      join: { type: "boolean", help: "join the camera's access point (simulated air, else nmcli)" },
+      "setup-url": { type: "string", arg: "URL", help: "the camera's setup address (default: the access point's, http://192.168.4.1)" },
+      "wifi-password-file": { type: "string", arg: "F", help: "the home Wi-Fi password: first line of F (else SEALCAM_WIFI_PASSWORD, empty: open\nnetwork, else typed on a terminal)" },
+      "allow-loopback-cloud": { type: "boolean", help: "hand a camera on another machine a loopback cloud address anyway" },
+    },
+    summary: "enroll a camera in setup mode from its label; prints its access point and WPA2 password",
+    details: ADD_CAMERA_USAGE.split("\n").map((l) => l.trim()).filter((l, i) => i > 0 && l).join("\n"),
+    run: async (args, { out }) => {
+      const flags: Record<string, string | true> = {};
+      for (const [name, value] of Object.entries(args.values)) {
+        if (name === "home" || name === "cloud" || value === undefined || value === false) continue;
+        flags[name] = value === true ? true : Array.isArray(value) ? value.at(-1)! : value;
+      }
+      return addCameraCommand(openPhone(args), flags, out);
+    },
+  },
+  {
+    name: "remove-camera", args: "CAMERA_ID", positionals: ONE, options: {}, summary: "remove a camera (its earlier clips stay readable)",
+    run: async (args, { out }) => {
+      await openPhone(args).removeCamera(args.positionals[0]);
+      out(`Camera ${args.positionals[0]} removed: it can no longer upload; clips it recorded still open.`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "delete", args: "CLIP", positionals: ONE,
+    options: { yes: { type: "boolean", short: "y", help: "do not ask (needed when not on a terminal)" } },
+    summary: "delete a clip from the cloud for good (full id or a unique prefix); asks first on a terminal",
+    run: async (args, { out }) => {
+      const phone = openPhone(args);
+      const clipId = await phone.fullClipId(args.positionals[0]);
+      if (!args.flag("yes")) {
+        if (!process.stdin.isTTY || !process.stdout.isTTY) {
+          out(`Nothing was deleted. Deleting clip ${clipId} cannot be undone: run again with --yes.`);
+          return EXIT.FAILED;
+        }
+        if (!(await confirm(`Delete clip ${clipId} from the cloud? It cannot be undone. [y/N] `))) {
+          out("Nothing was deleted.");
+          return EXIT.FAILED;
+        }
+      }
+      await phone.deleteClip(clipId);
+      out(`Deleted clip ${clipId} from the cloud.`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "retention", args: "[DAYS|off]", positionals: { min: 0, max: 1 }, options: {},
+    summary: "show, or set, how many days the cloud keeps clips (off: until deleted); older clips are deleted at once",
+    run: async (args, { out }) => {
+      const phone = openPhone(args);
+      const [value] = args.positionals;
+      if (value === undefined) {
+        const days = await phone.retention();
+        out(days === null ? "Retention: off (the cloud keeps clips until you delete them)." : `Retention: ${days} days (the cloud deletes clips ${days} days after their upload began).`);
+        return EXIT.OK;
+      }
+      let days: number | null;
+      if (value === "off") days = null;
+      else if (/^\d{1,4}$/.test(value) && Number(value) >= 1) days = Number(value);
+      else throw new UsageError("retention must be a whole number of days (1..3650) or off");
+      const result = await phone.setRetention(days);
+      out(days === null ? "Retention is off: clips are kept until you delete them." : `Retention set to ${days} days; ${result.deleted} older clip(s) deleted.`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "disable", options: { yes: { type: "boolean", short: "y", help: "really do it" } },
+    summary: "turn end-to-end encryption off (deletes all keys; needs --yes)",
+    run: async (args, { out }) => {
+      const phone = openPhone(args);
+      out("Turning end-to-end encryption off deletes every key of this account, here and in the cloud.");
+      out("Clips recorded while it was on stay encrypted and can never be opened again, by anyone.");
+      if (!args.flag("yes")) {
+        out("Nothing was changed. Run again with --yes to proceed.");
+        return EXIT.FAILED;
+      }
+      await phone.disable();
+      out("End-to-end encryption is off; all keys are deleted.");
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "clips", options: JSON_OPTION, summary: "list the account's clips (only what each clip's verified signed head says)",
+    run: async (args, { out }) => {
+      const clips = await openPhone(args).clips();
+      if (args.flag("json")) out(JSON.stringify(clips.map(clipJson)));
+      else for (const c of clips) out(clipLine(c));
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "cameras", options: JSON_OPTION, summary: "list the account's cameras and the status each last reported",
+    run: async (args, { out }) => {
+      const cameras = await openPhone(args).cameras();
+      if (args.flag("json")) out(JSON.stringify(cameras));
+      else {
+        for (const c of cameras) for (const line of cameraLines(c)) out(line);
+        out("(status is reported by each camera through the cloud; certificates are checked against this phone's account root)");
+      }
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "open", args: "CLIP", positionals: ONE,
+    options: {
+      out: { type: "string", arg: "FILE", help: "write the decrypted clip (its frames' bytes) to FILE" },
+      frames: { type: "string", arg: "DIR", help: "write each frame as a file into DIR" },
+      video: { type: "string", arg: "FILE", help: "write a playable video: .avi (MJPEG, no transcoding) or .mp4 (H.264, needs ffmpeg)" },
+      "max-bytes": { type: "string", arg: "N", help: "refuse a download larger than N bytes (default 2 GiB)" },
+    },
+    summary: "verify and decrypt a clip (clip id, its first 8+ hex characters as logs print it, or a local file)",
+    run: async (args, { out }) => {
+      const file = args.string("out");
+      const frames = args.string("frames");
+      const video = args.string("video");
+      if (file === undefined && frames === undefined && video === undefined) throw new UsageError("open needs --out FILE, --frames DIR or --video FILE.avi|FILE.mp4");
+      const max = args.int("max-bytes", 1, Number.MAX_SAFE_INTEGER);
+      const phone = openPhone(args);
+      if (max !== undefined) phone.options.maxClipBytes = max;
+      const result = await phone.open(args.positionals[0], file, frames, {}, { video });
+      out(`Verified clip ${result.clipId} from camera ${result.cameraId}: ${result.bytes} bytes${frames ? `, ${result.frames} frames in ${frames}` : ""}.`);
+      const v = result.video;
+      if (v) out(`Video: ${v.file} (${v.kind === "avi" ? "MJPEG AVI" : "H.264 MP4"}, ${v.frames} frames, ${v.width}x${v.height}, ${(v.durationMs / 1000).toFixed(2)} s, ${v.framesPerSecond.toFixed(2)} frames/s).`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "export", synopsis: "--out DIR", options: { out: { type: "string", arg: "DIR", help: "where the PEM files go" } },
+    summary: "write the account's public certificates as PEM",
+    run: async (args, { out }) => {
+      const dir = args.required("out", "export needs --out DIR");
+      for (const file of await openPhone(args).exportCertificates(dir)) out(file);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "view", options: { port: { type: "string", arg: "N", help: "the port on 127.0.0.1 (default: a random free one)" } },
+    summary: "watch in the browser: a page on 127.0.0.1 only, at a URL with a one-run token; this program verifies\nand decrypts, the page only shows; Ctrl-C stops it and deletes what it decrypted",
+    run: async (args, { out }) => {
+      const port = args.int("port", 1, 65535) ?? 0;
+      const phone = openPhone(args);
+      const { startViewer } = await import("./view/server");
+      const viewer = await startViewer({ phone, port });
+      out(`Viewer on ${viewer.origin} (this computer only). Open this URL in your browser; it holds this run's key, do not share it:`);
+      out("");
+      out(`    ${viewer.url}`);
+      out("");
+      out("Clips are verified and decrypted here, into a folder that is deleted when you stop the viewer (Ctrl-C).");
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      await viewer.close();
+      out("Viewer stopped; decrypted files deleted.");
+      return EXIT.OK;
+    },
+  },
+];

@@ -87,7 +87,7 @@ test("onboarding from the label text: join by SSID + derived password, setup add
 
   // 4b. A loopback cloud for a camera on another machine is refused before anything is sent.
   const remote = await add(["--setup-url", "http://192.0.2.1"]);
-  expect(remote.code).toBe(1);
+  expect(remote.code).toBe(2); // E_ARGUMENT: a usage error (docs/CLI.md, exit codes)
   expect(remote.stderr).toContain(`the cloud's address for cameras is ${publicUrl}, a loopback address`);
   expect(remote.stderr).toContain("--public-url");
 

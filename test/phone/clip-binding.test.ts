@@ -92,7 +92,7 @@ test("a genuine clip served under another clip's id is refused (E_FORMAT names b
   // The CLI says so, with the code, and exits 1.
   const r = await cli(["open", a.clipId, "--out", out]);
   expect(r.code).toBe(1);
-  expect(r.stderr).toContain(`E_FORMAT: clip served under id ${a.clipId} is clip ${b.clipId}`);
+  expect(r.stderr).toMatch(new RegExp(`^sealcam phone: clip served under id ${a.clipId} is clip ${b.clipId}\\b.* \\[E_FORMAT\\]$`, "m"));
   expect(fs.existsSync(out)).toBe(false);
 });
 

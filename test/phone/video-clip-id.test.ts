@@ -148,8 +148,8 @@ test("the CLI takes the short id; an ambiguous one exits 1 with the candidates",
   expect(ok.code).toBe(0);
   expect(ok.stdout).toContain(`Verified clip ${other.clipId}`);
   const bad = await run(["open", twinA.clipId.slice(0, 8), "--out", path.join(out, "cli2.bin")]);
-  expect(bad.code).toBe(1);
-  expect(bad.stderr).toContain("E_ARGUMENT");
+  expect(bad.code).toBe(2); // E_ARGUMENT: a usage error (docs/CLI.md, exit codes)
+  expect(bad.stderr).toContain("[E_ARGUMENT]");
   expect(bad.stderr).toContain(twinB.clipId);
   expect(fs.existsSync(path.join(out, "cli2.bin"))).toBe(false);
 });
