@@ -394,8 +394,48 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       db.prepare("DELETE FROM nonces WHERE at < ?").run(t - 15 * 60 * 1000);
       noncesPrunedAt = t;
     }
-    const inserted = db.prepare("INSERT OR IGNORE INTO nonces (camera_id, nonce, at) VALUES (?, ?, ?)").run(auth.cameraId, auth.nonce, t);
-    if (inserted.changes !== 1) httpFail(401, "E_AUTH", "request replayed (nonce already used)");
+    const key = `${auth.cameraId}\n${auth.nonce}`;
+    if (pendingNonces.has(key) || db.prepare("SELECT 1 FROM nonces WHERE camera_id = ? AND nonce = ?").get(auth.cameraId, auth.nonce)) {
+      httpFail(401, "E_AUTH", "request replayed (nonce already used)");
+    }
+    pendingNonces.add(key);
+    void groupCommit(() => db.prepare("INSERT OR IGNORE INTO nonces (camera_id, nonce, at) VALUES (?, ?, ?)").run(auth.cameraId, auth.nonce, t))
+      .catch((error: unknown) => logger.error("nonce not recorded", { err: errorFields(error) }))
+      .finally(() => pendingNonces.delete(key));
+  }
+
+  /**
+   * Group commit: writes from concurrent requests are applied in one SQLite transaction (one WAL fsync with
+   * synchronous = FULL) on the next turn of the event loop, each in its own savepoint, so one failing write
+   * fails only its own request. A request that must not answer before its write is durable awaits it.
+   * Used for the per-request nonce and the segment row, the two writes of every segment upload.
+   */
+  const groupQueue: { write: () => void; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  const pendingNonces = new Set<string>();
+  function groupCommit(write: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (groupQueue.push({ write, resolve, reject }) === 1) setImmediate(flushGroup);
+    });
+  }
+  function flushGroup(): void {
+    const batch = groupQueue.splice(0);
+    const outcome: (unknown | null)[] = [];
+    try {
+      db.transaction(() => {
+        for (const item of batch) {
+          try {
+            db.transaction(item.write)();
+            outcome.push(null);
+          } catch (error) {
+            outcome.push(error ?? new Error("write failed"));
+          }
+        }
+      })();
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => (outcome[i] === null ? item.resolve() : item.reject(outcome[i])));
   }
 
   interface CameraRequest { cameraId: string; accountId: string; length: number; bodySha256: string }
@@ -1000,7 +1040,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       const file = await ensurePartFile(id, clip.head_length);
       await receiveAt(ctx.req, file, clip.head_length + index * (clip.segment_size + TAG_LENGTH), cam.length, cam.bodySha256);
       check(); // again: the clip may have been deleted meanwhile
-      db.prepare("INSERT INTO clip_segments (clip_id, idx, length, sha256) VALUES (?, ?, ?, ?)").run(id, index, cam.length, cam.bodySha256);
+      await groupCommit(() => void db.prepare("INSERT INTO clip_segments (clip_id, idx, length, sha256) VALUES (?, ?, ?, ?)").run(id, index, cam.length, cam.bodySha256));
       sendJson(ctx.res, 201, { index, stored: "new" });
     } finally {
       segmentWrites.delete(slot);
