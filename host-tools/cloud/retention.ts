@@ -4,7 +4,7 @@
  *
  * A delete is three steps: (1) in one transaction the clip's row is marked deleted (`deleted_at`, a
  * tombstone) — from then on no listing, download or upload sees it; (2) its files are removed
- * (`clips/<id>.sealed`, `clips/<id>/`) and the directory fsynced; (3) in one transaction its segment rows and
+ * (`clips/<id>.sealed`, or an upload's `clips/<id>/clip`) and the directory fsynced; (3) in one transaction its segment rows and
  * its row are removed. A crash after (1) leaves a tombstone, which the next start (and every sweep) finishes;
  * a crash after (2) likewise. Files the database does not know (a crash between writing a file and inserting
  * its row, or between completing a clip and removing its parts) are found by listing `clips/` and `tmp/` and
