@@ -33,27 +33,3 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Concatenates `parts` into `file` atomically, one part in memory at a time. */
-export function concatFilesAtomic(file: string, parts: (string | Uint8Array)[]): number {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.tmp-${process.pid}-${nodeCrypto.randomBytes(6).toString("hex")}`);
-  const fd = fs.openSync(tmp, "wx", 0o600);
-  let total = 0;
-  try {
-    for (const part of parts) {
-      const data = typeof part === "string" ? fs.readFileSync(part) : part;
-      let offset = 0;
-      while (offset < data.length) offset += fs.writeSync(fd, data, offset, data.length - offset);
-      total += data.length;
-    }
-    fs.fsyncSync(fd);
-  } catch (error) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
-  fsyncDir(dir);
-  return total;
-}

@@ -130,43 +130,6 @@ export async function receiveBody(req: IncomingMessage, length: number, sha256he
 }
 
 /**
- * Streams a body of `length` bytes to a new 0600 file in `dir` while hashing it (never holding more than a
- * chunk in memory), fsyncs it and returns its path. If the stream breaks, or the length or SHA-256 differ from
- * what was declared, the file is deleted and nothing is left behind.
- */
-export async function receiveToFile(req: IncomingMessage, dir: string, length: number, sha256hex: string): Promise<string> {
-  const file = path.join(dir, `up-${process.pid}-${nodeCrypto.randomBytes(8).toString("hex")}`);
-  const hash = nodeCrypto.createHash("sha256");
-  let received = 0;
-  try {
-    await pipeline(
-      req,
-      async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          received += chunk.length;
-          if (received > length) httpFail(400, "E_FORMAT", "body is longer than Content-Length");
-          hash.update(chunk);
-          yield chunk;
-        }
-      },
-      fs.createWriteStream(file, { flags: "wx", mode: 0o600 }),
-    );
-    if (received !== length) httpFail(400, "E_FORMAT", "body length differs from Content-Length");
-    if (hash.digest("hex") !== sha256hex) bodyMismatch();
-    const fd = fs.openSync(file, "r");
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    return file;
-  } catch (error) {
-    fs.rmSync(file, { force: true });
-    throw error;
-  }
-}
-
-/**
  * Streams a body of `length` bytes into the existing file `file` at `offset` while hashing it (a chunk in
  * memory at a time, asynchronous writes so the event loop keeps serving), then fdatasyncs it. If the stream
  * breaks, or the length or SHA-256 differ from what was declared, it throws; the bytes written at `offset`
