@@ -10,7 +10,7 @@ const FIRMWARE = path.join(__dirname, "..", "firmware");
 // Moddable SDK modules the firmware may use, plus our own native bindings declared in firmware/types.
 const ALLOWED = new Set([
   "wifi", "http", "net", "socket", "timer", "time", "preference", "flash", "file", "sntp", "dns/server", "mdns",
-  "securesocket", "mc/config", "debug", "instrumentation", "embedded:io/image/in/camera",
+  "securesocket", "websocket", "mc/config", "debug", "instrumentation", "embedded:io/image/in/camera",
   "embedded:io/serial", "embedded:io/digital", "embedded:storage/flash", "embedded:storage/key-value",
   "sealcam/native-crypto", "sealcam/native-system", "sealcam/host-channel",
 ]);

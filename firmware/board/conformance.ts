@@ -3,7 +3,7 @@
  * simulator's bodies implement the same platform interfaces, so what the simulator tests is what the board
  * runs. Nothing here executes; the firmware manifest does not include this file.
  */
-import type { Camera, Clock, Crypto, FlashPartition, HttpClient, HttpServer, Log, SerialConsole, Storage, Wifi } from "../platform/index";
+import type { Camera, Clock, Crypto, FlashPartition, HttpClient, HttpServer, Log, SerialConsole, Storage, WebSocketClient, Wifi } from "../platform/index";
 import type { BoardCamera } from "./camera";
 import type { BoardClock } from "./clock";
 import type { BoardSerialConsole } from "./console";
@@ -14,6 +14,8 @@ import type { BoardHttpServer } from "./http-server";
 import type { BoardLog } from "./log";
 import type { BoardStorage } from "./storage";
 import type { BoardWifi } from "./wifi";
+import type { BoardWebSocketClient } from "./websocket";
+import type { SimWebSocketClient } from "../sim/websocket";
 import type {
   SimCamera,
   SimClock,
@@ -41,4 +43,5 @@ export const BOARD_AND_SIM_IMPLEMENT_THE_PLATFORM: [
   Implements<BoardCamera, Camera>, Implements<SimCamera, Camera>,
   Implements<BoardSerialConsole, SerialConsole>, Implements<SimConsole, SerialConsole>,
   Implements<BoardFlash, FlashPartition>, Implements<SimFlash, FlashPartition>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Implements<BoardWebSocketClient, WebSocketClient>, Implements<SimWebSocketClient, WebSocketClient>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];

@@ -24,6 +24,7 @@ import { SetupMode, type SetupOutcome } from "./setup-mode";
 import { CameraStore, type Provisioning } from "./store";
 import { Uplink } from "./uplink";
 import { Watcher } from "./watcher";
+import { LiveView } from "./live";
 
 /** The Camera trigger reason a board reports for a long press of its setup (BOOT) button. */
 export const SETUP_BUTTON = "setup-button";
@@ -45,6 +46,8 @@ interface Running {
   recorder: Recorder;
   /** Motion watching and pre-roll (undefined when config.motion.enabled is false: triggers start the camera). */
   watcher: Watcher | undefined;
+  /** Live view (live.ts): needs the platform's WebSocket client and the watcher (the one camera reader). */
+  live: LiveView | undefined;
   registered: boolean;
 }
 
@@ -164,9 +167,20 @@ export class CameraApp {
     const identity: CameraIdentity = { cameraId: provisioning.cameraId, accountId: provisioning.accountId, key: cameraKey, certificate: provisioning.certificate };
     const cloud = new CloudClient(this.platform.http, crypto, clock, provisioning.cloudUrl, identity);
     const recorder = new Recorder(crypto, this.platform.camera, clock, this.store, this.queue, this.uplink, this.events, this.config, identity, roster);
-    const running: Running = { provisioning, identity, cloud, roster, recorder, watcher: undefined, registered: false };
+    const running: Running = { provisioning, identity, cloud, roster, recorder, watcher: undefined, live: undefined, registered: false };
     if (this.config.motion.enabled) {
       running.watcher = new Watcher(this.platform.camera, clock, this.events, this.config, (reason, source) => this.recordWith(running, reason, source));
+    }
+    const webSocket = this.platform.webSocket;
+    if (webSocket) {
+      // Without the watcher (motion off) nothing reads the camera between clips: sessions are refused (E_STATE).
+      const watcher = running.watcher;
+      const live = new LiveView({
+        ws: webSocket, crypto, clock, events: this.events, config: this.config.live, identity, roster, cloudUrl: provisioning.cloudUrl,
+        online: () => this.stillRunning(running) && this.state === "running" && running.registered, hasFrames: () => watcher !== undefined,
+      });
+      running.live = live;
+      if (watcher) watcher.onFrame = (frame) => live.offer(frame);
     }
     this.running = running;
     this.uplink.setUploader(cloud);
@@ -221,6 +235,7 @@ export class CameraApp {
     // After boot and registration (and every reconnect): the owner sees the roster in force and any refusal.
     if (running.registered && this.stillRunning(running)) await this.reportStatus(running);
     this.uplink.kick();
+    if (this.stillRunning(running)) running.live?.start();
   }
 
   /** `PUT /v1/camera/status`; a failed report is logged, never fatal (the next one carries the same facts). */
@@ -327,6 +342,7 @@ export class CameraApp {
 
   private stopRunningTimers(): void {
     const clock = this.platform.clock;
+    this.running?.live?.stop();
     void this.running?.watcher?.stop();
     if (this.rosterTimer !== undefined) clock.clearTimeout(this.rosterTimer);
     if (this.wifiTimer !== undefined) clock.clearTimeout(this.wifiTimer);

@@ -6,6 +6,7 @@
 import type { CameraConfig } from "../platform/camera";
 import { fail } from "../core/errors";
 import type { MotionSettings } from "./motion";
+import { DEFAULT_LIVE, type LiveConfig } from "./live";
 
 /** Recording on its own: motion detection, pre-roll, cooldown, schedule (docs/CAMERA.md, "Motion"). */
 export interface MotionConfig extends MotionSettings {
@@ -57,6 +58,8 @@ export interface CameraAppConfig {
   uploadRetryMaxMs: number;
   /** Motion detection and pre-roll (see MotionConfig). */
   motion: MotionConfig;
+  /** Live view (docs/PROTOCOL.md §13). */
+  live: LiveConfig;
 }
 
 export const DEFAULT_MOTION: MotionConfig = {
@@ -91,6 +94,7 @@ export const DEFAULT_CONFIG: CameraAppConfig = {
   uploadRetryMs: 2000,
   uploadRetryMaxMs: 60_000,
   motion: DEFAULT_MOTION,
+  live: DEFAULT_LIVE,
 };
 
 export function resolveConfig(partial: Partial<CameraAppConfig> = {}): CameraAppConfig {
@@ -98,6 +102,7 @@ export function resolveConfig(partial: Partial<CameraAppConfig> = {}): CameraApp
     ...DEFAULT_CONFIG, ...partial,
     sensor: { ...DEFAULT_CONFIG.sensor, ...(partial.sensor ?? {}) },
     motion: { ...DEFAULT_MOTION, ...(partial.motion ?? {}) },
+    live: { ...DEFAULT_LIVE, ...(partial.live ?? {}) },
   };
   const positive = (name: keyof CameraAppConfig): void => {
     const v = config[name];

@@ -46,6 +46,8 @@ export class Watcher {
   private timer: number | undefined;
   framesSeen = 0;
   events = 0;
+  /** Every fresh frame, as it is read (live view, live.ts); must not keep or change the frame. */
+  onFrame: ((frame: Frame) => void) | undefined;
 
   constructor(
     private readonly camera: Camera,
@@ -132,7 +134,10 @@ export class Watcher {
           if (frame) wipe(frame.jpeg);
           break;
         }
-        if (frame) this.look(frame);
+        if (frame) {
+          this.onFrame?.(frame);
+          this.look(frame);
+        }
         // A camera that answers at once (no pacing of its own) must not starve everything else.
         await this.sleep(Math.max(frame ? 0 : interval, interval - (this.clock.now() - started)));
       }
@@ -186,7 +191,11 @@ export class Watcher {
         first: preRoll,
         anchor: request.anchor,
         clipMs: request.clipMs,
-        next: () => camera.readFrame(),
+        next: async () => {
+          const frame = await camera.readFrame();
+          if (frame) this.onFrame?.(frame);
+          return frame;
+        },
       });
     } finally {
       for (const frame of preRoll) wipe(frame.jpeg);

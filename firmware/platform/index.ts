@@ -10,6 +10,7 @@ import type { HttpClient, HttpServer, Wifi } from "./network";
 import type { Camera } from "./camera";
 import type { SerialConsole } from "./console";
 import type { FlashPartition } from "./flash";
+import type { WebSocketClient } from "./websocket";
 
 export type { Crypto, P256PrivateKey, Sha256 } from "./crypto";
 export type { Storage } from "./storage";
@@ -19,6 +20,7 @@ export type { HttpClient, HttpServer, HttpRequest, HttpResponse, HttpHandler, Wi
 export type { Camera, CameraConfig, Frame } from "./camera";
 export type { SerialConsole } from "./console";
 export type { FlashPartition } from "./flash";
+export type { WebSocketClient, WebSocketConnection } from "./websocket";
 
 export interface Platform {
   crypto: Crypto;
@@ -32,4 +34,6 @@ export interface Platform {
   console: SerialConsole;
   /** The data partition that holds sealed clips waiting for upload. */
   queueFlash: FlashPartition;
+  /** The live-view link to the cloud (optional: without it the camera simply offers no live view). */
+  webSocket?: WebSocketClient;
 }

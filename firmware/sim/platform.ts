@@ -30,6 +30,7 @@ import {
   type ChannelValue,
   type SimChannel,
 } from "./channel";
+import { SimWebSocketClient } from "./websocket";
 
 function headersValue(headers: Record<string, string>): ChannelParams {
   const out: ChannelParams = {};
@@ -320,6 +321,7 @@ export interface SimBodies {
   camera: SimCamera;
   console: SimConsole;
   queueFlash: SimFlash;
+  webSocket: SimWebSocketClient;
 }
 
 /** Builds every body over one channel and routes the channel's events to them. */
@@ -334,12 +336,14 @@ export function createSimBodies(channel: SimChannel, boot: BootSnapshot): SimBod
     camera: new SimCamera(channel),
     console: new SimConsole(channel),
     queueFlash: new SimFlash(channel, boot.flashSize, boot.flashBlockSize),
+    webSocket: new SimWebSocketClient(channel),
   };
   channel.onEvent((name, payload) => {
     if (name === "wifi.state") bodies.wifi.deliver(asString(payload.state));
     else if (name === "setup.request") bodies.setupServer.deliver(payload);
     else if (name === "camera.trigger") bodies.camera.deliver(asString(payload.reason));
     else if (name === "console.line") bodies.console.deliver(asString(payload.line));
+    else if (name === "ws.event") bodies.webSocket.deliver(payload);
   });
   return bodies;
 }

@@ -9,7 +9,7 @@ import type { ChannelParams, ChannelValue, SimChannel } from "./channel";
 import { toSealcamError } from "./channel";
 
 /** Events Node sends to the firmware (host-tools/board-sim/services.ts). */
-export const SIM_EVENTS = ["wifi.state", "setup.request", "camera.trigger", "console.line"];
+export const SIM_EVENTS = ["wifi.state", "setup.request", "camera.trigger", "console.line", "ws.event"];
 
 function params(value: host.ChannelValue): ChannelParams {
   if (value === null || typeof value !== "object" || value instanceof Uint8Array || Array.isArray(value)) return {};

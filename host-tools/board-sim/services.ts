@@ -13,6 +13,7 @@ import type { FlashPartition } from "../../firmware/platform/flash";
 import { NvsFile, PowerCut } from "./nvs-file";
 import { SoftAp } from "./soft-ap";
 import { SyntheticCamera } from "./synthetic-camera";
+import { WebSocket } from "ws";
 
 import type { ChannelValue } from "./board-sim";
 export type { ChannelValue };
@@ -95,6 +96,7 @@ export class BoardServices {
 
   /** A new boot of the firmware: volatile state (radio, camera, listeners, timers) starts over. */
   async reboot(): Promise<void> {
+    this.closeSockets();
     for (const timer of this.sleeps) clearTimeout(timer);
     this.sleeps.clear();
     this.bootTime = Date.now();
@@ -107,6 +109,7 @@ export class BoardServices {
   setNetwork(up: boolean): void {
     if (this.networkUp === up) return;
     this.networkUp = up;
+    if (!up) this.closeSockets();
     if (!up && (this.wifiState === "connected" || this.wifiState === "connecting")) {
       this.setWifiState("disconnected");
     } else if (up && this.stationWanted && this.wifiState === "disconnected") {
@@ -172,6 +175,18 @@ export class BoardServices {
         return;
       case "setup.respond":
         this.softAp.respond(num(p.id), { status: num(p.status), headers: strMap(p.headers), body: bytes(p.body) });
+        return;
+      case "ws.send": {
+        const id = num(p.id);
+        const data = bytes(p.data);
+        const ws = this.sockets.get(id);
+        if (!ws || ws.readyState !== WebSocket.OPEN) return;
+        ws.send(data, { binary: true }, () => this.hooks.emit("ws.event", { id, kind: "sent", bytes: data.length }));
+        return;
+      }
+      case "ws.close":
+        this.sockets.get(num(p.id))?.close(1000);
+        this.sockets.delete(num(p.id));
         return;
       case "setup.close":
         void this.softAp.close();
@@ -261,6 +276,8 @@ export class BoardServices {
         this.setWifiState("connected");
         return null;
       }
+      case "ws.connect":
+        return this.wsConnect(str(p.url), strMap(p.headers));
       case "http.request":
         return this.httpRequest(p);
       case "camera.read": {
@@ -317,7 +334,59 @@ export class BoardServices {
     });
   }
 
+  // --- the live-view WebSocket (firmware/sim/websocket.ts) ---------------------------------------------
+  private readonly sockets = new Map<number, WebSocket>();
+  private nextSocket = 1;
+
+  private closeSockets(): void {
+    for (const ws of this.sockets.values()) ws.terminate();
+    this.sockets.clear();
+  }
+
+  private wsConnect(url: string, headers: Record<string, string>): Promise<ChannelValue> {
+    if (!this.networkUp || this.wifiState !== "connected") throw new SealcamError("E_NETWORK", "network unreachable");
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new SealcamError("E_ARGUMENT", "bad websocket url");
+    }
+    if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") throw new SealcamError("E_ARGUMENT", "websocket url must be ws:// or wss://");
+    const origin = `${parsed.protocol === "wss:" ? "https:" : "http:"}//${parsed.host}`;
+    if (this.network.allowedOrigin !== undefined && origin !== this.network.allowedOrigin) {
+      throw new SealcamError("E_NETWORK", `cannot reach ${parsed.host}: not on this network`);
+    }
+    const id = this.nextSocket++;
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false, handshakeTimeout: 20000, maxPayload: 65535 + 5 });
+    return new Promise<ChannelValue>((resolve, reject) => {
+      let opened = false;
+      ws.once("open", () => {
+        opened = true;
+        this.sockets.set(id, ws);
+        resolve(id);
+      });
+      ws.once("unexpected-response", (_req, res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        reject(new SealcamError(status === 401 || status === 403 ? "E_AUTH" : "E_NETWORK", `live-view upgrade refused: ${status}`));
+        ws.terminate();
+      });
+      ws.on("message", (data: Buffer, isBinary) => {
+        if (isBinary && this.sockets.get(id) === ws) this.hooks.emit("ws.event", { id, kind: "message", data: new Uint8Array(data) });
+      });
+      ws.on("error", (error) => {
+        if (!opened) reject(new SealcamError("E_NETWORK", `cannot reach ${parsed.host}: ${error.message}`));
+      });
+      ws.on("close", (code, reason) => {
+        if (!opened) return;
+        this.sockets.delete(id);
+        this.hooks.emit("ws.event", { id, kind: "close", reason: `${code} ${reason.toString("latin1").slice(0, 120)}` });
+      });
+    });
+  }
+
   async close(): Promise<void> {
+    this.closeSockets();
     for (const timer of this.sleeps) clearTimeout(timer);
     this.sleeps.clear();
     this.camera.stop();

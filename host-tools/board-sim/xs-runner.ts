@@ -18,8 +18,9 @@ import type { FirmwareRunner } from "./simulator";
 export const POSTED = [
   "storage.set", "storage.delete", "flash.write", "flash.erase", "log.write", "console.write", "camera.start",
   "camera.stop", "wifi.stopAp", "wifi.disconnect", "setup.respond", "setup.close", "board.step", "board.fatal",
+  "ws.send", "ws.close",
 ];
-export const CALLS = ["board.boot", "flash.read", "clock.sleep", "wifi.startAp", "setup.listen", "wifi.connect", "http.request", "camera.read"];
+export const CALLS = ["board.boot", "flash.read", "clock.sleep", "wifi.startAp", "setup.listen", "wifi.connect", "http.request", "camera.read", "ws.connect"];
 
 export interface XsFirmware {
   binary: string;
