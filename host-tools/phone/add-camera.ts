@@ -25,6 +25,7 @@ import { issueCameraCertificate, type AccountSigningKey } from "./certs";
 import { CloudClient } from "./client";
 import type { Phone } from "./phone";
 import { DEFAULT_SETUP_URL, joinSetupNetwork, SETUP_ENDED_HELP, type JoinResult } from "./wifi-join";
+import { promptHidden } from "../cli-kit/secrets";
 
 export interface AddCameraOptions {
   /** The camera's setup API, e.g. http://192.168.4.1 (soft AP) or http://127.0.0.1:PORT (simulator). */
@@ -204,39 +205,6 @@ export const ADD_CAMERA_USAGE =
                                        is refused for a camera on another machine unless --allow-loopback-cloud.
                                        The home Wi-Fi password: --wifi-password-file F, SEALCAM_WIFI_PASSWORD (empty:
                                        open network), or typed`;
-
-/** Reads a secret typed on the terminal without echoing it. */
-export function promptHidden(question: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let value = "";
-    output.write(question);
-    input.setRawMode(true);
-    input.resume();
-    const finish = () => {
-      input.off("data", onData);
-      input.setRawMode(false);
-      input.pause();
-      output.write("\n");
-    };
-    const onData = (data: Buffer) => {
-      for (const ch of data.toString("utf8")) {
-        if (ch === "\r" || ch === "\n") {
-          finish();
-          resolve(value);
-          return;
-        }
-        if (ch === "\u0003" || ch === "\u0004") {
-          finish();
-          reject(new SealcamError("E_ARGUMENT", "cancelled"));
-          return;
-        }
-        if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
-        else value += ch;
-      }
-    };
-    input.on("data", onData);
-  });
-}
 
 /** The setup secret from a file: the label text, the QR payload, or the `secret: ...` line of a label file. */
 export function secretFromFile(text: string): string {

@@ -6,7 +6,8 @@
  */
 import { PassThrough } from "node:stream";
 import { main as phoneMain } from "../../host-tools/phone/cli";
-import { promptHidden, secretFromFile } from "../../host-tools/phone/add-camera";
+import { secretFromFile } from "../../host-tools/phone/add-camera";
+import { promptHidden } from "../../host-tools/cli-kit/secrets";
 
 async function run(args: string[]): Promise<{ code: number; stderr: string }> {
   const err: string[] = [];
@@ -63,10 +64,10 @@ test("the hidden prompt reads a line with echo off, handles backspace, and resto
   expect(input.listenerCount("data")).toBe(0);
 });
 
-test("Ctrl-C at the hidden prompt cancels with E_ARGUMENT and restores the terminal", async () => {
+test("Ctrl-C at the hidden prompt cancels (E_INTERRUPTED: exit 130) and restores the terminal", async () => {
   const { input, output } = fakeTty();
   const answer = promptHidden("password: ", input as unknown as NodeJS.ReadStream, output);
   input.write("abc\u0003");
-  await expect(answer).rejects.toMatchObject({ code: "E_ARGUMENT" });
+  await expect(answer).rejects.toMatchObject({ code: "E_INTERRUPTED" });
   expect(input.rawModes).toEqual([true, false]);
 });
