@@ -170,4 +170,16 @@ test("docs/HARDWARE.md states the same limits and budgets", () => {
   expect(doc).toContain(`| limit (manifest \`creation\`) | ${creation.initialChunkSize} | ${creation.initialHeapCount} | — |`);
   expect(doc).toContain(`| budget (limit − ${budget.headroom * 100} %) | ${chunkBudget} | ${slotBudget} | ${largestBudget} |`);
   for (const phase of budget.phases) expect(doc).toMatch(new RegExp(`^\\| ${phase} \\|`, "m"));
+  // the measured table's figures (live / peak, slots live / peak, largest) are within the same budgets
+  for (const phase of budget.phases) {
+    const row = new RegExp(`^\\| ${phase} \\| (\\d+) / \\d+ \\| (\\d+) / \\d+ \\| (\\d+) \\|`, "m").exec(doc);
+    expect(row).not.toBeNull();
+    const [chunkLive, slotLive, largest] = row!.slice(1).map(Number);
+    expect({ phase, chunkLive: chunkLive <= chunkBudget, slotLive: slotLive <= slotBudget, largest: largest <= largestBudget }).toEqual({
+      phase,
+      chunkLive: true,
+      slotLive: true,
+      largest: true,
+    });
+  }
 });

@@ -111,8 +111,19 @@ test("motion records one clip with pre-roll; still, noise, short motion and the 
 
   // Console `record 1`, the simulator trigger and the PIR still record (the PIR because the cooldown is over).
   const answer = board.waitForLog("record.done", 10000);
+  // The console's closing line follows the log record on the pipe, maybe in a later read: wait for it too, so the
+  // next command's answer is not this one.
+  const closing = new Promise<void>((resolve) => {
+    const onLine = (line: string): void => {
+      if (!line.startsWith("record: clip ")) return;
+      board.off("uart", onLine);
+      resolve();
+    };
+    board.on("uart", onLine);
+  });
   expect(await board.command("record 1")).toBe("record: recording 1 s");
   await answer;
+  await closing;
   expect(await board.command("record 0")).toMatch(/^record: seconds must be a whole number 1\.\.300/);
   await sleep(4200); // cooldown after the console clip
   const pir = board.waitForLog((r) => r.e === "record.start" && r.f?.reason === "pir", 10000);
