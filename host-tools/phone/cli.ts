@@ -323,6 +323,26 @@ const COMMANDS: Command[] = [
     },
   },
   {
+    name: "live", args: "CAMERA", positionals: ONE,
+    options: {
+      frames: { type: "string", arg: "DIR", help: "write each live frame as frame-NNNNN-<capture ms>.jpg into DIR" },
+      seconds: { type: "string", arg: "N", help: "watch for N seconds, then end the session (default 10)" },
+      "stall-ms": { type: "string", arg: "MS", help: "no frame for MS milliseconds ends with E_STALL (default 5000)" },
+    },
+    summary: "watch a camera live, end-to-end encrypted (the cloud only relays); prints frames/s and latency",
+    run: async (args, { out }) => {
+      const seconds = args.int("seconds", 1, 24 * 3600) ?? 10;
+      const stallMs = args.int("stall-ms", 500, 600_000);
+      const frames = args.string("frames");
+      const { watchLive } = await import("./live");
+      const r = await watchLive(openPhone(args), args.positionals[0], { durationMs: seconds * 1000, framesDir: frames, stallMs });
+      out(`Live session ${r.sessionId.slice(0, 11)} from camera ${r.cameraId} (roster v${r.rosterVersion}), verified and decrypted on this phone.`);
+      out(`${r.frames} frames in ${r.seconds.toFixed(1)} s: ${r.framesPerSecond.toFixed(1)} frames/s; latency capture -> decrypted p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms${frames ? `; frames in ${frames}` : ""}.`);
+      out(r.endedBy === "camera" ? `The camera ended the session${r.cameraReason ? ` (${r.cameraReason})` : ""}.` : "Session ended by this phone.");
+      return EXIT.OK;
+    },
+  },
+  {
     name: "export", synopsis: "--out DIR", options: { out: { type: "string", arg: "DIR", help: "where the PEM files go" } },
     summary: "write the account's public certificates as PEM",
     run: async (args, { out }) => {

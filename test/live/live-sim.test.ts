@@ -18,6 +18,7 @@ import { LiveOpener, parseLiveHead } from "../../firmware/core/live";
 import { parseCertificate } from "../../firmware/core/x509";
 import { watchLive, type LiveOptions, type LiveReport } from "../../host-tools/phone/live";
 import { Phone } from "../../host-tools/phone/phone";
+import { main } from "../../host-tools/phone/cli";
 import { CloudClient } from "../../host-tools/phone/client";
 import { loadInstanceKey } from "../../host-tools/phone/store";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
@@ -165,6 +166,36 @@ test("a hostile relay is caught: reorder E_REORDER, drop E_GAP, another session'
 
   const stall = await hostileProxy((i, m, send) => i < 3 && send(m));
   expect(await code(watchLive(world.phoneA, cameraId, opts(stall)))).toBe("E_STALL");
+});
+
+test("sealcam phone live CAMERA --frames DIR --seconds N writes verified frames and prints frames/s and latency", async () => {
+  const dir = path.join(world.dir, "live-frames");
+  const lines: string[] = [];
+  const log = jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  let status: number;
+  try {
+    jest.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      lines.push("ERR " + String(chunk));
+      return true;
+    });
+    status = await main(["live", cameraId, "--home", world.phoneA.home, "--cloud", world.cloudUrl, "--seconds", "2", "--frames", dir]);
+  } finally {
+    log.mockRestore();
+    jest.restoreAllMocks();
+  }
+  const text = lines.join("");
+  expect(text).not.toMatch(/^ERR/m);
+  expect(status).toBe(0);
+  expect(text).toMatch(new RegExp(`from camera ${cameraId}`));
+  expect(text).toMatch(/\d+ frames in [\d.]+ s: [\d.]+ frames\/s; latency capture -> decrypted p50 \d+ ms, p99 \d+ ms/);
+  const files = fs.readdirSync(dir);
+  expect(files.length).toBeGreaterThan(5);
+  expect(files.every((f) => /^frame-\d{5}-\d+\.jpg$/.test(f))).toBe(true);
+  expect(fs.statSync(path.join(dir, files[0])).mode & 0o077).toBe(0);
+  expect(Buffer.from(fs.readFileSync(path.join(dir, files[0]))).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
 });
 
 test("a phone removed from the roster cannot open a new session (cloud: E_AUTH; camera: not a recipient)", async () => {
