@@ -12,8 +12,8 @@
  *       accountId          UTF8String,
  *       version            INTEGER (1..2^48-1),
  *       issuedAt           GeneralizedTime,
- *       entries            SEQUENCE SIZE (2..16) OF SEQUENCE {  -- every entry is a clip recipient
- *         role               UTF8String ("phone" | "account-data"),
+ *       entries            SEQUENCE SIZE (2..16) OF SEQUENCE {  -- phones + data key + stream keys <= 16
+ *         role               UTF8String ("phone" | "account-data" | "stream"),
  *         certificate        Certificate } },                -- sorted by keyId, no duplicates
  *     signatureAlgorithm AlgorithmIdentifier,                -- RSASSA-PSS SHA-256 MGF1-SHA-256 salt 32
  *     signature          BIT STRING }                        -- over the tbsRoster DER
@@ -31,19 +31,21 @@ import {
 } from "./x509";
 import type { RecipientKey } from "./clip/sealer";
 import { MAX_RECIPIENTS } from "./clip/constants";
+import type { StreamKey } from "./stream-scope";
 
 export const ROSTER_FORMAT = "sealcam-roster-v1";
 export const ROSTER_MAX_BYTES = 64 * 1024;
 /**
- * Every roster entry becomes a recipient of every clip, so the roster limit is the sealer's recipient limit:
- * one number, enforced where a roster is made (phone), stored (cloud) and read (camera).
+ * Every roster entry can become a recipient of one clip (phones and the data key always, a stream key when its
+ * scope covers the clip), so the roster limit is the sealer's recipient limit: one number, enforced where a
+ * roster is made (phone), stored (cloud) and read (camera): data key + phones + stream keys <= 16.
  */
 export const ROSTER_MAX_ENTRIES = MAX_RECIPIENTS;
-/** Phones an account can hold: every entry but the account data key. */
+/** Phones an account can hold when it has no stream keys: every entry but the account data key. */
 export const ROSTER_MAX_PHONES = ROSTER_MAX_ENTRIES - 1;
 export const ROSTER_MAX_VERSION = 0xffffffffffff;
 
-export type RosterRole = "phone" | "account-data";
+export type RosterRole = "phone" | "account-data" | "stream";
 
 /** A roster key in exactly the shape the clip sealer takes. */
 export type Recipient = RecipientKey;
@@ -59,8 +61,10 @@ export interface Roster {
   version: number;
   issuedAt: number;
   entries: RosterEntry[];
-  /** Exactly what the clip sealer takes, in roster order. */
+  /** The recipients of EVERY clip (phones and the account data key), in roster order, as the sealer takes them. */
   recipients: Recipient[];
+  /** The stream keys (role `stream`), in roster order; streamRecipientsFor picks those whose scope covers a clip. */
+  streamKeys: StreamKey[];
   /** The tbsRoster DER (what the signature covers). */
   tbs: Uint8Array;
 }
@@ -77,7 +81,7 @@ function checkAccountId(accountId: string): void {
 }
 
 function tooManyEntries(n: number): string {
-  return `roster: ${n} keys, but a clip has at most ${MAX_RECIPIENTS} recipients (${ROSTER_MAX_PHONES} phones and the account data key); remove a phone first`;
+  return `roster: ${n} keys, but a clip has at most ${MAX_RECIPIENTS} recipients (the account data key + phones + stream keys); remove a phone or revoke a share first`;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -133,7 +137,7 @@ export function parseRosterUnverified(crypto: Crypto, rosterBytes: Uint8Array): 
   for (const entryNode of entryNodes) {
     const [roleNode, certNode] = sequence(entryNode, "roster entry", 2, 2);
     const role = readString(roleNode, "roster role");
-    if (role !== "phone" && role !== "account-data") fail("E_FORMAT", `roster: unknown role ${role}`);
+    if (role !== "phone" && role !== "account-data" && role !== "stream") fail("E_FORMAT", `roster: unknown role ${role.slice(0, 32)}`);
     const certificate = parseCertificate(certNode.der);
     const keyId = crypto.sha256(certificate.spki);
     if (entries.length > 0 && compareBytes(entries[entries.length - 1].keyId, keyId) >= 0) {
@@ -158,8 +162,9 @@ export interface VerifyRosterOptions {
 /**
  * Verifies a signed roster against the account root certificate (DER) the camera was given at setup:
  * signature by the root key, version >= minVersion, one account-data key (RSA, keyEncipherment) and at least
- * one phone key (P-256, keyAgreement), each certificate issued by the root. Throws E_ROSTER / E_CERT /
- * E_SIGNATURE / E_FORMAT; returns the roster with its recipients list for the sealer.
+ * one phone key (P-256, keyAgreement), stream keys (P-256, keyAgreement, a critical stream-scope extension),
+ * each certificate issued by the root. Throws E_ROSTER / E_CERT / E_SIGNATURE / E_FORMAT / E_LIMIT; returns
+ * the roster with its recipients (every clip) and its stream keys (clips in their scope).
  */
 export function verifyRoster(crypto: Crypto, rosterBytes: Uint8Array, rootCertDer: Uint8Array, options: VerifyRosterOptions): Roster {
   const root = parseCertificate(rootCertDer);
@@ -174,12 +179,24 @@ export function verifyRoster(crypto: Crypto, rosterBytes: Uint8Array, rootCertDe
   let dataKeys = 0;
   let phones = 0;
   const recipients: Recipient[] = [];
+  const streamKeys: StreamKey[] = [];
   for (const entry of parsed.entries) {
     verifyChain(crypto, entry.certificate, root, { now: options.now });
     if (constantTimeEqual(entry.certificate.spki, root.spki)) fail("E_ROSTER", "roster may not list the root key");
     const key = entry.certificate.publicKey;
     const usage = entry.certificate.keyUsage;
-    if (entry.role === "phone") {
+    // Only a stream entry may carry a scope: a stream certificate listed as a phone (or as the data key) would
+    // otherwise receive every clip, outside its scope.
+    if (entry.role !== "stream" && entry.certificate.streamScope !== null) {
+      fail("E_ROSTER", `a ${entry.role} entry may not carry a stream scope (a stream key listed under the wrong role)`);
+    }
+    if (entry.role === "stream") {
+      if (key.kind !== "p256") fail("E_ROSTER", "a stream key must be P-256");
+      if (usage === null || (usage & KU_KEY_AGREEMENT) === 0) fail("E_ROSTER", "a stream key must allow key agreement");
+      const scope = entry.certificate.streamScope;
+      if (scope === null) fail("E_ROSTER", "a stream entry needs a certificate with a stream scope (a phone key listed as a stream key?)");
+      streamKeys.push({ keyId: entry.keyId, publicKey: key.point65, scope });
+    } else if (entry.role === "phone") {
       if (key.kind !== "p256") fail("E_ROSTER", "a phone key must be P-256");
       if (usage !== null && (usage & KU_KEY_AGREEMENT) === 0) fail("E_ROSTER", "a phone key must allow key agreement");
       phones++;
@@ -199,6 +216,7 @@ export function verifyRoster(crypto: Crypto, rosterBytes: Uint8Array, rootCertDe
     issuedAt: parsed.issuedAt,
     entries: parsed.entries,
     recipients,
+    streamKeys,
     tbs: parsed.tbs,
   };
 }

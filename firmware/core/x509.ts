@@ -18,6 +18,7 @@ import {
 } from "./der";
 import { fail } from "./errors";
 import { parseSpkiNode, type PublicKeyInfo } from "./keys";
+import { isStreamScopeOid, parseStreamScope, type StreamScope } from "./stream-scope";
 
 export const OID_RSASSA_PSS = "1.2.840.113549.1.1.10";
 export const OID_MGF1 = "1.2.840.113549.1.1.8";
@@ -63,6 +64,11 @@ export interface Certificate {
   readonly pathLength: number | null;
   /** keyUsage flags (KU_*), or null when the extension is absent. */
   readonly keyUsage: number | null;
+  /**
+   * The sealcam stream-scope extension (stream-scope.ts, PROTOCOL §14), or null when absent. Present only on
+   * stream-key certificates; it must be critical (E_CERT otherwise) and well formed (E_FORMAT otherwise).
+   */
+  readonly streamScope: StreamScope | null;
 }
 
 /** Parses an AlgorithmIdentifier that must be one of the two signature algorithms sealcam accepts. */
@@ -162,6 +168,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
   let isCa = false;
   let pathLength: number | null = null;
   let keyUsage: number | null = null;
+  let streamScope: StreamScope | null = null;
   for (; i < tbsItems.length; i++) {
     const item = tbsItems[i];
     if (item.tag === contextTag(1, false) || item.tag === contextTag(2, false)) continue; // unique ids: ignored
@@ -171,6 +178,13 @@ export function parseCertificate(der: Uint8Array): Certificate {
     const seen: string[] = [];
     for (const extension of sequence(wrapped[0], "extensions", 1, 32)) {
       const parts = sequence(extension, "extension", 2, 3);
+      if (isStreamScopeOid(parts[0])) {
+        // Its 128-bit UUID arc is beyond readOid; matched by its DER instead.
+        if (streamScope !== null) fail("E_FORMAT", "duplicate stream scope extension");
+        if (parts.length !== 3 || !readBoolean(parts[1], "critical")) fail("E_CERT", "the stream scope extension must be critical");
+        streamScope = parseStreamScope(readOctetString(parts[2], "extension value"));
+        continue;
+      }
       const oid = readOid(parts[0], "extension id");
       if (seen.indexOf(oid) >= 0) fail("E_FORMAT", `duplicate extension ${oid}`);
       seen.push(oid);
@@ -217,6 +231,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
     isCa,
     pathLength,
     keyUsage,
+    streamScope,
   };
 }
 

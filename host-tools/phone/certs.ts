@@ -7,7 +7,8 @@
  * - root: the account signing key (RSA-2048), self-signed, CA, keyCertSign + cRLSign, pathLen 0;
  * - phone instance key (P-256): keyAgreement (HPKE recipient);
  * - account data key (RSA-2048): keyEncipherment (RSA-OAEP recipient);
- * - camera key (P-256): digitalSignature (clip headers, footers, cloud requests), issued from a CSR.
+ * - camera key (P-256): digitalSignature (clip headers, footers, cloud requests), issued from a CSR;
+ * - stream key (P-256, sharing): keyAgreement and the critical stream-scope extension (PROTOCOL §14).
  */
 import * as nodeCrypto from "node:crypto";
 import "reflect-metadata";
@@ -16,6 +17,8 @@ import { constantTimeEqual, toHex } from "../../firmware/core/bytes";
 import { fail } from "../../firmware/core/errors";
 import { isCameraId } from "../../firmware/core/request-auth";
 import { parseCertificate, rsaPssSha256AlgorithmIdentifier, verifyCertificationRequest, verifyChain } from "../../firmware/core/x509";
+import { parseSpki } from "../../firmware/core/keys";
+import { encodeStreamScope, OID_STREAM_SCOPE, type StreamScope } from "../../firmware/core/stream-scope";
 import { NodeCrypto } from "../platform/node-crypto";
 
 type CryptoKey = nodeCrypto.webcrypto.CryptoKey;
@@ -99,18 +102,24 @@ export async function signPss(key: AccountSigningKey, message: Uint8Array): Prom
   return u8(await webcrypto.subtle.sign(PSS_SIGNING, key.privateKey, message));
 }
 
-export type LeafRole = "phone" | "account-data" | "camera";
+export type LeafRole = "phone" | "account-data" | "camera" | "stream";
 
 const USAGE: Record<LeafRole, number> = {
   phone: x509.KeyUsageFlags.keyAgreement,
   "account-data": x509.KeyUsageFlags.keyEncipherment,
   camera: x509.KeyUsageFlags.digitalSignature,
+  stream: x509.KeyUsageFlags.keyAgreement,
 };
 
-/** Issues a leaf certificate for `spkiDer` signed by the account signing key. */
+/**
+ * Issues a leaf certificate for `spkiDer` signed by the account signing key. A `stream` leaf needs its scope
+ * (use issueStreamCertificate); no other role may carry one.
+ */
 export async function issueLeafCertificate(
-  signer: AccountSigningKey, role: LeafRole, commonName: string, spkiDer: Uint8Array, now = Date.now(),
+  signer: AccountSigningKey, role: LeafRole, commonName: string, spkiDer: Uint8Array, now = Date.now(), scope?: StreamScope,
 ): Promise<Uint8Array> {
+  if ((role === "stream") !== (scope !== undefined)) fail("E_ARGUMENT", "a stream certificate, and only a stream certificate, carries a stream scope");
+  const scopeExtension = scope === undefined ? [] : [new x509.Extension(OID_STREAM_SCOPE, true, encodeStreamScope(scope))];
   const root = new x509.X509Certificate(signer.rootCertDer);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
@@ -124,13 +133,27 @@ export async function issueLeafCertificate(
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(USAGE[role], true),
       await x509.AuthorityKeyIdentifierExtension.create(root.publicKey),
+      ...scopeExtension,
     ],
   });
   const der = u8(cert.rawData);
   checkSignatureAlgorithm(der);
   const crypto = new NodeCrypto();
-  verifyChain(crypto, parseCertificate(der), parseCertificate(signer.rootCertDer));
+  const parsed = parseCertificate(der);
+  verifyChain(crypto, parsed, parseCertificate(signer.rootCertDer));
+  if (scope !== undefined && parsed.streamScope === null) fail("E_INTERNAL", "stream certificate lost its scope extension");
   return der;
+}
+
+/**
+ * Issues a stream-key certificate (PROTOCOL §14): P-256 key, keyAgreement, the critical stream-scope
+ * extension. CN `sealcam stream <holder>`. The scope is checked here (E_ARGUMENT) exactly as verifiers parse it.
+ */
+export async function issueStreamCertificate(
+  signer: AccountSigningKey, spkiDer: Uint8Array, scope: StreamScope, now = Date.now(),
+): Promise<Uint8Array> {
+  if (parseSpki(spkiDer).kind !== "p256") fail("E_ARGUMENT", "a stream key must be P-256");
+  return issueLeafCertificate(signer, "stream", `sealcam stream ${scope.holder}`, spkiDer, now, scope);
 }
 
 /**

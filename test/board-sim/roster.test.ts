@@ -9,7 +9,7 @@ import { fromBase64Url, toBase64Url, toHex } from "../../firmware/core/bytes";
 import { derGeneralizedTime, derInteger, derSequence, derUtf8String } from "../../firmware/core/der";
 import { parseCertificate } from "../../firmware/core/x509";
 import { spkiFromP256 } from "../../firmware/core/keys";
-import { assembleRoster, encodeRosterTbs, parseRosterUnverified } from "../../firmware/core/roster";
+import { assembleRoster, encodeRosterTbs, parseRosterUnverified, type RosterRole } from "../../firmware/core/roster";
 import { rsaPssSha256AlgorithmIdentifier } from "../../firmware/core/x509";
 import { createAccountSigningKey, issueLeafCertificate, signPss } from "../../host-tools/phone/certs";
 import { Phone } from "../../host-tools/phone/phone";
@@ -62,7 +62,7 @@ async function attackerPhoneCert(issuer: Awaited<ReturnType<typeof createAccount
   return { der: await issueLeafCertificate(issuer, "phone", "evil phone", spki), keyId: toHex(crypto.sha256(spki)) };
 }
 
-function entriesOf(roster: Uint8Array): { role: "phone" | "account-data"; certificateDer: Uint8Array }[] {
+function entriesOf(roster: Uint8Array): { role: RosterRole; certificateDer: Uint8Array }[] {
   return parseRosterUnverified(crypto, roster).entries.map((e) => ({ role: e.role, certificateDer: e.certificate.der }));
 }
 

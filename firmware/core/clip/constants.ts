@@ -21,6 +21,8 @@ export const MAX_RECIPIENTS = 16;
 
 export const ALG_HPKE_P256 = "hpke-p256-sha256-aes128gcm";
 export const ALG_RSA_OAEP = "rsa-oaep-sha256";
+/** A stream key (sharing, PROTOCOL §14): HPKE as for phones, under its own wrap label (LABEL_WRAP_STREAM). */
+export const ALG_HPKE_P256_STREAM = "hpke-p256-sha256-aes128gcm-stream";
 
 export const CONTENT_TYPE_FRAMES = "video/x-sealcam-frames";
 
@@ -29,4 +31,6 @@ export const LABEL_PAYLOAD = asciiBytes("sealcam/v1 payload");
 export const LABEL_COMMIT = asciiBytes("sealcam/v1 commit");
 /** HPKE info and RSA-OAEP label prefix; the 16-byte clip id follows it. */
 export const LABEL_WRAP = asciiBytes("sealcam/v1 clip-key\0");
+/** HPKE info prefix for stream-key entries; the 16-byte clip id follows it. Never equal to LABEL_WRAP. */
+export const LABEL_WRAP_STREAM = asciiBytes("sealcam/v1 stream-key\0");
 export const LABEL_FOOTER = asciiBytes("sealcam/v1 footer\0");

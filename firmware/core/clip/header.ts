@@ -8,6 +8,7 @@ import { fail } from "../errors";
 import { isCameraId } from "../request-auth";
 import {
   ALG_HPKE_P256,
+  ALG_HPKE_P256_STREAM,
   ALG_RSA_OAEP,
   CLIP_ID_LENGTH,
   FORMAT_VERSION,
@@ -20,6 +21,14 @@ import {
 
 export interface HpkeRecipientEntry {
   alg: typeof ALG_HPKE_P256;
+  kid: Uint8Array;
+  enc: Uint8Array;
+  ct: Uint8Array;
+}
+
+/** An entry wrapped to a stream key (FORMAT §5): the same fields as a phone's, its own algorithm and label. */
+export interface StreamRecipientEntry {
+  alg: typeof ALG_HPKE_P256_STREAM;
   kid: Uint8Array;
   enc: Uint8Array;
   ct: Uint8Array;
@@ -38,7 +47,7 @@ export interface OtherRecipientEntry {
   fields: Record<string, string>;
 }
 
-export type RecipientEntry = HpkeRecipientEntry | RsaRecipientEntry | OtherRecipientEntry;
+export type RecipientEntry = HpkeRecipientEntry | StreamRecipientEntry | RsaRecipientEntry | OtherRecipientEntry;
 
 export interface ClipHeader {
   version: number;
@@ -109,6 +118,10 @@ export function parseRecipient(value: CanonicalValue): RecipientEntry {
     exactKeys(value, ["alg", "ct", "enc", "kid"], "an hpke recipient");
     return { alg, kid, enc: binary(value.enc, "rcpt.enc", 65, 65), ct: binary(value.ct, "rcpt.ct", 32, 32) };
   }
+  if (alg === ALG_HPKE_P256_STREAM) {
+    exactKeys(value, ["alg", "ct", "enc", "kid"], "a stream-key recipient");
+    return { alg, kid, enc: binary(value.enc, "rcpt.enc", 65, 65), ct: binary(value.ct, "rcpt.ct", 32, 32) };
+  }
   if (alg === ALG_RSA_OAEP) {
     exactKeys(value, ["alg", "ct", "kid"], "an rsa recipient");
     return { alg, kid, ct: binary(value.ct, "rcpt.ct", 256, 512) };
@@ -152,7 +165,7 @@ export function decodeHeader(bytes: Uint8Array): ClipHeader {
 }
 
 export function recipientValue(entry: RecipientEntry): CanonicalValue {
-  if (entry.alg === ALG_HPKE_P256 && "enc" in entry) {
+  if ((entry.alg === ALG_HPKE_P256 || entry.alg === ALG_HPKE_P256_STREAM) && "enc" in entry) {
     return { alg: entry.alg, kid: toBase64Url(entry.kid), enc: toBase64Url(entry.enc), ct: toBase64Url(entry.ct) };
   }
   if (entry.alg === ALG_RSA_OAEP && "ct" in entry) return { alg: entry.alg, kid: toBase64Url(entry.kid), ct: toBase64Url(entry.ct) };

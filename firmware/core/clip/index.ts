@@ -4,8 +4,8 @@
  */
 export * from "./constants";
 export { decodeHeader, encodeHeader } from "./header";
-export type { ClipHeader, RecipientEntry, HpkeRecipientEntry, RsaRecipientEntry, OtherRecipientEntry } from "./header";
+export type { ClipHeader, RecipientEntry, HpkeRecipientEntry, StreamRecipientEntry, RsaRecipientEntry, OtherRecipientEntry } from "./header";
 export { parseClipHead, headLengthFromPreamble, type ClipHead } from "./head";
 export { ClipSealer, type SealerOptions, type SealedSegment, type RecipientKey } from "./sealer";
-export { ClipOpener, openClip, hpkeUnwrapper, type OpenerOptions, type Unwrapper, type CameraIdentity } from "./opener";
+export { ClipOpener, openClip, hpkeUnwrapper, streamKeyUnwrapper, type OpenerOptions, type Unwrapper, type CameraIdentity } from "./opener";
 export { encodeFrame, FrameReader, type ClipFrame } from "./frames";

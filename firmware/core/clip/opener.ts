@@ -17,11 +17,13 @@ import { SealcamError, fail } from "../errors";
 import { openSingleShot } from "../hpke";
 import {
   ALG_HPKE_P256,
+  ALG_HPKE_P256_STREAM,
   ALG_RSA_OAEP,
   CLIP_KEY_LENGTH,
   FOOTER_LENGTH,
   LABEL_FOOTER,
   LABEL_WRAP,
+  LABEL_WRAP_STREAM,
   PREAMBLE_LENGTH,
   TAG_LENGTH,
 } from "./constants";
@@ -40,7 +42,10 @@ export interface CameraIdentity {
 /** One private key of ours that may unwrap clip keys. */
 export interface Unwrapper {
   keyId: Uint8Array;
-  /** Returns the 16-byte clip key, or throws SealcamError E_UNWRAP. */
+  /**
+   * Returns the 16-byte clip key, or throws SealcamError E_UNWRAP. `wrapLabel` is the label of the entry's
+   * algorithm: "sealcam/v1 clip-key\0" || clip id, or for stream entries "sealcam/v1 stream-key\0" || clip id.
+   */
   unwrap(entry: RecipientEntry, wrapLabel: Uint8Array): Uint8Array;
 }
 
@@ -51,12 +56,12 @@ export interface OpenerOptions {
   unwrappers: Unwrapper[];
 }
 
-/** Unwraps HPKE entries addressed to a phone's P-256 instance key. */
+/** Unwraps HPKE entries addressed to a phone's P-256 instance key (never a stream-key entry: E_UNWRAP). */
 export function hpkeUnwrapper(crypto: Crypto, keyId: Uint8Array, instanceKey: P256PrivateKey): Unwrapper {
   return {
     keyId,
     unwrap(entry, wrapLabel) {
-      if (entry.alg !== ALG_HPKE_P256 || !("enc" in entry)) fail("E_UNWRAP", "recipient entry is not an hpke entry");
+      if (entry.alg !== ALG_HPKE_P256 || !("enc" in entry)) fail("E_UNWRAP", "recipient entry is not a phone (hpke) entry");
       const key = openSingleShot(crypto, instanceKey, entry.enc, wrapLabel, new Uint8Array(0), entry.ct);
       if (key.length !== CLIP_KEY_LENGTH) fail("E_UNWRAP", "unwrapped clip key has the wrong length");
       return key;
@@ -64,8 +69,24 @@ export function hpkeUnwrapper(crypto: Crypto, keyId: Uint8Array, instanceKey: P2
   };
 }
 
+/**
+ * Unwraps entries addressed to a stream key (PROTOCOL §14): only `hpke-p256-sha256-aes128gcm-stream` entries,
+ * opened under the stream label. A phone entry naming this key's id is E_UNWRAP, never opened.
+ */
+export function streamKeyUnwrapper(crypto: Crypto, keyId: Uint8Array, streamKey: P256PrivateKey): Unwrapper {
+  return {
+    keyId,
+    unwrap(entry, wrapLabel) {
+      if (entry.alg !== ALG_HPKE_P256_STREAM || !("enc" in entry)) fail("E_UNWRAP", "recipient entry is not a stream-key entry");
+      const key = openSingleShot(crypto, streamKey, entry.enc, wrapLabel, new Uint8Array(0), entry.ct);
+      if (key.length !== CLIP_KEY_LENGTH) fail("E_UNWRAP", "unwrapped clip key has the wrong length");
+      return key;
+    },
+  };
+}
+
 function isKnownAlgorithm(entry: RecipientEntry): boolean {
-  return entry.alg === ALG_HPKE_P256 || entry.alg === ALG_RSA_OAEP;
+  return entry.alg === ALG_HPKE_P256 || entry.alg === ALG_HPKE_P256_STREAM || entry.alg === ALG_RSA_OAEP;
 }
 
 type State = "head" | "body" | "done" | "failed";
@@ -116,6 +137,7 @@ export class ClipOpener {
       fail("E_SIGNATURE", "clip header signature does not verify with the camera's key");
     }
     const wrapLabel = concat(LABEL_WRAP, header.clipId);
+    const streamLabel = concat(LABEL_WRAP_STREAM, header.clipId);
     let clipKey: Uint8Array | undefined;
     let sawOurKey = false;
     for (const unwrapper of this.#options.unwrappers) {
@@ -125,7 +147,8 @@ export class ClipOpener {
       if (!entry || !isKnownAlgorithm(entry)) continue;
       sawOurKey = true;
       try {
-        clipKey = unwrapper.unwrap(entry, wrapLabel);
+        // The label follows the entry's (signed) algorithm: a stream entry is only ever opened as one.
+        clipKey = unwrapper.unwrap(entry, entry.alg === ALG_HPKE_P256_STREAM ? streamLabel : wrapLabel);
         break;
       } catch (error) {
         if (!(error instanceof SealcamError)) throw error;

@@ -15,6 +15,7 @@ import { fail } from "../errors";
 import { sealSingleShot } from "../hpke";
 import {
   ALG_HPKE_P256,
+  ALG_HPKE_P256_STREAM,
   ALG_RSA_OAEP,
   CLIP_ID_LENGTH,
   CLIP_KEY_LENGTH,
@@ -23,6 +24,7 @@ import {
   KEY_ID_LENGTH,
   LABEL_FOOTER,
   LABEL_WRAP,
+  LABEL_WRAP_STREAM,
   MAX_RECIPIENTS,
   MAX_SEGMENTS,
   MAX_SEGMENT_SIZE,
@@ -32,9 +34,13 @@ import { encodeHeader, type RecipientEntry } from "./header";
 import { encodePreamble } from "./head";
 import { deriveClipKeys, segmentNonce } from "./keys";
 
-/** A key the clip key is wrapped to; keyId = SHA-256 of the key's SubjectPublicKeyInfo DER. */
+/**
+ * A key the clip key is wrapped to; keyId = SHA-256 of the key's SubjectPublicKeyInfo DER. `hpke-p256` is a
+ * phone, `hpke-p256-stream` a stream key (streamRecipientsFor, stream-scope.ts), `rsa-oaep-sha256` the data key.
+ */
 export type RecipientKey =
   | { kind: "hpke-p256"; keyId: Uint8Array; publicKey: Uint8Array }
+  | { kind: "hpke-p256-stream"; keyId: Uint8Array; publicKey: Uint8Array }
   | { kind: "rsa-oaep-sha256"; keyId: Uint8Array; publicKey: Uint8Array };
 
 export interface SealerOptions {
@@ -91,6 +97,7 @@ export class ClipSealer {
     this.clipId = crypto.randomBytes(CLIP_ID_LENGTH);
     const clipKey = crypto.randomBytes(CLIP_KEY_LENGTH);
     const wrapLabel = concat(LABEL_WRAP, this.clipId);
+    const streamLabel = concat(LABEL_WRAP_STREAM, this.clipId);
     let entries: RecipientEntry[];
     let commitment: Uint8Array;
     try {
@@ -99,6 +106,10 @@ export class ClipSealer {
         if (recipient.kind === "hpke-p256") {
           const { enc, ciphertext } = sealSingleShot(crypto, recipient.publicKey, wrapLabel, new Uint8Array(0), clipKey);
           return { alg: ALG_HPKE_P256, kid: recipient.keyId, enc, ct: ciphertext };
+        }
+        if (recipient.kind === "hpke-p256-stream") {
+          const { enc, ciphertext } = sealSingleShot(crypto, recipient.publicKey, streamLabel, new Uint8Array(0), clipKey);
+          return { alg: ALG_HPKE_P256_STREAM, kid: recipient.keyId, enc, ct: ciphertext };
         }
         if (recipient.kind === "rsa-oaep-sha256") {
           return { alg: ALG_RSA_OAEP, kid: recipient.keyId, ct: crypto.rsaOaepSha256Encrypt(recipient.publicKey, clipKey, wrapLabel) };
