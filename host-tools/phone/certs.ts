@@ -18,7 +18,8 @@ import { fail } from "../../firmware/core/errors";
 import { isCameraId } from "../../firmware/core/request-auth";
 import { parseCertificate, rsaPssSha256AlgorithmIdentifier, verifyCertificationRequest, verifyChain } from "../../firmware/core/x509";
 import { parseSpki } from "../../firmware/core/keys";
-import { encodeStreamScope, OID_STREAM_SCOPE, type StreamScope } from "../../firmware/core/stream-scope";
+import { encodeStreamScope, streamScopeOidDer, type StreamScope } from "../../firmware/core/stream-scope";
+import { derBitString, derSequence, parseDer, sequence } from "../../firmware/core/der";
 import { NodeCrypto } from "../platform/node-crypto";
 
 type CryptoKey = nodeCrypto.webcrypto.CryptoKey;
@@ -112,6 +113,33 @@ const USAGE: Record<LeafRole, number> = {
 };
 
 /**
+ * The stream-scope OID is 2.25.<128-bit UUID>.1, and the asn1js 3.1 that @peculiar/x509's generator re-encodes
+ * extensions with cannot round-trip an arc beyond 2^53 (it writes `06 01 69`, i.e. 2.25, and drops the rest).
+ * So the generator writes a placeholder OID of exactly the same DER length (20 content bytes: 2.25 then
+ * eighteen arcs of 127 then 1), which is swapped for the real OID in the TBS afterwards; the TBS is then signed
+ * again with the account key (RSASSA-PSS, the same AlgorithmIdentifier, which the TBS already carries).
+ */
+export const SCOPE_PLACEHOLDER_OID = `2.25.${new Array(18).fill("127").join(".")}.1`;
+const SCOPE_PLACEHOLDER_DER = new Uint8Array([0x06, 0x14, 0x69, ...new Array(18).fill(0x7f), 0x01]);
+
+/** Swaps SCOPE_PLACEHOLDER_OID for the stream-scope OID in a certificate and signs its TBS again. */
+export async function withScopeOid(signer: AccountSigningKey, placeholderCert: Uint8Array): Promise<Uint8Array> {
+  const real = streamScopeOidDer();
+  if (real.length !== SCOPE_PLACEHOLDER_DER.length) fail("E_INTERNAL", "stream scope OID and its placeholder differ in length");
+  const tbs = Uint8Array.from(sequence(parseDer(placeholderCert), "certificate", 3, 3)[0].der);
+  let at = -1;
+  for (let i = 0; i + SCOPE_PLACEHOLDER_DER.length <= tbs.length; i++) {
+    if (constantTimeEqual(tbs.subarray(i, i + SCOPE_PLACEHOLDER_DER.length), SCOPE_PLACEHOLDER_DER)) {
+      if (at >= 0) fail("E_INTERNAL", "stream scope placeholder OID found twice");
+      at = i;
+    }
+  }
+  if (at < 0) fail("E_INTERNAL", "stream scope placeholder OID not found in the certificate");
+  tbs.set(real, at);
+  return derSequence(tbs, rsaPssSha256AlgorithmIdentifier(), derBitString(await signPss(signer, tbs)));
+}
+
+/**
  * Issues a leaf certificate for `spkiDer` signed by the account signing key. A `stream` leaf needs its scope
  * (use issueStreamCertificate); no other role may carry one.
  */
@@ -119,7 +147,7 @@ export async function issueLeafCertificate(
   signer: AccountSigningKey, role: LeafRole, commonName: string, spkiDer: Uint8Array, now = Date.now(), scope?: StreamScope,
 ): Promise<Uint8Array> {
   if ((role === "stream") !== (scope !== undefined)) fail("E_ARGUMENT", "a stream certificate, and only a stream certificate, carries a stream scope");
-  const scopeExtension = scope === undefined ? [] : [new x509.Extension(OID_STREAM_SCOPE, true, encodeStreamScope(scope))];
+  const scopeExtension = scope === undefined ? [] : [new x509.Extension(SCOPE_PLACEHOLDER_OID, true, encodeStreamScope(scope))];
   const root = new x509.X509Certificate(signer.rootCertDer);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
@@ -136,7 +164,7 @@ export async function issueLeafCertificate(
       ...scopeExtension,
     ],
   });
-  const der = u8(cert.rawData);
+  const der = scope === undefined ? u8(cert.rawData) : await withScopeOid(signer, u8(cert.rawData));
   checkSignatureAlgorithm(der);
   const crypto = new NodeCrypto();
   const parsed = parseCertificate(der);
