@@ -20,6 +20,9 @@ export interface ClipVector {
   data_public_pkcs1: string;
   data_private_pkcs8: string;
   data_key_id: string;
+  /** Present on vectors with a stream-key recipient (sealed after the phone and the data key). */
+  stream_private?: string;
+  stream_key_id?: string;
   params: {
     cameraId: string;
     sequence: number;
@@ -41,6 +44,11 @@ export function vectorRecipients(crypto: Crypto, vector: ClipVector): RecipientK
     { kind: "rsa-oaep-sha256", keyId: fromHex(vector.data_key_id), publicKey: fromHex(vector.data_public_pkcs1) },
   ];
   crypto.p256Destroy(phone);
+  if (vector.stream_private !== undefined && vector.stream_key_id !== undefined) {
+    const stream = crypto.p256Import(fromHex(vector.stream_private));
+    recipients.push({ kind: "hpke-p256-stream", keyId: fromHex(vector.stream_key_id), publicKey: crypto.p256PublicKey(stream) });
+    crypto.p256Destroy(stream);
+  }
   return recipients;
 }
 

@@ -13,7 +13,9 @@ import type { ClipVector } from "../../firmware/testing/clip-vectors";
 import { concat, fromHex, toHex, u32be, u16be } from "../../firmware/core/bytes";
 import { deriveKeyPair } from "../../firmware/core/hpke";
 import { encodeFrame } from "../../firmware/core/clip/frames";
-import { ClipSealer } from "../../firmware/core/clip/sealer";
+import { ClipSealer, type RecipientKey } from "../../firmware/core/clip/sealer";
+import { ALG_HPKE_P256 } from "../../firmware/core/clip/constants";
+import { generateRosterVectors } from "./roster-vectors";
 import { parseClipHead } from "../../firmware/core/clip/head";
 import { encodeHeader } from "../../firmware/core/clip/header";
 import { FOOTER_LENGTH } from "../../firmware/core/clip/constants";
@@ -44,6 +46,7 @@ const fixed = (label: string) => base.sha256(new TextEncoder().encode(`sealcam t
 const cameraKey = deriveKeyPair(base, fixed("camera"));
 const phoneKey = deriveKeyPair(base, fixed("phone"));
 const strangerKey = deriveKeyPair(base, fixed("stranger"));
+const streamKey = deriveKeyPair(base, fixed("stream"));
 const spkiPrefix = fromHex("3059301306072a8648ce3d020106082a8648ce3d030107034200");
 
 const common = {
@@ -78,7 +81,13 @@ interface Sealed {
   oaep: Uint8Array[];
 }
 
-function sealWith(seed: Uint8Array, plaintext: Uint8Array, overrides: Partial<typeof params> = {}, phonePublic = base.p256PublicKey(phoneKey)): Sealed {
+const streamFields = {
+  stream_private: toHex(base.p256Export(streamKey)),
+  stream_key_id: toHex(base.sha256(concat(spkiPrefix, base.p256PublicKey(streamKey)))),
+};
+const streamRecipient: RecipientKey = { kind: "hpke-p256-stream", keyId: fromHex(streamFields.stream_key_id), publicKey: base.p256PublicKey(streamKey) };
+
+function sealWith(seed: Uint8Array, plaintext: Uint8Array, overrides: Partial<typeof params> = {}, phonePublic = base.p256PublicKey(phoneKey), extra: RecipientKey[] = [], only?: RecipientKey[]): Sealed {
   const stream = new DeterministicCrypto(base, seed);
   const crypto = new DeterministicCrypto(new SeededOaepCrypto(stream), seed);
   const p = { ...params, ...overrides };
@@ -90,9 +99,10 @@ function sealWith(seed: Uint8Array, plaintext: Uint8Array, overrides: Partial<ty
     sequence: p.sequence,
     startTime: p.startTime,
     contentType: p.contentType,
-    recipients: [
+    recipients: only ?? [
       { kind: "hpke-p256", keyId: fromHex(common.phone_key_id), publicKey: phonePublic },
       { kind: "rsa-oaep-sha256", keyId: fromHex(common.data_key_id), publicKey: fromHex(common.data_public_pkcs1) },
+      ...extra,
     ],
     rosterVersion: p.rosterVersion,
     segmentSize: p.segmentSize,
@@ -211,6 +221,25 @@ add("camera-id-upper-case", "header (validly signed) whose cam has an upper-case
   concat(resign(new TextEncoder().encode(headerText.replace('"cam":"cam-vector-1"', '"cam":"Cam-vector-1"'))), ...s, base3.footer));
 add("content-type-parameter", "header (validly signed) whose type carries a parameter", "E_FORMAT", "x",
   concat(resign(new TextEncoder().encode(headerText.replace('"type":"video/x-sealcam-frames"', '"type":"video/x-sealcam-frames;v=1"'))), ...s, base3.footer));
+// Stream keys (PROTOCOL §14): a clip sealed to the phone, the data key and one stream key (sealed third, so
+// its DeriveKeyPair input is the second 32-byte draw after the clip id and key); and the two ways a phone must
+// refuse a stream entry naming its key (FORMAT §5: another known algorithm is E_UNWRAP).
+{
+  const plain = plaintextOf(2 * 4096 + 700, "stream");
+  const sealed = sealWith(fixed("seed ok-stream-recipient"), plain, {}, base.p256PublicKey(phoneKey), [streamRecipient]);
+  add("ok-stream-recipient", "phone + account data key + one stream key (hpke-p256-sha256-aes128gcm-stream)", "ok", "ok-stream-recipient",
+    whole(sealed), { plaintext: toHex(plain), ...streamFields }, sealed.oaep);
+  // A stream entry wrapped (stream label) to the phone's own key, under the phone's key id: not a phone entry.
+  const phoneAsStream: RecipientKey = { kind: "hpke-p256-stream", keyId: fromHex(common.phone_key_id), publicKey: base.p256PublicKey(phoneKey) };
+  const misused = sealWith(fixed("seed stream misuse"), plaintextOf(100, "one"), {}, undefined, [], [phoneAsStream]);
+  const misusedHeader = parseClipHead(misused.head).header;
+  const onlyStream = encodeHeader(misusedHeader);
+  add("recipient-stream-entry-for-phone", "the only entry with our key id is a stream-key entry (phone openers refuse it)", "E_UNWRAP", "x",
+    concat(resign(onlyStream), ...misused.segments, misused.footer));
+  const relabelled = encodeHeader({ ...misusedHeader, recipients: misusedHeader.recipients.map((r) => ({ ...r, alg: ALG_HPKE_P256 }) as never) });
+  add("recipient-stream-entry-relabelled", "a stream-key entry for our key relabelled as a phone entry (camera-signed): the HPKE label differs", "E_UNWRAP", "x",
+    concat(resign(relabelled), ...misused.segments, misused.footer));
+}
 void u16be;
 void FOOTER_LENGTH;
 
@@ -218,3 +247,4 @@ fs.mkdirSync(OUT, { recursive: true });
 for (const file of fs.readdirSync(OUT)) if (file !== "keys.json" && file.endsWith(".json")) fs.unlinkSync(path.join(OUT, file));
 for (const vector of vectors) fs.writeFileSync(path.join(OUT, `${vector.name}.json`), JSON.stringify(vector, null, 1) + "\n");
 process.stdout.write(`wrote ${vectors.length} vectors to ${path.relative(process.cwd(), OUT)}\n`);
+void generateRosterVectors(path.join(process.cwd(), "test", "vectors", "roster-v1")).then((message) => process.stdout.write(`${message}\n`));

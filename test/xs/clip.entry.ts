@@ -5,7 +5,7 @@
 import { NativeCrypto } from "../../firmware/native/native-crypto";
 import { constantTimeEqual, fromHex } from "../../firmware/core/bytes";
 import { resealVector, type ClipVector } from "../../firmware/testing/clip-vectors";
-import { openClip, hpkeUnwrapper } from "../../firmware/core/clip";
+import { openClip, hpkeUnwrapper, streamKeyUnwrapper } from "../../firmware/core/clip";
 import * as hpke from "../../firmware/core/hpke";
 import { ask, assert, assertHex, run, test } from "./harness";
 
@@ -31,6 +31,25 @@ test("clips sealed on the Node side (the vectors) open in XS with the phone's ke
     const identity = () => ({ publicKey: crypto.p256PublicKey(camera), certificateHash: fromHex(v.camera_cert_hash) });
     const { plaintext } = openClip({ crypto, camera: identity, unwrappers: [phone] }, fromHex(v.sealed));
     assert(constantTimeEqual(plaintext, fromHex(v.plaintext ?? "")), `${v.name}: XS did not open the Node-sealed clip`);
+  }
+});
+
+test("clips with a stream-key recipient (the vectors) open in XS with the stream key; the phone key refuses its entry", async () => {
+  const vectors = (JSON.parse(await ask<string>("clip-vectors")) as ClipVector[]).filter((v) => v.stream_private !== undefined);
+  for (const v of vectors) {
+    const camera = crypto.p256Import(fromHex(v.camera_private));
+    const identity = () => ({ publicKey: crypto.p256PublicKey(camera), certificateHash: fromHex(v.camera_cert_hash) });
+    const streamKey = crypto.p256Import(fromHex(v.stream_private as string));
+    const stream = streamKeyUnwrapper(crypto, fromHex(v.stream_key_id as string), streamKey);
+    const { plaintext } = openClip({ crypto, camera: identity, unwrappers: [stream] }, fromHex(v.sealed));
+    assert(constantTimeEqual(plaintext, fromHex(v.plaintext ?? "")), `${v.name}: XS did not open with the stream key`);
+    let code = "none";
+    try {
+      openClip({ crypto, camera: identity, unwrappers: [hpkeUnwrapper(crypto, fromHex(v.stream_key_id as string), streamKey)] }, fromHex(v.sealed));
+    } catch (error) {
+      code = (error as { code?: string }).code ?? String(error);
+    }
+    assert(code === "E_UNWRAP", `${v.name}: the stream entry opened as a phone's gave ${code}`);
   }
 });
 

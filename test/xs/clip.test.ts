@@ -9,7 +9,7 @@ import * as nodeCrypto from "node:crypto";
 import { runInXs } from "../../host-tools/board-sim/board-sim";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
 import { rsaOaepUnwrapper } from "../../host-tools/platform/rsa-unwrapper";
-import { openClip, hpkeUnwrapper } from "../../firmware/core/clip";
+import { openClip, hpkeUnwrapper, streamKeyUnwrapper } from "../../firmware/core/clip";
 import { fromHex } from "../../firmware/core/bytes";
 import type { ClipVector } from "../../firmware/testing/clip-vectors";
 
@@ -38,6 +38,10 @@ async function clipSuite(stress: boolean, vectors: ClipVector[]): Promise<{ pass
         const byPhone = openClip({ crypto, camera: identity, unwrappers: [phone] }, sealed).plaintext;
         const byData = openClip({ crypto, camera: identity, unwrappers: [data] }, sealed).plaintext;
         expect(byData).toEqual(byPhone);
+        if (v.stream_private !== undefined) {
+          const stream = streamKeyUnwrapper(crypto, fromHex(v.stream_key_id!), crypto.p256Import(fromHex(v.stream_private)));
+          expect(openClip({ crypto, camera: identity, unwrappers: [stream] }, sealed).plaintext).toEqual(byPhone);
+        }
         return byPhone;
       },
     },
@@ -48,11 +52,11 @@ test("clip vectors reproduce in XS and XS-sealed clips open in Node (phone and d
   expect(valid.length).toBeGreaterThanOrEqual(5);
   const report = await clipSuite(false, valid);
   expect(report.failed).toEqual([]);
-  expect(report.passed.length).toBe(3);
+  expect(report.passed.length).toBe(4);
 });
 
 test("the same under the GC-stress build (the one-segment vector)", async () => {
   const report = await clipSuite(true, valid.filter((v) => v.name === "ok-one-segment"));
   expect(report.failed).toEqual([]);
-  expect(report.passed.length).toBe(3);
+  expect(report.passed.length).toBe(4);
 }, 110000);
