@@ -19,6 +19,7 @@ import { BoardHttpServer } from "./http-server";
 import { BoardLog } from "./log";
 import { BoardStorage } from "./storage";
 import { stationMac } from "./system";
+import { BoardWebSocketClient } from "./websocket";
 import { BoardWifi } from "./wifi";
 
 export { readBoardConfig, cameraAppConfig, BOARD_DEFAULTS, type BoardConfig } from "./config";
@@ -43,5 +44,6 @@ export function createBoardPlatform(config: BoardConfig): Platform {
     camera: new BoardCamera({ builtInQuality: config.jpegQuality, triggerPin: config.triggerPin, pirPin: config.pirPin, log }),
     console: new BoardSerialConsole(port, log),
     queueFlash: new BoardFlash(config.queuePartition),
+    webSocket: new BoardWebSocketClient(config.tlsVerify),
   } satisfies Platform;
 }

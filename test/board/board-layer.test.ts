@@ -427,6 +427,39 @@ describe("BoardCamera", () => {
   });
 });
 
+test("BoardWebSocketClient: wss over securesocket, headers as name/value pairs, messages in and out, a refused upgrade is E_NETWORK", async () => {
+  type Ws = typeof import("../../firmware/board/websocket");
+  const { BoardWebSocketClient, parseWsUrl } = board<Ws>("websocket");
+  expect(parseWsUrl("ws://cloud.lan:8080/v1/live/camera")).toEqual({ secure: false, host: "cloud.lan", port: 8080, path: "/v1/live/camera" });
+  expect(parseWsUrl("wss://cloud.example")).toEqual({ secure: true, host: "cloud.example", port: 443, path: "/" });
+  expect(() => parseWsUrl("http://x/")).toThrow(/must look like/);
+  const client = new BoardWebSocketClient(true);
+  const opening = client.connect("wss://cloud.example/v1/live/camera", { "X-Sealcam-Camera": "cam-1", "x-evil": "a\r\nb" }, 1 << 16);
+  const ws = fakes.webSockets[0];
+  expect(ws.options).toMatchObject({ host: "cloud.example", port: 443, path: "/v1/live/camera", headers: ["x-sealcam-camera", "cam-1", "x-evil", "a  b"], secure: { protocolVersion: 0x303, verify: true } });
+  expect(ws.options.Socket).toBe((require("securesocket") as { default: unknown }).default);
+  ws.callback(2);
+  const connection = await opening;
+  const got: number[][] = [];
+  connection.onMessage((d) => got.push(Array.from(d)));
+  ws.callback(3, new Uint8Array([1, 2, 3]).buffer);
+  expect(got).toEqual([[1, 2, 3]]);
+  expect(connection.send(new Uint8Array([9, 8]))).toBe(true);
+  expect(ws.written.map((w) => Array.from(w))).toEqual([[9, 8]]);
+  expect(connection.send(new Uint8Array(65536))).toBe(false); // over the module's limit: refused, not thrown
+  ws.room = 4;
+  expect(connection.send(new Uint8Array(10))).toBe(false); // the socket cannot take it now: the frame is dropped
+  const reasons: string[] = [];
+  connection.onClose((r) => reasons.push(r));
+  ws.callback(4);
+  expect(reasons).toEqual(["link closed"]);
+  expect(connection.send(new Uint8Array([1]))).toBe(false);
+
+  const refused = client.connect("ws://cloud.lan:8080/v1/live/camera", {}, 1 << 16);
+  fakes.webSockets[1].callback(4);
+  await expect(refused).rejects.toMatchObject({ code: "E_NETWORK" });
+});
+
 test("createBoardPlatform wires every body; SNTP runs when the station gets an address; random is esp_fill_random", async () => {
   jest.doMock("../../firmware/native/native-crypto", () => ({ NativeCrypto: class { randomBytes(): Uint8Array { throw new Error("PSA random used"); } } }));
   const { createBoardPlatform, readBoardConfig } = board<{ createBoardPlatform: (c: unknown) => Platform; readBoardConfig: (raw: unknown) => unknown }>("index");
@@ -434,6 +467,7 @@ test("createBoardPlatform wires every body; SNTP runs when the station gets an a
   expect(Array.from(platform.crypto.randomBytes(4))).toEqual([4, 135, 10, 141]);
   expect(fakes.randomCalls).toEqual([4]);
   expect(platform.queueFlash.byteLength).toBe(16 * 4096);
+  expect(platform.webSocket).toBeDefined();
   const joined = platform.wifi.connect({ ssid: "home", password: "homepass1" });
   fakes.wifi.emit("gotIP");
   await joined;

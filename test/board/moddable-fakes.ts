@@ -128,6 +128,17 @@ export interface Fakes {
     device?: { arrive(frame: Uint8Array): void };
   };
   buttons: { pin: number; mode: number; edge: number; press: () => void }[];
+  /** Moddable `websocket` Clients the board created, with what they were given and sent. */
+  webSockets: FakeWebSocketInstance[];
+}
+
+export interface FakeWebSocketInstance {
+  options: Record<string, unknown>;
+  callback: (message: number, value?: unknown) => void;
+  written: Uint8Array[];
+  closed: boolean;
+  /** What the socket says it can take now (Moddable socket write() with no arguments). */
+  room: number;
 }
 
 export function installModdableFakes(): Fakes {
@@ -147,6 +158,7 @@ export function installModdableFakes(): Fakes {
     randomCalls: [],
     camera: { present: true, created: [], frames: [], running: false, closed: false },
     buttons: [],
+    webSockets: [],
   };
   const time = fakes.time;
   (globalThis as { trace?: (s: string) => void }).trace = (s: string) => fakes.traced.push(s);
@@ -258,6 +270,24 @@ export function installModdableFakes(): Fakes {
   jest.doMock("http", () => ({ __esModule: true, Server, Request }), { virtual: true });
   class SecureSocket {}
   jest.doMock("securesocket", () => ({ __esModule: true, default: SecureSocket }), { virtual: true });
+  class WebSocketClient implements FakeWebSocketInstance {
+    callback: (message: number, value?: unknown) => void = () => undefined;
+    written: Uint8Array[] = [];
+    closed = false;
+    room = 1 << 20;
+    readonly socket = { write: () => this.room };
+    constructor(readonly options: Record<string, unknown>) {
+      fakes.webSockets.push(this);
+    }
+    write(data: ArrayBuffer): void {
+      if (data.byteLength >= 65536) throw new Error("websocket: message too long");
+      this.written.push(new Uint8Array(data));
+    }
+    close(): void {
+      this.closed = true;
+    }
+  }
+  jest.doMock("websocket", () => ({ __esModule: true, Client: WebSocketClient }), { virtual: true });
 
   const key = (domain: string, k: string) => `${domain}/${k}`;
   const Preference = {
