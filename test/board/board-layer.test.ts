@@ -428,7 +428,10 @@ describe("BoardCamera", () => {
 });
 
 test("BoardWebSocketClient: wss over securesocket, headers as name/value pairs, messages in and out, a refused upgrade is E_NETWORK", async () => {
-  type Ws = typeof import("../../firmware/board/websocket");
+  type Ws = {
+    BoardWebSocketClient: new (tlsVerify: boolean) => import("../../firmware/platform/websocket").WebSocketClient;
+    parseWsUrl: (url: string) => { secure: boolean; host: string; port: number; path: string };
+  };
   const { BoardWebSocketClient, parseWsUrl } = board<Ws>("websocket");
   expect(parseWsUrl("ws://cloud.lan:8080/v1/live/camera")).toEqual({ secure: false, host: "cloud.lan", port: 8080, path: "/v1/live/camera" });
   expect(parseWsUrl("wss://cloud.example")).toEqual({ secure: true, host: "cloud.example", port: 443, path: "/" });
