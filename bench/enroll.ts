@@ -4,7 +4,7 @@
  * Phone: `Phone.enroll` and `Phone.recover` run end to end against the real cloud (in this process, loopback
  * HTTP, SQLite in a temp folder). Network time is measured by wrapping `fetch` in this bench (the phone's
  * CloudClient uses it): every round trip, including the cloud's handling of the request. The other stages
- * are the same library calls with the same parameters, timed directly here (mean of REPEAT calls) and multiplied
+ * are the same library calls with the same parameters, timed directly here (before and after the flows) and multiplied
  * by how often each flow makes them (read from host-tools/phone/phone.ts); "other" is what remains (certificate
  * issuing, roster signing, HPKE wraps, keystore files). No timing hooks in production code.
  *
@@ -74,15 +74,17 @@ async function main(): Promise<void> {
     const signer = await createAccountSigningKey("bench-account");
     const pfxInput = { privateKeyPkcs8: pkcs8, certificateDer: signer.rootCertDer, password: "b".repeat(43), friendlyName: "bench" };
     const pfx = writePkcs12(pfxInput);
-    const unit = {
-      rsa_keygen: await mean(() => nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048, publicExponent: 65537 })),
-      root_keygen: await mean(() => createAccountSigningKey("bench-account")),
+    const measureUnits = async () => ({
+      rsa_keygen: await mean(() => nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048, publicExponent: 65537 }), 5),
+      root_keygen: await mean(() => createAccountSigningKey("bench-account"), 5),
       p256_keygen: await mean(() => crypto.p256Generate(), 20),
       scrypt: await mean(() => nodeCrypto.scryptSync("x".repeat(60), salt, 32, { N: SCRYPT_N, r: SCRYPT_R, p: SCRYPT_P, maxmem: 256 * 1024 * 1024 })),
       pbkdf2: await mean(() => nodeCrypto.pbkdf2Sync(nodeCrypto.randomBytes(32), salt, PBKDF2_ITERATIONS, 32, "sha256")),
       pkcs12_write: await mean(() => writePkcs12(pfxInput)),
       pkcs12_read: await mean(() => readPkcs12(pfx, pfxInput.password)),
-    };
+    });
+    // Measured before and after the flows and averaged, so they see the machine's load as the flows did.
+    const before = await measureUnits();
 
     // ---- phone enroll and recover, end to end ----
     await world.start(); // cloud + phone A enrolled (its account serves the camera below)
@@ -91,6 +93,8 @@ async function main(): Promise<void> {
     const enroll = await timed(() => phoneB.enroll(credentials, "phone-b"));
     const phoneC = new Phone({ home: path.join(dir, "phone-c"), cloud: world.cloudUrl });
     const recover = await timed(() => phoneC.recover(credentials, enroll.value.passphrase, "phone-c"));
+    const after = await measureUnits();
+    const unit = Object.fromEntries(Object.keys(before).map((k) => [k, (before[k as keyof typeof before] + after[k as keyof typeof after]) / 2])) as typeof before;
     // How often each flow makes each call (host-tools/phone/phone.ts): enroll = account signing key (RSA-2048
     // root) + data key (RSA-2048) + instance key (P-256), two scrypt+PBKDF2 derivations (passphrase key, data-key
     // key), two PKCS#12 files written; recover = one derivation, two PKCS#12 files read, one P-256 key.
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
       phone_recover: { total_ms: ms(recover.ms), requests: recover.requests, stages: rows(recoverParts, recover.ms) },
       camera_setup: { total_ms: ms(cameraTotal), stages: rows(Object.entries(stage), cameraTotal), engine: "firmware in the 64-bit XS host on the board simulator (test/board-sim/harness.ts)" },
       unit_ms: Object.fromEntries(Object.entries(unit).map(([k, v]) => [k, ms(v)])),
-      note: `phone stages other than network: the same library calls timed directly (mean of ${REPEAT} after one warm-up) times their count in the flow; network: fetch wrapped in the bench; camera stages timed from the phone's side of the setup channel`,
+      note: `phone stages other than network: the same library calls timed directly (mean of 3-20 calls after a warm-up, measured before and after the flows and averaged; RSA key generation varies a lot from call to call, so 'other' carries that noise) times their count in the flow; network: fetch wrapped in the bench; camera stages timed from the phone's side of the setup channel`,
     };
     mergeResults("enroll", result);
     const print = (title: string, flow: { total_ms: number; stages: { stage: string; ms: number; pct: number }[] }) => {
