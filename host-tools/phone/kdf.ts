@@ -2,7 +2,10 @@
  * The passphrase and the key derivations of the whitepaper's step 3.
  *
  * Passphrase: 10 words drawn uniformly (crypto.randomInt, rejection sampling inside Node) from the EFF large
- * wordlist (7,776 words, CC BY 3.0 US; via secure-password-utilities' EFF_LONG_WORDLIST): 129.2 bits.
+ * wordlist (7,776 words, CC BY 3.0 US; via secure-password-utilities' EFF_LONG_WORDLIST) less the offensive
+ * words of passphrase-blocklist.ts (74 removed, 7,702 left), never putting the second word of a blocked phrase
+ * right after its first: at least log2(7702) + 9 * log2(7700) = 129.1 bits (passphraseEntropyBits). Fewer than 7,132 words
+ * left would take an 11th word (generationWordCount keeps the bound at 128 bits or more).
  *
  * Derived keys (32 bytes), "passphrase + random salt -> scrypt -> used as the password of PBKDF2":
  *   s  = scrypt(password, scryptSalt, N = 2^17, r = 8, p = 1, dkLen = 32)
@@ -15,8 +18,10 @@ import * as nodeCrypto from "node:crypto";
 import { EFF_LONG_WORDLIST } from "secure-password-utilities/wordlists";
 import { fail } from "../../firmware/core/errors";
 import { toHex, fromBase64Url, toBase64Url } from "../../firmware/core/bytes";
+import { BLOCKED_PHRASES, BLOCKED_WORDS } from "./passphrase-blocklist";
 
-export const PASSPHRASE_WORDS = 10;
+/** The security floor for a generated passphrase. */
+export const PASSPHRASE_MIN_BITS = 128;
 export const SCRYPT_N = 1 << 17;
 export const SCRYPT_R = 8;
 export const SCRYPT_P = 1;
@@ -34,17 +39,61 @@ export interface KdfParams {
   pbkdf2Salt: string; // base64url
 }
 
+/** Every EFF word: what the reader accepts (passphrases made before the blocklist stay valid). */
 const WORDS = new Set<string>(EFF_LONG_WORDLIST);
+const BLOCKED = new Set<string>(BLOCKED_WORDS);
+/** What the generator draws from: the EFF list without the blocked words, in list order. */
+const GENERATION_WORDS: readonly string[] = EFF_LONG_WORDLIST.filter((w) => !BLOCKED.has(w));
+/** For each word, the words that may not follow it (blocked phrases). */
+const BLOCKED_NEXT = new Map<string, Set<string>>();
+for (const [first, second] of BLOCKED_PHRASES) {
+  if (!BLOCKED_NEXT.has(first)) BLOCKED_NEXT.set(first, new Set());
+  BLOCKED_NEXT.get(first)!.add(second);
+}
+/** The most successors any one word loses to blocked phrases. */
+const MAX_BLOCKED_NEXT = Math.max(0, ...[...BLOCKED_NEXT.values()].map((set) => set.size));
 
+/** Entropy of a generated passphrase of `words` words, in bits (a lower bound: see generatePassphrase). */
+export function passphraseEntropyBits(words: number): number {
+  return Math.log2(GENERATION_WORDS.length) + (words - 1) * Math.log2(GENERATION_WORDS.length - MAX_BLOCKED_NEXT);
+}
+
+/** The fewest words that keep a generated passphrase at PASSPHRASE_MIN_BITS or more: 10 with today's lists. */
+export function generationWordCount(): number {
+  let words = 1;
+  while (passphraseEntropyBits(words) < PASSPHRASE_MIN_BITS) words++;
+  return words;
+}
+
+/** Words in a passphrase: generated and accepted. */
+export const PASSPHRASE_WORDS = generationWordCount();
+
+/** Words the reader accepts (the whole EFF list). */
 export function wordlistSize(): number {
   return EFF_LONG_WORDLIST.length;
 }
 
-/** A fresh 10-word passphrase, words separated by single spaces. */
+/** Words the generator draws from (the EFF list less BLOCKED_WORDS). */
+export function generationWordlistSize(): number {
+  return GENERATION_WORDS.length;
+}
+
+/**
+ * A fresh passphrase, words separated by single spaces. Each word is uniform over the generation list; a word
+ * that would complete a blocked phrase with the one before it is drawn again, so each later word is uniform
+ * over at least N - MAX_BLOCKED_NEXT words: entropy >= log2(N) + (words - 1) * log2(N - MAX_BLOCKED_NEXT).
+ */
 export function generatePassphrase(words = PASSPHRASE_WORDS): string {
   if (EFF_LONG_WORDLIST.length !== 7776) fail("E_INTERNAL", "EFF wordlist must have 7,776 words");
+  if (passphraseEntropyBits(words) < PASSPHRASE_MIN_BITS) fail("E_INTERNAL", `a ${words}-word passphrase would have under ${PASSPHRASE_MIN_BITS} bits`);
   const out: string[] = [];
-  for (let i = 0; i < words; i++) out.push(EFF_LONG_WORDLIST[nodeCrypto.randomInt(EFF_LONG_WORDLIST.length)]);
+  for (let i = 0; i < words; i++) {
+    const forbidden = i > 0 ? BLOCKED_NEXT.get(out[i - 1]) : undefined;
+    let word: string;
+    do word = GENERATION_WORDS[nodeCrypto.randomInt(GENERATION_WORDS.length)];
+    while (forbidden !== undefined && forbidden.has(word));
+    out.push(word);
+  }
   return out.join(" ");
 }
 
