@@ -6,7 +6,9 @@
 import { fail } from "../core/errors";
 import { DEFAULT_MOTION, type CameraAppConfig } from "../camera/config";
 import type { LogLevel } from "../platform/log";
-import type { ConsoleMode } from "./console-port";
+
+/** Where the console goes: "native" (our USB console) or "trace" (Moddable's xsbug trace). */
+export type ConsoleMode = "trace" | "native";
 
 export interface BoardConfig {
   /** "native" for release builds, "trace" for debug builds (see console-port.ts). */

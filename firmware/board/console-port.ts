@@ -13,7 +13,9 @@ import { fail } from "../core/errors";
 import { utf8Bytes, utf8String } from "../core/bytes";
 import { consoleRead, consoleWrite } from "./system";
 
-export type ConsoleMode = "trace" | "native";
+import type { ConsoleMode } from "./config";
+
+export type { ConsoleMode };
 
 export const MAX_LINE = 1024;
 
