@@ -94,7 +94,13 @@ type State = "head" | "body" | "done" | "failed";
 export class ClipOpener {
   readonly #options: OpenerOptions;
   #state: State = "head";
+  /**
+   * Bytes received but not yet consumed, owned by the opener (the caller may reuse its chunk buffers). In the
+   * head state: the head so far. In the body state: a buffer of one segment + tag + footer, of which the first
+   * #pendingLength bytes are the unopened rest of the stream (never more than that: see push).
+   */
   #buffer: Uint8Array = new Uint8Array(0);
+  #pendingLength = 0;
   #head: ClipHead | undefined;
   #headHash: Uint8Array = new Uint8Array(0);
   #payloadKey: Uint8Array | undefined;
@@ -120,9 +126,20 @@ export class ClipOpener {
     throw new SealcamError("E_INTERNAL", `opener: ${String(error)}`);
   }
 
-  #append(chunk: Uint8Array): void {
-    // The caller may reuse its chunk buffer, so keep a copy.
-    this.#buffer = this.#buffer.length === 0 ? Uint8Array.from(chunk) : concat(this.#buffer, chunk);
+  /**
+   * Head state: copies from `chunk` only as much of the head as is still missing (the preamble first, then the
+   * rest of the head once the preamble gives its length) and returns how many bytes of `chunk` it took.
+   */
+  #takeHead(chunk: Uint8Array): number {
+    let taken = 0;
+    for (;;) {
+      const have = this.#buffer.length;
+      const need = have < PREAMBLE_LENGTH ? PREAMBLE_LENGTH : headLengthFromPreamble(this.#buffer);
+      const take = Math.min(need - have, chunk.length - taken);
+      if (take <= 0) return taken;
+      this.#buffer = concat(this.#buffer, chunk.subarray(taken, taken + take));
+      taken += take;
+    }
   }
 
   #openHead(): void {
@@ -169,7 +186,9 @@ export class ClipOpener {
     this.#headHash = crypto.sha256(head.bytes);
     this.#payloadKey = keys.payloadKey;
     this.#payloadHash = crypto.createSha256();
-    this.#buffer = this.#buffer.subarray(head.headLength);
+    // From here on: one segment + tag + footer is the most push() ever leaves unopened.
+    this.#buffer = new Uint8Array(header.segmentSize + TAG_LENGTH + FOOTER_LENGTH);
+    this.#pendingLength = 0;
     this.#state = "body";
   }
 
@@ -215,26 +234,48 @@ export class ClipOpener {
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.#state === "done" || this.#state === "failed") fail("E_STATE", `opener: already ${this.#state}`);
     try {
-      this.#append(chunk);
+      let input = chunk;
       if (this.#state === "head") {
-        if (this.#buffer.length < PREAMBLE_LENGTH) return [];
-        if (this.#buffer.length < headLengthFromPreamble(this.#buffer)) return [];
+        input = chunk.subarray(this.#takeHead(chunk));
+        if (this.#buffer.length < PREAMBLE_LENGTH || this.#buffer.length < headLengthFromPreamble(this.#buffer)) return [];
         this.#openHead();
       }
-      const out: Uint8Array[] = [];
-      const full = (this.#head as ClipHead).header.segmentSize + TAG_LENGTH;
-      // A segment is non-final only if more than a footer follows it.
-      // Walk by offset so a large chunk is never copied more than once.
-      let offset = 0;
-      while (this.#buffer.length - offset > full + FOOTER_LENGTH) {
-        out.push(this.#openSegment(this.#buffer.subarray(offset, offset + full), false));
-        offset += full;
-      }
-      this.#buffer = this.#buffer.subarray(offset);
-      return out;
+      return this.#pushBody(input);
     } catch (error) {
       return this.#fail(error);
     }
+  }
+
+  /**
+   * The stream from here is pending (#buffer[0, #pendingLength), owned) followed by `chunk` (the caller's,
+   * borrowed for this call only). A segment is non-final only if more than a footer follows it. Whole segments
+   * are opened where they lie, without a copy; only a segment that straddles pending and chunk is assembled,
+   * and only the unopened rest (at most one segment + tag + footer) is copied into pending.
+   */
+  #pushBody(chunk: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const full = (this.#head as ClipHead).header.segmentSize + TAG_LENGTH;
+    const pending = this.#buffer;
+    const held = this.#pendingLength;
+    const total = held + chunk.length;
+    let offset = 0;
+    while (total - offset > full + FOOTER_LENGTH) {
+      let sealed: Uint8Array;
+      if (offset + full <= held) sealed = pending.subarray(offset, offset + full);
+      else if (offset >= held) sealed = chunk.subarray(offset - held, offset - held + full);
+      else sealed = concat(pending.subarray(offset, held), chunk.subarray(0, offset + full - held));
+      out.push(this.#openSegment(sealed, false));
+      offset += full;
+    }
+    // Keep the rest: total - offset <= full + FOOTER_LENGTH = pending's capacity.
+    if (offset < held) {
+      pending.copyWithin(0, offset, held);
+      pending.set(chunk, held - offset);
+    } else {
+      pending.set(chunk.subarray(offset - held), 0);
+    }
+    this.#pendingLength = total - offset;
+    return out;
   }
 
   /** Ends the stream: opens the final segment and verifies the footer. Returns the final plaintext. */
@@ -244,10 +285,11 @@ export class ClipOpener {
       if (this.#state === "head") fail("E_TRUNCATED", "clip is truncated inside its head");
       const head = this.#head as ClipHead;
       // push() leaves at most S + 16 + 64 bytes: the final segment and the footer, if the stream is whole.
-      const rest = this.#buffer.length - FOOTER_LENGTH;
+      const stream = this.#buffer.subarray(0, this.#pendingLength);
+      const rest = stream.length - FOOTER_LENGTH;
       if (rest < TAG_LENGTH) fail("E_TRUNCATED", "clip is truncated: no room left for a final segment and the footer");
-      const plaintext = this.#openSegment(this.#buffer.subarray(0, rest), true, this.#buffer);
-      const footer = this.#buffer.subarray(rest);
+      const plaintext = this.#openSegment(stream.subarray(0, rest), true, stream);
+      const footer = stream.subarray(rest);
       const crypto = this.#options.crypto;
       const payloadHash = (this.#payloadHash as ReturnType<Crypto["createSha256"]>).digest();
       const message = concat(LABEL_FOOTER, this.#headHash, u32be(this.#index), u64be(this.#plaintextLength), payloadHash);
