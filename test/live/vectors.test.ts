@@ -7,7 +7,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
-import { toHex } from "../../firmware/core/bytes";
+import { fromHex, toHex } from "../../firmware/core/bytes";
+import { parseClipHead } from "../../firmware/core/clip/head";
+import { recipientValue } from "../../firmware/core/clip/header";
+import { parseLiveHead } from "../../firmware/core/live";
 import { runLiveVector, sealLiveSession, type LiveVector } from "../../firmware/testing/live-vectors";
 import { buildLiveVectors } from "../vectors/live-vectors";
 
@@ -60,4 +63,14 @@ describe.each(invalid.map((v) => [v.name, v] as const))("broken vector %s", (_na
       expect(valid[0].frames.slice(0, result.frames.length)).toEqual(result.frames);
     }
   });
+});
+
+test("live-wrap-as-clip-wrap carries exactly the valid session's live wrap for its phone, under the same key id", () => {
+  const v = invalid.find((x) => x.name === "live-wrap-as-clip-wrap")!;
+  const clipEntries = parseClipHead(fromHex(v.sealed!)).header.recipients;
+  const liveEntries = parseLiveHead(fromHex(valid[0].messages[0]).subarray(1)).header.recipients;
+  const live = liveEntries.find((e) => toHex(e.kid) === v.opener.key_id)!;
+  expect(clipEntries.map(recipientValue)).toEqual([recipientValue(live)]);
+  // That wrap does open for this phone as a live wrap (the valid vector): only the label differs.
+  expect(runLiveVector(crypto, { ...valid[0], opener: v.opener }).code).toBe("ok");
 });
