@@ -62,6 +62,30 @@ function p256PublicKeyObject(point: Uint8Array): nodeCrypto.KeyObject {
   }
 }
 
+/**
+ * P-256 public keys already imported for ECDSA verification, keyed by the 65-byte point (hex), least recently
+ * used first. A phone verifies two signatures per clip, mostly from the same few cameras, and a JWK import costs
+ * more than the verify. Only points that imported successfully are kept (a bad point throws every time, as
+ * before), KeyObjects are immutable, and public keys are not secrets, so a hit behaves exactly like an import.
+ */
+const VERIFY_KEY_CACHE_SIZE = 64;
+const verifyKeys = new Map<string, nodeCrypto.KeyObject>();
+
+function cachedP256PublicKeyObject(point: Uint8Array): nodeCrypto.KeyObject {
+  bytes("public key", point, 65);
+  const id = Buffer.from(point.buffer, point.byteOffset, point.byteLength).toString("hex");
+  const hit = verifyKeys.get(id);
+  if (hit) {
+    verifyKeys.delete(id);
+    verifyKeys.set(id, hit);
+    return hit;
+  }
+  const keyObject = p256PublicKeyObject(point);
+  verifyKeys.set(id, keyObject);
+  if (verifyKeys.size > VERIFY_KEY_CACHE_SIZE) verifyKeys.delete(verifyKeys.keys().next().value as string);
+  return keyObject;
+}
+
 function rsaPublicKeyObject(pkcs1Der: Uint8Array): nodeCrypto.KeyObject {
   bytes("RSA public key", pkcs1Der);
   try {
@@ -159,6 +183,11 @@ export class NodeCrypto implements Crypto {
     const body = decipher.update(sealed.subarray(0, sealed.length - 16));
     try {
       const final = decipher.final();
+      // GCM's final() adds no bytes. When update() gave the plaintext its own ArrayBuffer (not a slice of
+      // Node's small-Buffer pool), hand that memory over as a plain Uint8Array instead of copying it.
+      if (final.length === 0 && body.byteOffset === 0 && body.buffer.byteLength === body.length && body.length > 0) {
+        return new Uint8Array(body.buffer, 0, body.length);
+      }
       const out = new Uint8Array(body.length + final.length);
       out.set(body, 0);
       out.set(final, body.length);
@@ -218,7 +247,7 @@ export class NodeCrypto implements Crypto {
   ecdsaP256Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
     bytes("message", message);
     bytes("signature", signature);
-    const keyObject = p256PublicKeyObject(publicKey);
+    const keyObject = cachedP256PublicKeyObject(publicKey);
     if (signature.length !== 64) return false;
     return nodeCrypto.verify("sha256", message, { key: keyObject, dsaEncoding: "ieee-p1363" }, signature);
   }
