@@ -21,6 +21,7 @@ import type { RosterKeeper } from "./roster-keeper";
 import type { CameraStore } from "./store";
 import type { ClipQueue } from "../queue/queue";
 import type { Uplink } from "./uplink";
+import { streamRecipientsFor } from "../core/stream-scope";
 
 export interface ClipReport {
   sequence: number;
@@ -86,6 +87,10 @@ export class Recorder {
     const anchor = source ? source.anchor : startTime;
     const clipMs = source ? source.clipMs : length ?? this.config.clipMs;
     const preRoll = source ? source.first.length : 0;
+    // Stream keys (sharing, PROTOCOL §14) get the clip only when their certified scope covers this camera, the
+    // video stream and this clip's capture time: decided here from the verified roster and the camera's clock,
+    // never from anything the cloud says.
+    const streams = streamRecipientsFor(roster, { cameraId: this.identity.cameraId, stream: "video", captureTime: startTime });
     const sealer = new ClipSealer({
       crypto: this.crypto,
       cameraKey: this.identity.key,
@@ -94,14 +99,14 @@ export class Recorder {
       sequence,
       startTime,
       contentType: CONTENT_TYPE_FRAMES,
-      recipients: roster.recipients,
+      recipients: streams.length > 0 ? roster.recipients.concat(streams) : roster.recipients,
       rosterVersion: roster.version,
       segmentSize: this.config.segmentSize,
     });
     const clipId = sealer.clipId;
     const queueClip = this.queue.nextClip();
     this.events.info("record.start", "recording a clip", {
-      reason: reason.slice(0, 24), sequence, clip: toHex(clipId).slice(0, 16), roster: roster.version, recipients: roster.recipients.length, preRoll,
+      reason: reason.slice(0, 24), sequence, clip: toHex(clipId).slice(0, 16), roster: roster.version, recipients: roster.recipients.length, streams: streams.length, preRoll,
     });
     let sealedBytes = sealer.head.length;
     await this.uplink.deliver(queueClip, { kind: "head", clipId, index: 0, bytes: sealer.head });
