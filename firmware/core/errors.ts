@@ -19,6 +19,11 @@ export type ErrorCode =
   | "E_TRAILING"
   | "E_FOOTER"
   | "E_ROSTER"
+  // sharing (docs/PROTOCOL.md §14.8-14.10)
+  | "E_SHARE_EXPIRED"
+  | "E_SHARE_REVOKED"
+  | "E_MISADDRESSED"
+  | "E_FOREIGN_ACCOUNT"
   // live view streams (docs/FORMAT.md §12)
   | "E_GAP"
   | "E_REORDER"

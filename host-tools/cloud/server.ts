@@ -25,6 +25,7 @@ import { MAX_SEGMENT_SIZE, TAG_LENGTH } from "../../firmware/core/clip/constants
 import { createLogger, errorFields, type LogFields, type Logger, type LogLevel, type LogSink } from "./log";
 import { RETENTION_MAX_DAYS, applyRetention, deleteClips, sweep, type SweepResult } from "./retention";
 import { attachLiveRelay } from "./live";
+import { registerMailbox } from "./mailbox";
 import packageJson from "../../package.json";
 
 /** The API generation `GET /v1/info` announces; it changes only with an incompatible change of docs/CLOUD-API.md. */
@@ -1155,6 +1156,9 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": head.length, "cache-control": "no-store" });
     ctx.res.end(head);
   });
+
+  // Sharing: the mailbox and the viewers' shared-clip routes (mailbox.ts, docs/CLOUD-API.md).
+  registerMailbox({ db, route, session, noBody, now, clipFile });
 
   // ------------------------------------------------------------------------------------------- server
   // Timeouts cut slow clients (slow-loris): headers within headersTimeout, the whole request within

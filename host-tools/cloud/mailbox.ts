@@ -1,0 +1,303 @@
+/**
+ * The cloud's sharing endpoints (docs/CLOUD-API.md "Sharing: the mailbox and shared clips", PROTOCOL §14.9):
+ *
+ *   POST   /v1/mailbox                      an enrolled phone posts a share envelope for SHA-256(viewer SPKI)
+ *   GET    /v1/mailbox/:to/challenge        a single-use nonce for the viewer's proof (60 s)
+ *   GET    /v1/mailbox/:to                  the envelopes addressed to `to`                     (proof)
+ *   DELETE /v1/mailbox/:to/:id              drop an accepted envelope                           (proof)
+ *   GET    /v1/shared/:to/accounts          per sharing account: root, current roster, camera certs (proof)
+ *   GET    /v1/shared/:to/clips             clips whose head has a stream entry for a key shared to `to` (proof)
+ *   GET    /v1/shared/:to/clips/:id/head    that clip's signed head                             (proof)
+ *   GET    /v1/shared/:to/clips/:id         that clip's ciphertext                              (proof)
+ *
+ * The proof: headers x-sealcam-viewer-key (base64url SPKI, SHA-256 = to), x-sealcam-nonce (from the
+ * challenge), x-sealcam-proof (base64url raw r||s ECDSA P-256 SHA-256 signature over
+ * "sealcam-v1-mailbox\n" + to + "\n" + nonce + "\n" + METHOD + " " + path). A nonce is consumed only by a
+ * proof that verifies; a refused request changes nothing stored.
+ *
+ * The cloud learns which stream keys were delivered to which mailbox (it records the stream key id from
+ * the envelope's public certificate), never a private key. It serves a viewer only clips of the sharing
+ * account whose signed head lists a stream entry for one of those key ids — the recipient key ids are public
+ * in every head. Nothing here trusts the viewer beyond the proof of key possession.
+ */
+import * as fs from "node:fs";
+import * as nodeCrypto from "node:crypto";
+import type * as http from "node:http";
+import { asciiBytes, fromBase64Url, toBase64Url, toHex } from "../../firmware/core/bytes";
+import { ALG_HPKE_P256_STREAM } from "../../firmware/core/clip/constants";
+import { parseClipHead } from "../../firmware/core/clip/head";
+import { isSealcamError } from "../../firmware/core/errors";
+import { parseSpki } from "../../firmware/core/keys";
+import { checkShareEnvelope, parseShareEnvelope } from "../phone/share-envelope";
+import { NodeCrypto } from "../platform/node-crypto";
+import type { Db } from "./db";
+import { httpFail, parseJsonObject, onlyFields, readBody, sendFile, sendJson, type Json } from "./http-util";
+
+
+/** The most a mailbox POST body may be. */
+export const MAILBOX_BODY_LIMIT = 16 * 1024;
+/** A challenge nonce is valid this long. */
+export const MAILBOX_NONCE_MS = 60_000;
+/** Outstanding (unused, unexpired) nonces per address; more is E_RATE_LIMIT. */
+export const MAILBOX_NONCES_PER_ADDRESS = 32;
+/** Envelopes waiting in one mailbox; more is E_LIMIT. */
+export const MAILBOX_MAX_MESSAGES = 64;
+export const PROOF_LABEL = "sealcam-v1-mailbox";
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const CLIP_ID = /^[0-9a-f]{32}$/;
+const MESSAGE_ID = /^[0-9a-f]{32}$/;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS mailbox (
+  id TEXT PRIMARY KEY, to_hash TEXT NOT NULL, account_id TEXT NOT NULL, share_id TEXT NOT NULL,
+  envelope BLOB NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS mailbox_to ON mailbox(to_hash, created_at);
+CREATE TABLE IF NOT EXISTS shares (
+  to_hash TEXT NOT NULL, account_id TEXT NOT NULL, share_id TEXT NOT NULL, stream_kid TEXT NOT NULL,
+  created_at INTEGER NOT NULL, PRIMARY KEY (to_hash, account_id, share_id));
+CREATE TABLE IF NOT EXISTS mailbox_nonces (
+  nonce TEXT PRIMARY KEY, to_hash TEXT NOT NULL, issued_at INTEGER NOT NULL, used_at INTEGER);
+CREATE INDEX IF NOT EXISTS mailbox_nonces_to ON mailbox_nonces(to_hash, issued_at);
+`;
+
+/** What the mailbox needs of a request (server.ts's Ctx has at least this). */
+export interface MailboxCtx { req: http.IncomingMessage; res: http.ServerResponse; method: string; path: string; params: string[] }
+
+export interface MailboxHooks<C extends MailboxCtx> {
+  db: Db;
+  route: (method: string, pattern: string, handler: (ctx: C) => Promise<void>) => void;
+  /** The caller's session (E_AUTH otherwise). */
+  session: (ctx: C) => { accountId: string; phoneKeyId: string | null };
+  noBody: (ctx: C) => Promise<void>;
+  now: () => number;
+  /** Where a clip's bytes are: the complete file, or the upload in progress. */
+  clipFile: (id: string) => string;
+}
+
+/** The bytes a viewer signs to prove it holds the key of mailbox `to`. */
+export function proofMessage(to: string, nonce: string, method: string, path: string): Uint8Array {
+  return asciiBytes(`${PROOF_LABEL}\n${to}\n${nonce}\n${method} ${path}`);
+}
+
+export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void {
+  const { db, route, now } = h;
+  const crypto = new NodeCrypto();
+  db.exec(SCHEMA);
+  // Recipient key ids of a clip's head, by clip id and head hash (a head never changes once stored).
+  const headKids = new Map<string, string[]>();
+
+  function address(ctx: MailboxCtx): string {
+    const to = ctx.params[0];
+    if (!HEX64.test(to)) httpFail(400, "E_FORMAT", "a mailbox address is 64 lower-case hex characters: SHA-256 of the viewer's public key (SPKI)");
+    return to;
+  }
+
+  /** Checks the proof of key possession; consumes the nonce only when it verifies. */
+  function proof(ctx: MailboxCtx, to: string): void {
+    const header = (name: string) => {
+      const v = ctx.req.headers[name];
+      return typeof v === "string" ? v : undefined;
+    };
+    const keyText = header("x-sealcam-viewer-key");
+    const nonce = header("x-sealcam-nonce");
+    const sigText = header("x-sealcam-proof");
+    if (!keyText || !nonce || !sigText) httpFail(401, "E_AUTH", "this request needs a proof of the viewer key: x-sealcam-viewer-key, x-sealcam-nonce, x-sealcam-proof");
+    if (!/^[A-Za-z0-9_-]{1,200}$/.test(keyText) || !/^[0-9a-f]{32}$/.test(nonce) || !/^[A-Za-z0-9_-]{86}$/.test(sigText)) httpFail(401, "E_AUTH", "malformed proof headers");
+    const spki = fromBase64Url(keyText);
+    if (toHex(crypto.sha256(spki)) !== to) httpFail(401, "E_AUTH", "the viewer key is not the key of this mailbox address");
+    let point: Uint8Array;
+    try {
+      const key = parseSpki(spki);
+      if (key.kind !== "p256") httpFail(401, "E_AUTH", "the viewer key must be P-256");
+      point = key.point65;
+    } catch (error) {
+      if (isSealcamError(error) && error.code === "E_AUTH") throw error;
+      return httpFail(401, "E_AUTH", "the viewer key is not a public key");
+    }
+    const row = db.prepare("SELECT to_hash, issued_at, used_at FROM mailbox_nonces WHERE nonce = ?").get(nonce) as { to_hash: string; issued_at: number; used_at: number | null } | undefined;
+    if (!row || row.to_hash !== to) httpFail(401, "E_AUTH", "unknown nonce; ask for a challenge first");
+    if (row.used_at !== null) httpFail(401, "E_REPLAY", "this nonce was already used: a proof counts once; ask for a new challenge");
+    if (now() - row.issued_at > MAILBOX_NONCE_MS) httpFail(401, "E_AUTH", "the nonce expired; ask for a new challenge");
+    const sig = fromBase64Url(sigText);
+    if (!crypto.ecdsaP256Verify(point, proofMessage(to, nonce, ctx.method, ctx.path), sig)) httpFail(401, "E_AUTH", "the proof does not verify with the viewer key");
+    const used = db.prepare("UPDATE mailbox_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL").run(now(), nonce);
+    if (used.changes !== 1) httpFail(401, "E_REPLAY", "this nonce was already used");
+  }
+
+  route("POST", "/v1/mailbox", async (ctx) => {
+    const s = h.session(ctx);
+    if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may send a share");
+    const body: Json = parseJsonObject(await readBody(ctx.req, MAILBOX_BODY_LIMIT));
+    onlyFields(body, ["to", "envelope"]);
+    const to = body.to;
+    const text = body.envelope;
+    if (typeof to !== "string" || !HEX64.test(to)) httpFail(400, "E_FORMAT", "to must be 64 lower-case hex characters (SHA-256 of the viewer's SPKI)");
+    if (typeof text !== "string" || !/^[A-Za-z0-9_-]+$/.test(text)) httpFail(400, "E_FORMAT", "envelope must be base64url");
+    const bytes = fromBase64Url(text);
+    const e2ee = db.prepare("SELECT root_cert FROM e2ee WHERE account_id = ?").get(s.accountId) as { root_cert: Buffer } | undefined;
+    if (!e2ee) httpFail(409, "E_STATE", "end-to-end encryption is not on for this account");
+    let kid: string;
+    let shareId: string;
+    try {
+      const envelope = parseShareEnvelope(bytes);
+      if (envelope.facts.to !== to) httpFail(400, "E_MISADDRESSED", "the envelope is addressed to another mailbox than `to`; nothing was stored");
+      if (envelope.facts.accountId !== s.accountId) httpFail(403, "E_FOREIGN_ACCOUNT", "the envelope names another account; nothing was stored");
+      if (!Buffer.from(envelope.root).equals(e2ee.root_cert)) httpFail(403, "E_FOREIGN_ACCOUNT", "the envelope carries another account root; nothing was stored");
+      const { stream } = checkShareEnvelope(crypto, envelope);
+      kid = toHex(crypto.sha256(stream.spki));
+      shareId = envelope.facts.shareId;
+    } catch (error) {
+      if (isSealcamError(error) && !("status" in error)) httpFail(400, error.code, error.message);
+      throw error;
+    }
+    const t = now();
+    const id = nodeCrypto.randomBytes(16).toString("hex");
+    db.transaction(() => {
+      const waiting = (db.prepare("SELECT COUNT(*) AS n FROM mailbox WHERE to_hash = ?").get(to) as { n: number }).n;
+      if (waiting >= MAILBOX_MAX_MESSAGES) httpFail(413, "E_LIMIT", `this mailbox already holds ${MAILBOX_MAX_MESSAGES} envelopes; the viewer must accept them first`);
+      if (db.prepare("SELECT 1 FROM shares WHERE to_hash = ? AND account_id = ? AND share_id = ?").get(to, s.accountId, shareId)) httpFail(409, "E_CONFLICT", "this share was already sent");
+      db.prepare("INSERT INTO mailbox (id, to_hash, account_id, share_id, envelope, created_at) VALUES (?, ?, ?, ?, ?, ?)").run(id, to, s.accountId, shareId, Buffer.from(bytes), t);
+      db.prepare("INSERT INTO shares (to_hash, account_id, share_id, stream_kid, created_at) VALUES (?, ?, ?, ?, ?)").run(to, s.accountId, shareId, kid, t);
+    })();
+    sendJson(ctx.res, 200, { id });
+  });
+
+  route("GET", "/v1/mailbox/:to/challenge", async (ctx) => {
+    const to = address(ctx);
+    await h.noBody(ctx);
+    const t = now();
+    db.prepare("DELETE FROM mailbox_nonces WHERE issued_at < ?").run(t - 10 * MAILBOX_NONCE_MS);
+    const open = (db.prepare("SELECT COUNT(*) AS n FROM mailbox_nonces WHERE to_hash = ? AND used_at IS NULL AND issued_at >= ?").get(to, t - MAILBOX_NONCE_MS) as { n: number }).n;
+    if (open >= MAILBOX_NONCES_PER_ADDRESS) httpFail(429, "E_RATE_LIMIT", "too many open challenges for this address; use or let them expire");
+    const nonce = nodeCrypto.randomBytes(16).toString("hex");
+    db.prepare("INSERT INTO mailbox_nonces (nonce, to_hash, issued_at) VALUES (?, ?, ?)").run(nonce, to, t);
+    sendJson(ctx.res, 200, { nonce, expiresAt: t + MAILBOX_NONCE_MS });
+  });
+
+  route("GET", "/v1/mailbox/:to", async (ctx) => {
+    const to = address(ctx);
+    await h.noBody(ctx);
+    proof(ctx, to);
+    const rows = db.prepare("SELECT id, envelope, created_at FROM mailbox WHERE to_hash = ? ORDER BY created_at, id").all(to) as { id: string; envelope: Buffer; created_at: number }[];
+    sendJson(ctx.res, 200, { messages: rows.map((r) => ({ id: r.id, envelope: toBase64Url(r.envelope), receivedAt: r.created_at })) });
+  });
+
+  route("DELETE", "/v1/mailbox/:to/:id", async (ctx) => {
+    const to = address(ctx);
+    const id = ctx.params[1];
+    if (!MESSAGE_ID.test(id)) httpFail(400, "E_FORMAT", "message id must be 32 lower-case hex characters");
+    await h.noBody(ctx);
+    proof(ctx, to);
+    const gone = db.prepare("DELETE FROM mailbox WHERE to_hash = ? AND id = ?").run(to, id);
+    if (gone.changes !== 1) httpFail(404, "E_NOT_FOUND", "no such message in this mailbox");
+    sendJson(ctx.res, 200, { deleted: id });
+  });
+
+  /** account id -> the stream key ids shared to `to` by that account. */
+  function sharedKids(to: string): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const r of db.prepare("SELECT account_id, stream_kid FROM shares WHERE to_hash = ?").all(to) as { account_id: string; stream_kid: string }[]) {
+      if (!out.has(r.account_id)) out.set(r.account_id, new Set());
+      out.get(r.account_id)!.add(r.stream_kid);
+    }
+    return out;
+  }
+
+  function readHeadBytes(id: string, length: number): Buffer | null {
+    try {
+      const fd = fs.openSync(h.clipFile(id), "r");
+      try {
+        const head = Buffer.alloc(length);
+        return fs.readSync(fd, head, 0, length, 0) === length ? head : null;
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw error;
+    }
+  }
+
+  /** The stream-entry key ids of a stored head (public in the head), cached per clip id and head hash. */
+  function streamKidsOf(row: { clip_id: string; head_sha256: string; head_length: number }): string[] {
+    const cacheKey = `${row.clip_id}:${row.head_sha256}`;
+    const cached = headKids.get(cacheKey);
+    if (cached) return cached;
+    const head = readHeadBytes(row.clip_id, row.head_length);
+    if (!head) return [];
+    let kids: string[] = [];
+    try {
+      kids = parseClipHead(new Uint8Array(head)).header.recipients.filter((r) => r.alg === ALG_HPKE_P256_STREAM).map((r) => toHex(r.kid));
+    } catch {
+      kids = [];
+    }
+    if (headKids.size > 100_000) headKids.clear();
+    headKids.set(cacheKey, kids);
+    return kids;
+  }
+
+  type ClipRow = { clip_id: string; account_id: string; camera_id: string; head_sha256: string; head_length: number; start_time: number; content_type: string; size: number; created_at: number };
+
+  /** Complete clips of the sharing accounts whose head lists a stream entry for a key shared to `to`. */
+  function sharedClips(to: string): ClipRow[] {
+    const out: ClipRow[] = [];
+    for (const [accountId, kids] of sharedKids(to)) {
+      const rows = db.prepare("SELECT clip_id, account_id, camera_id, head_sha256, head_length, start_time, content_type, size, created_at FROM clips WHERE account_id = ? AND complete = 1 AND deleted_at IS NULL ORDER BY start_time, clip_id").all(accountId) as ClipRow[];
+      for (const r of rows) if (streamKidsOf(r).some((k) => kids.has(k))) out.push(r);
+    }
+    return out;
+  }
+
+  function sharedClip(to: string, id: string): ClipRow {
+    const kids = sharedKids(to);
+    const row = db.prepare("SELECT clip_id, account_id, camera_id, head_sha256, head_length, start_time, content_type, size, created_at FROM clips WHERE clip_id = ? AND complete = 1 AND deleted_at IS NULL").get(id) as ClipRow | undefined;
+    const mine = row ? kids.get(row.account_id) : undefined;
+    if (!row || !mine || !streamKidsOf(row).some((k) => mine.has(k))) httpFail(404, "E_NOT_FOUND", "no clip with this id is shared with this viewer key");
+    return row;
+  }
+
+  route("GET", "/v1/shared/:to/accounts", async (ctx) => {
+    const to = address(ctx);
+    await h.noBody(ctx);
+    proof(ctx, to);
+    const accounts = [...sharedKids(to).keys()].sort().map((accountId) => {
+      const e2ee = db.prepare("SELECT root_cert, roster FROM e2ee WHERE account_id = ?").get(accountId) as { root_cert: Buffer; roster: Buffer } | undefined;
+      const certs = db.prepare("SELECT cert FROM camera_certs WHERE account_id = ? ORDER BY registered_at").all(accountId) as { cert: Buffer }[];
+      return e2ee ? { accountId, rootCertificate: toBase64Url(e2ee.root_cert), roster: toBase64Url(e2ee.roster), cameraCertificates: certs.map((c) => toBase64Url(c.cert)) } : null;
+    }).filter((a) => a !== null);
+    sendJson(ctx.res, 200, { accounts });
+  });
+
+  route("GET", "/v1/shared/:to/clips", async (ctx) => {
+    const to = address(ctx);
+    await h.noBody(ctx);
+    proof(ctx, to);
+    sendJson(ctx.res, 200, {
+      clips: sharedClips(to).map((r) => ({ clipId: r.clip_id, accountId: r.account_id, cameraId: r.camera_id, startTime: r.start_time, contentType: r.content_type, size: r.size, uploadedAt: r.created_at })),
+    });
+  });
+
+  route("GET", "/v1/shared/:to/clips/:id/head", async (ctx) => {
+    const to = address(ctx);
+    const id = ctx.params[1];
+    if (!CLIP_ID.test(id)) httpFail(400, "E_FORMAT", "clip id must be 32 lower-case hex characters");
+    await h.noBody(ctx);
+    proof(ctx, to);
+    const row = sharedClip(to, id);
+    const head = readHeadBytes(id, row.head_length);
+    if (!head) httpFail(404, "E_NOT_FOUND", "no clip with this id is shared with this viewer key");
+    ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": head.length, "cache-control": "no-store" });
+    ctx.res.end(head);
+  });
+
+  route("GET", "/v1/shared/:to/clips/:id", async (ctx) => {
+    const to = address(ctx);
+    const id = ctx.params[1];
+    if (!CLIP_ID.test(id)) httpFail(400, "E_FORMAT", "clip id must be 32 lower-case hex characters");
+    await h.noBody(ctx);
+    proof(ctx, to);
+    const row = sharedClip(to, id);
+    sendFile(ctx.res, h.clipFile(id), row.size);
+  });
+}

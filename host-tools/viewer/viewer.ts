@@ -1,0 +1,416 @@
+/**
+ * A shared user (docs/PROTOCOL.md §14.8–14.10): its own P-256 key, an invite string, the mailbox.
+ *
+ * Under --home:
+ *   viewer.json   public state: cloud URL, this viewer's SPKI, the pinned account (root certificate, account id,
+ *                 newest roster version seen) and the accepted shares (id, stream certificate, scope). 0600.
+ *   keystore.json this viewer's private scalar and each accepted stream key's private scalar (hex). 0600.
+ *
+ * Trust: the first accepted share pins its account root (trust on first use); `accept` prints the root's
+ * fingerprint for the viewer to compare with the owner's. Afterwards a share from another root is refused
+ * (E_FOREIGN_ACCOUNT). The owner compares this viewer's key fingerprint before sharing (the out-of-band check
+ * of the other direction).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as nodeCrypto from "node:crypto";
+import { constantTimeEqual, fromBase64Url, fromHex, toBase64Url, toHex, wipe } from "../../firmware/core/bytes";
+import { ALG_HPKE_P256_STREAM, CONTENT_TYPE_FRAMES } from "../../firmware/core/clip/constants";
+import { ClipOpener, streamKeyUnwrapper } from "../../firmware/core/clip/opener";
+import { FrameReader } from "../../firmware/core/clip/frames";
+import { parseClipHead } from "../../firmware/core/clip/head";
+import { fail, SealcamError, type ErrorCode } from "../../firmware/core/errors";
+import { spkiFromP256 } from "../../firmware/core/keys";
+import { verifyRoster } from "../../firmware/core/roster";
+import { scopeCovers, type StreamScope } from "../../firmware/core/stream-scope";
+import { parseCertificate } from "../../firmware/core/x509";
+import type { P256PrivateKey } from "../../firmware/platform/crypto";
+import { writeFileAtomic } from "../cloud/files";
+import { proofMessage } from "../cloud/mailbox";
+import { MAX_HEAD_BYTES } from "../cloud/clip-format";
+import { NodeCrypto } from "../platform/node-crypto";
+import { encodeInvite, fingerprint, openShareEnvelope, parseShareEnvelope, scopeValue } from "../phone/share-envelope";
+import { cameraIdentity, checkClipBinding, verifyClipHead } from "../phone/verify-head";
+
+export interface ViewerShare {
+  shareId: string;
+  accountId: string;
+  streamCertificate: string; // base64url DER
+  keyId: string; // hex SHA-256 of the stream SPKI
+  scope: StreamScope;
+  acceptedAt: number;
+}
+
+export interface ViewerState {
+  version: 1;
+  cloud: string;
+  spki: string; // base64url
+  account: { accountId: string; rootCertificate: string; rosterVersion: number } | null;
+  shares: ViewerShare[];
+}
+
+interface Keystore { version: 1; kind: "sealcam-viewer-keys"; viewer: string; streams: Record<string, string> }
+
+export interface SharedClip {
+  clipId: string;
+  cameraId: string;
+  sequence: number;
+  startTime: number;
+  contentType: string;
+  /** The share whose key the head lists. */
+  shareId: string;
+}
+
+const MAX_SHARED_CLIP_BYTES = 2 * 1024 * 1024 * 1024;
+
+export class Viewer {
+  readonly crypto = new NodeCrypto();
+  constructor(readonly home: string, readonly cloudOverride?: string) {}
+
+  get statePath(): string {
+    return path.join(this.home, "viewer.json");
+  }
+  get keystorePath(): string {
+    return path.join(this.home, "keystore.json");
+  }
+
+  state(): ViewerState {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.statePath, "utf8");
+    } catch {
+      return fail("E_STATE", `no viewer in ${this.home}: run 'sealcam viewer init --home ${this.home} --cloud URL' first`);
+    }
+    return JSON.parse(text) as ViewerState;
+  }
+
+  #save(state: ViewerState): void {
+    fs.mkdirSync(this.home, { recursive: true, mode: 0o700 });
+    writeFileAtomic(this.statePath, new Uint8Array(Buffer.from(JSON.stringify(state, null, 2) + "\n")));
+    fs.chmodSync(this.statePath, 0o600);
+  }
+
+  #keys(): Keystore {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(this.keystorePath);
+    } catch {
+      return fail("E_STATE", `no viewer keystore in ${this.home}`);
+    }
+    if ((stat.mode & 0o077) !== 0) fail("E_STATE", `keystore ${this.keystorePath} must be readable by its owner only (chmod 600)`);
+    return JSON.parse(fs.readFileSync(this.keystorePath, "utf8")) as Keystore;
+  }
+
+  #saveKeys(keys: Keystore): void {
+    fs.mkdirSync(this.home, { recursive: true, mode: 0o700 });
+    writeFileAtomic(this.keystorePath, new Uint8Array(Buffer.from(JSON.stringify(keys))));
+    fs.chmodSync(this.keystorePath, 0o600);
+  }
+
+  #import(hex: string): P256PrivateKey {
+    const scalar = fromHex(hex);
+    try {
+      return this.crypto.p256Import(scalar);
+    } finally {
+      wipe(scalar);
+    }
+  }
+
+  get cloud(): string {
+    return this.cloudOverride ?? this.state().cloud;
+  }
+
+  /** This viewer's mailbox address: hex SHA-256 of its SPKI. */
+  address(): string {
+    return toHex(this.crypto.sha256(fromBase64Url(this.state().spki)));
+  }
+
+  /** Makes the viewer's key pair. Returns the invite string and the key's fingerprint. */
+  init(cloud: string): { invite: string; fingerprint: string } {
+    if (fs.existsSync(this.keystorePath)) fail("E_STATE", `${this.home} already holds a viewer`);
+    if (!/^https?:\/\/[^\s/]+\/?$/.test(cloud)) fail("E_ARGUMENT", `--cloud must be an http(s) URL, not '${cloud}'`);
+    const key = this.crypto.p256Generate();
+    const spki = spkiFromP256(this.crypto.p256PublicKey(key));
+    const scalar = this.crypto.p256Export(key);
+    this.crypto.p256Destroy(key);
+    this.#saveKeys({ version: 1, kind: "sealcam-viewer-keys", viewer: toHex(scalar), streams: {} });
+    wipe(scalar);
+    this.#save({ version: 1, cloud, spki: toBase64Url(spki), account: null, shares: [] });
+    return { invite: encodeInvite(spki), fingerprint: fingerprint(this.crypto, spki) };
+  }
+
+  invite(): { invite: string; fingerprint: string } {
+    const spki = fromBase64Url(this.state().spki);
+    return { invite: encodeInvite(spki), fingerprint: fingerprint(this.crypto, spki) };
+  }
+
+  /** One proof-protected request (a fresh challenge each time). */
+  async #request(method: string, pathName: string): Promise<Response> {
+    const state = this.state();
+    const base = this.cloud.replace(/\/$/, "");
+    const to = this.address();
+    const call = async (m: string, p: string, headers: Record<string, string> = {}): Promise<Response> => {
+      let res: Response;
+      try {
+        res = await fetch(base + p, { method: m, headers });
+      } catch (error) {
+        throw new SealcamError("E_NETWORK", `cannot reach the cloud at ${base}: ${(error as Error).message}`);
+      }
+      if (!res.ok) {
+        let code: ErrorCode = "E_NETWORK";
+        let message = `cloud answered ${res.status}`;
+        try {
+          const j = (await res.json()) as { code?: ErrorCode; message?: string };
+          if (j.code) code = j.code;
+          if (j.message) message = j.message;
+        } catch {
+          // not JSON
+        }
+        throw new SealcamError(code, message);
+      }
+      return res;
+    };
+    const { nonce } = (await (await call("GET", `/v1/mailbox/${to}/challenge`)).json()) as { nonce: string };
+    if (typeof nonce !== "string" || !/^[0-9a-f]{32}$/.test(nonce)) fail("E_FORMAT", "the cloud's challenge is malformed");
+    const keys = this.#keys();
+    const key = this.#import(keys.viewer);
+    try {
+      const sig = this.crypto.ecdsaP256Sign(key, proofMessage(to, nonce, method, pathName));
+      return await call(method, pathName, { "x-sealcam-viewer-key": state.spki, "x-sealcam-nonce": nonce, "x-sealcam-proof": toBase64Url(sig) });
+    } finally {
+      this.crypto.p256Destroy(key);
+    }
+  }
+
+  /** For tests and tools: the proof headers for one request (a fresh challenge). */
+  async proofHeaders(method: string, pathName: string): Promise<Record<string, string>> {
+    const to = this.address();
+    const res = await fetch(this.cloud.replace(/\/$/, "") + `/v1/mailbox/${to}/challenge`);
+    const { nonce } = (await res.json()) as { nonce: string };
+    const key = this.#import(this.#keys().viewer);
+    try {
+      const sig = this.crypto.ecdsaP256Sign(key, proofMessage(to, nonce, method, pathName));
+      return { "x-sealcam-viewer-key": this.state().spki, "x-sealcam-nonce": nonce, "x-sealcam-proof": toBase64Url(sig) };
+    } finally {
+      this.crypto.p256Destroy(key);
+    }
+  }
+
+  /**
+   * Fetches the mailbox and accepts each envelope that verifies (share-envelope.ts openShareEnvelope; the
+   * first pins the account root). Each refused envelope is reported with its code and left in the mailbox;
+   * nothing is stored for it. Accepted ones are deleted from the mailbox.
+   */
+  async accept(): Promise<{ accepted: ViewerShare[]; refused: { id: string; code: string; message: string }[]; rootFingerprint: string | null; pinnedNow: boolean }> {
+    const listing = (await (await this.#request("GET", `/v1/mailbox/${this.address()}`)).json()) as { messages?: { id?: unknown; envelope?: unknown }[] };
+    if (!Array.isArray(listing.messages)) fail("E_FORMAT", "the cloud's mailbox listing is not a list");
+    const accepted: ViewerShare[] = [];
+    const refused: { id: string; code: string; message: string }[] = [];
+    let pinnedNow = false;
+    for (const m of listing.messages) {
+      const id = typeof m?.id === "string" && /^[0-9a-f]{32}$/.test(m.id) ? m.id : "(invalid id)";
+      try {
+        if (typeof m?.envelope !== "string") fail("E_FORMAT", "message has no envelope");
+        const share = this.acceptEnvelope(fromBase64Url(m.envelope));
+        if (share.pinnedNow) pinnedNow = true;
+        accepted.push(share.share);
+        if (id !== "(invalid id)") await this.#request("DELETE", `/v1/mailbox/${this.address()}/${id}`).catch(() => undefined);
+      } catch (error) {
+        if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
+        refused.push({ id, code: error.code, message: error.message });
+      }
+    }
+    const account = this.state().account;
+    return { accepted, refused, rootFingerprint: account ? fingerprint(this.crypto, fromBase64Url(account.rootCertificate)) : null, pinnedNow };
+  }
+
+  /** Verifies one envelope and stores its stream key (0600). Throws its typed error; stores nothing then. */
+  acceptEnvelope(bytes: Uint8Array): { share: ViewerShare; pinnedNow: boolean } {
+    const state = this.state();
+    const envelope = parseShareEnvelope(bytes);
+    if (state.account) {
+      if (!constantTimeEqual(envelope.root, fromBase64Url(state.account.rootCertificate)) || envelope.facts.accountId !== state.account.accountId) {
+        fail("E_FOREIGN_ACCOUNT", `this share is signed by another account (${envelope.facts.accountId.slice(0, 40)}) than the one this viewer pinned (${state.account.accountId}); it was not accepted`);
+      }
+    }
+    const keys = this.#keys();
+    const viewerKey = this.#import(keys.viewer);
+    let opened;
+    try {
+      opened = openShareEnvelope(this.crypto, envelope, this.address(), viewerKey);
+    } finally {
+      this.crypto.p256Destroy(viewerKey);
+    }
+    const keyId = toHex(this.crypto.sha256(opened.stream.spki));
+    const scalar = this.crypto.p256Export(opened.key);
+    this.crypto.p256Destroy(opened.key);
+    const existing = state.shares.find((s) => s.shareId === envelope.facts.shareId && s.accountId === envelope.facts.accountId);
+    const share: ViewerShare = existing ?? {
+      shareId: envelope.facts.shareId, accountId: envelope.facts.accountId, streamCertificate: toBase64Url(envelope.facts.streamCertificate),
+      keyId, scope: envelope.facts.scope, acceptedAt: Date.now(),
+    };
+    this.#saveKeys({ ...keys, streams: { ...keys.streams, [keyId]: toHex(scalar) } });
+    wipe(scalar);
+    const pinnedNow = state.account === null;
+    this.#save({
+      ...state,
+      account: state.account ?? { accountId: envelope.facts.accountId, rootCertificate: toBase64Url(envelope.root), rosterVersion: 0 },
+      shares: existing ? state.shares : [...state.shares, share],
+    });
+    return { share, pinnedNow };
+  }
+
+  /** The sharing account as the cloud serves it: its current roster verified against the pinned root, camera certificates. */
+  async #account(): Promise<{ cameraCertificates: { certificate: string }[]; rosterKeyIds: Set<string> }> {
+    const state = this.state();
+    if (!state.account) fail("E_STATE", "this viewer has accepted no share yet: run 'sealcam viewer accept'");
+    const listing = (await (await this.#request("GET", `/v1/shared/${this.address()}/accounts`)).json()) as { accounts?: { accountId?: unknown; roster?: unknown; cameraCertificates?: unknown }[] };
+    const account = Array.isArray(listing.accounts) ? listing.accounts.find((a) => a?.accountId === state.account!.accountId) : undefined;
+    if (!account || typeof account.roster !== "string" || !Array.isArray(account.cameraCertificates)) fail("E_NOT_FOUND", "the cloud serves no account data for this viewer's shares");
+    const roster = verifyRoster(this.crypto, fromBase64Url(account.roster), fromBase64Url(state.account.rootCertificate), { minVersion: state.account.rosterVersion, accountId: state.account.accountId });
+    if (roster.version > state.account.rosterVersion) this.#save({ ...state, account: { ...state.account, rosterVersion: roster.version } });
+    return {
+      cameraCertificates: (account.cameraCertificates as unknown[]).filter((c): c is string => typeof c === "string").map((certificate) => ({ certificate })),
+      rosterKeyIds: new Set(roster.streamKeys.map((k) => toHex(k.keyId))),
+    };
+  }
+
+  /** The clips the cloud says are shared with this viewer, each verified by its signed head (camera cert chains to the pinned root). */
+  async clips(): Promise<{ clips: SharedClip[]; refused: { clipId: string; reason: string }[] }> {
+    const state = this.state();
+    if (!state.account) return { clips: [], refused: [] };
+    const root = parseCertificate(fromBase64Url(state.account.rootCertificate));
+    const { cameraCertificates } = await this.#account();
+    const listing = (await (await this.#request("GET", `/v1/shared/${this.address()}/clips`)).json()) as { clips?: { clipId?: unknown }[] };
+    if (!Array.isArray(listing.clips)) fail("E_FORMAT", "the cloud's shared clip list is not a list");
+    const clips: SharedClip[] = [];
+    const refused: { clipId: string; reason: string }[] = [];
+    const mine = new Map(state.shares.map((s) => [s.keyId, s]));
+    for (const item of listing.clips) {
+      const clipId = typeof item?.clipId === "string" && /^[0-9a-f]{32}$/.test(item.clipId) ? item.clipId : null;
+      if (!clipId) {
+        refused.push({ clipId: "(invalid id)", reason: "E_FORMAT: the cloud listed a malformed clip id" });
+        continue;
+      }
+      try {
+        const res = await this.#request("GET", `/v1/shared/${this.address()}/clips/${clipId}/head`);
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        if (bytes.length > MAX_HEAD_BYTES) fail("E_LIMIT", "the served head is too long");
+        const head = verifyClipHead(this.crypto, bytes, root, cameraCertificates);
+        checkClipBinding(head.header, { clipId });
+        const entry = head.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
+        if (!entry) fail("E_NO_RECIPIENT", "the clip is not wrapped to any stream key this viewer holds");
+        clips.push({ clipId, cameraId: head.cameraId, sequence: head.sequence, startTime: head.startTime, contentType: head.contentType, shareId: mine.get(toHex(entry.kid))!.shareId });
+      } catch (error) {
+        if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
+        refused.push({ clipId, reason: `${error.code}: ${error.message}` });
+      }
+    }
+    return { clips, refused };
+  }
+
+  /**
+   * Why this viewer cannot open a clip whose (verified) head has no entry for its keys — PROTOCOL §14.10:
+   * E_SHARE_EXPIRED when a held key's scope covers the clip's camera and stream but its capture time is
+   * outside the key's window; else E_SHARE_REVOKED when a held key's scope covers the clip entirely but the
+   * account's current roster (verified) no longer lists that key; else E_NO_RECIPIENT.
+   */
+  #whyNot(cameraId: string, startTime: number, rosterKeyIds: Set<string> | null): never {
+    const shares = this.state().shares;
+    for (const s of shares) {
+      const covers = scopeCovers(s.scope, { cameraId, stream: "video", captureTime: startTime });
+      const coversWhere = scopeCovers({ ...s.scope, notBefore: 0, notAfter: null }, { cameraId, stream: "video", captureTime: startTime });
+      if (coversWhere && !covers && startTime >= s.scope.notBefore && s.scope.notAfter !== null) {
+        fail("E_SHARE_EXPIRED", `share ${s.shareId} ended at ${new Date(s.scope.notAfter).toISOString()}; this clip was captured at ${new Date(startTime).toISOString()}, after it`);
+      }
+    }
+    if (rosterKeyIds) {
+      for (const s of shares) {
+        if (scopeCovers(s.scope, { cameraId, stream: "video", captureTime: startTime }) && !rosterKeyIds.has(s.keyId)) {
+          fail("E_SHARE_REVOKED", `share ${s.shareId} was revoked (the account's current roster no longer lists its key): clips sealed after the camera learned of it are not shared with you`);
+        }
+      }
+    }
+    return fail("E_NO_RECIPIENT", "this clip is not shared with this viewer: it is not wrapped to any stream key you hold (recorded before the share, by another camera, or outside the share)");
+  }
+
+  /**
+   * Opens a shared clip (an id the cloud serves to this viewer, or a sealed file) with the firmware's opener
+   * and only this viewer's stream keys (streamKeyUnwrapper). The head is verified first (camera certificate
+   * chains to the pinned root); a clip not wrapped to a held key gets its reason (#whyNot); a clip wrapped to
+   * a held key but captured outside that key's window is E_SHARE_EXPIRED. Plaintext goes to `out` and/or
+   * frames to `framesDir` only after the footer verifies.
+   */
+  async open(clip: string, out?: string, framesDir?: string): Promise<{ clipId: string; cameraId: string; bytes: number; frames: number; shareId: string }> {
+    if (!out && !framesDir) fail("E_ARGUMENT", "open needs somewhere to write: --out FILE or --frames DIR");
+    const state = this.state();
+    if (!state.account) fail("E_STATE", "this viewer has accepted no share yet: run 'sealcam viewer accept'");
+    const root = parseCertificate(fromBase64Url(state.account.rootCertificate));
+    const account = await this.#account();
+    let sealed: Uint8Array;
+    if (fs.existsSync(clip)) sealed = new Uint8Array(fs.readFileSync(clip));
+    else {
+      if (!/^[0-9a-f]{32}$/.test(clip)) fail("E_ARGUMENT", `'${clip}' is neither a file nor a clip id (32 hex characters; see 'sealcam viewer clips')`);
+      try {
+        const res = await this.#request("GET", `/v1/shared/${this.address()}/clips/${clip}`);
+        const declared = Number(res.headers.get("content-length") ?? "0");
+        if (declared > MAX_SHARED_CLIP_BYTES) fail("E_LIMIT", "the clip is larger than this viewer accepts");
+        sealed = new Uint8Array(await res.arrayBuffer());
+      } catch (error) {
+        if (error instanceof SealcamError && error.code === "E_NOT_FOUND") {
+          // The cloud serves only clips wrapped to a held key: without the head, only revocation can be told.
+          const live = state.shares.filter((s) => account.rosterKeyIds.has(s.keyId));
+          if (state.shares.length > 0 && live.length === 0) fail("E_SHARE_REVOKED", "every share this viewer holds was revoked (the account's current roster lists none of its keys); clips shared before stay readable, this one is not shared with you");
+          fail("E_NO_RECIPIENT", "the cloud holds no clip with this id that is wrapped to a stream key you hold");
+        }
+        throw error;
+      }
+    }
+    const head = parseClipHead(sealed);
+    const headBytes = sealed.subarray(0, head.headLength);
+    const verified = verifyClipHead(this.crypto, headBytes, root, account.cameraCertificates);
+    if (!fs.existsSync(clip)) checkClipBinding(verified.header, { clipId: clip });
+    const mine = new Map(state.shares.map((s) => [s.keyId, s]));
+    const entry = verified.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
+    if (!entry) this.#whyNot(verified.cameraId, verified.startTime, account.rosterKeyIds);
+    const share = mine.get(toHex(entry.kid))!;
+    if (!scopeCovers(share.scope, { cameraId: verified.cameraId, stream: "video", captureTime: verified.startTime })) {
+      fail("E_SHARE_EXPIRED", `clip captured at ${new Date(verified.startTime).toISOString()} is outside share ${share.shareId}'s window; not opened`);
+    }
+    const keys = this.#keys();
+    const streamKey = this.#import(keys.streams[share.keyId] ?? fail("E_STATE", `the key of share ${share.shareId} is missing from the keystore`));
+    let plaintext: Uint8Array;
+    try {
+      const opener = new ClipOpener({
+        crypto: this.crypto, unwrappers: [streamKeyUnwrapper(this.crypto, fromHex(share.keyId), streamKey)],
+        camera: (header) => cameraIdentity(this.crypto, header, root, account.cameraCertificates),
+      });
+      const parts = opener.push(sealed).map((p) => Uint8Array.from(p));
+      const last = opener.end();
+      plaintext = Buffer.concat([...parts, last.plaintext]);
+    } finally {
+      this.crypto.p256Destroy(streamKey);
+    }
+    let frames = 0;
+    if (framesDir && verified.contentType === CONTENT_TYPE_FRAMES) {
+      fs.mkdirSync(framesDir, { recursive: true });
+      const reader = new FrameReader();
+      for (const frame of reader.push(plaintext)) {
+        frames++;
+        fs.writeFileSync(path.join(framesDir, `frame-${String(frames).padStart(5, "0")}-${frame.time}.jpg`), frame.jpeg, { mode: 0o600 });
+      }
+      reader.end();
+    }
+    if (out) {
+      const partial = `${path.resolve(out)}.partial-${nodeCrypto.randomBytes(6).toString("hex")}`;
+      fs.writeFileSync(partial, plaintext, { mode: 0o600, flag: "wx" });
+      fs.renameSync(partial, path.resolve(out));
+    }
+    return { clipId: verified.clipId, cameraId: verified.cameraId, bytes: plaintext.length, frames, shareId: share.shareId };
+  }
+
+  /** Accepted shares with their scope (public facts) for `viewer shares`-like listings. */
+  shares(): { shareId: string; accountId: string; keyId: string; scope: ReturnType<typeof scopeValue> }[] {
+    return this.state().shares.map((s) => ({ shareId: s.shareId, accountId: s.accountId, keyId: s.keyId, scope: scopeValue(s.scope) }));
+  }
+}
