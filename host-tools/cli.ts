@@ -10,6 +10,7 @@ type ToolMain = (argv: string[]) => Promise<number>;
 const TOOLS: Record<string, { summary: string; load: () => Promise<{ main: ToolMain }> }> = {
   cloud: { summary: "run the cloud server (ciphertext only)", load: () => import("./cloud/cli") },
   phone: { summary: "the phone app simulator: enroll, recover, add-camera, open clips", load: () => import("./phone/cli") },
+  viewer: { summary: "a shared user: accept shares, list and open shared clips", load: () => import("./viewer/cli") },
   "board-sim": { summary: "run one camera: the firmware in XS on this host", load: () => import("./board-sim/cli") },
   flash: { summary: "flash a camera board over serial (esptool-js)", load: () => import("./flash/cli") },
   ports: { summary: "list serial ports, marking likely ESP32-S3 boards", load: () => import("./flash/ports-cli") },

@@ -182,6 +182,87 @@ const COMMANDS: Command[] = [
     },
   },
   {
+    name: "share", synopsis: "--to INVITE_FILE|INVITE",
+    options: {
+      to: { type: "string", arg: "INVITE", help: "the viewer's invite (SEALCAM-INVITE:1:..., no secret) or a file holding it" },
+      camera: { type: "string", multiple: true, arg: "C", help: "a camera to share (repeat; default every camera)" },
+      stream: { type: "string", multiple: true, arg: "S", help: "what to share: video (default video)" },
+      from: { type: "string", arg: "T", help: "share clips captured from T (ISO 8601; default now)" },
+      until: { type: "string", arg: "T", help: "until T (ISO 8601): a temporary share; without it no end" },
+      yes: { type: "boolean", short: "y", help: "do not ask (needed when not on a terminal)" },
+    },
+    summary: "share clips with a viewer: a new stream key, in the roster, delivered to the viewer's key via the mailbox",
+    run: async (args, { out }) => {
+      const { createShare, inviteFingerprint } = await import("./share");
+      const fs = await import("node:fs");
+      const to = args.required("to", "share needs --to INVITE (the viewer's invite, or a file holding it)");
+      const invite = to.startsWith("SEALCAM-INVITE:") ? to : (() => {
+        try {
+          return fs.readFileSync(to, "utf8").trim().split("\n")[0];
+        } catch {
+          throw new UsageError(`--to: '${to}' is neither an invite (SEALCAM-INVITE:1:...) nor a readable file`);
+        }
+      })();
+      const time = (name: string): number | undefined => {
+        const text = args.string(name);
+        if (text === undefined) return undefined;
+        const t = Date.parse(text);
+        if (!/^\d{4}-\d\d-\d\dT/.test(text) || !Number.isFinite(t)) throw new UsageError(`--${name} must be an ISO 8601 time such as 2026-05-01T18:00:00Z, not '${text}'`);
+        return Math.floor(t / 1000) * 1000;
+      };
+      const streams = args.list("stream");
+      for (const s of streams) if (s !== "video") throw new UsageError(`--stream ${s}: only video can be shared so far`);
+      const phone = openPhone(args);
+      const fingerprint = inviteFingerprint(phone, invite);
+      out(`Viewer key fingerprint: ${fingerprint}  (compare it with the one the viewer's 'sealcam viewer init' printed)`);
+      if (!args.flag("yes")) {
+        if (!process.stdin.isTTY || !process.stdout.isTTY) {
+          out("Nothing was shared. Compare the fingerprint, then run again with --yes.");
+          return EXIT.FAILED;
+        }
+        if (!(await confirm("Does it match what the viewer reads to you? Share? [y/N] "))) {
+          out("Nothing was shared.");
+          return EXIT.FAILED;
+        }
+      }
+      const r = await createShare(phone, { invite, cameras: args.list("camera"), streams: ["video"], notBefore: time("from"), notAfter: time("until") ?? null });
+      out(`Shared: share ${r.shareId} (stream key ${r.keyId.slice(0, 16)}), roster version ${r.rosterVersion}; the key is in the viewer's mailbox.`);
+      out("Cameras wrap new clips to it from their next roster refresh; clips recorded before are not shared.");
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "shares", options: JSON_OPTION, summary: "list the active shares (the verified roster's stream keys)",
+    run: async (args, { out }) => {
+      const { listShares } = await import("./share");
+      const phone = openPhone(args);
+      const shares = await listShares(phone);
+      if (args.flag("json")) out(JSON.stringify(shares));
+      else {
+        for (const s of shares) {
+          const sc = s.scope;
+          out(`${s.shareId}  ${s.holder}  ${sc.cameras.length ? sc.cameras.join(",") : "every camera"}  ${sc.streams.join(",")}  from ${new Date(sc.notBefore).toISOString()} until ${sc.notAfter === null ? "no end" : new Date(sc.notAfter).toISOString()}  key ${s.fingerprint}`);
+        }
+        if (shares.length === 0) out("No active shares.");
+        const { fingerprint } = await import("./share-envelope");
+        const { fromBase64Url } = await import("../../firmware/core/bytes");
+        out(`account root fingerprint: ${fingerprint(phone.crypto, fromBase64Url(phone.state().rootCertificate))}`);
+      }
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "revoke", args: "SHARE", positionals: ONE, options: {}, summary: "stop a share: publish a roster without its key",
+    run: async (args, { out }) => {
+      const { revokeShare } = await import("./share");
+      const r = await revokeShare(openPhone(args), args.positionals[0]);
+      out(`Revoked ${r.holder}: roster version ${r.rosterVersion}.`);
+      out("Cameras stop wrapping new clips to it from their next roster refresh.");
+      out("Clips already shared with it stay readable by its holder: a key once given cannot be taken back (by design).");
+      return EXIT.OK;
+    },
+  },
+  {
     name: "remove-phone", args: "KEYID", positionals: ONE, options: {}, summary: "remove a phone from the account",
     run: async (args, { out }) => {
       const result = await openPhone(args).removePhone(args.positionals[0]);

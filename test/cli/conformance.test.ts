@@ -40,6 +40,7 @@ function expectUsageError(r: Run, tool: string, message: string | RegExp): void 
 const TOOLS: { tool: string; call: string[]; missing: string[]; says: string | RegExp }[] = [
   { tool: "cloud", call: ["cloud", "serve"], missing: ["cloud", "serve", "--port", "0"], says: "--data DIR is required" },
   { tool: "phone", call: ["phone", "clips"], missing: ["phone", "remove-phone", "--home", "/nonexistent", "--cloud", "http://127.0.0.1:9"], says: "missing KEYID" },
+  { tool: "viewer", call: ["viewer", "clips"], missing: ["viewer", "open", "--home", "/nonexistent"], says: "missing CLIP" },
   { tool: "board-sim", call: ["board-sim"], missing: ["board-sim", "--engine", "node"], says: "--data DIR is required" },
   { tool: "flash", call: ["flash"], missing: ["flash", "--board", "xiao_esp32s3_sense"], says: /^sealcam flash: --port and --board are required/ },
   { tool: "ports", call: ["ports"], missing: ["ports", "--sys-root"], says: "option '--sys-root' needs a value" },
