@@ -54,8 +54,10 @@ function put(base: string, cam: Camera, p: string, body: Uint8Array): Promise<Re
   });
 }
 
-async function startCloud(dataDir: string): Promise<{ url: string; pid: number; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(ROOT, "build/bench/cloud-child.cjs"), dataDir], {
+async function startCloud(dataDir: string, logFile: string): Promise<{ url: string; pid: number; child: ChildProcess; stop(): Promise<void> }> {
+  // BENCH_CLOUD_PROF=<dir> (diagnosis, off by default): the cloud runs under `node --cpu-prof`, profile in <dir>.
+  const prof = process.env.BENCH_CLOUD_PROF ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_CLOUD_PROF)}`] : [];
+  const child = spawn(process.execPath, [...prof, path.join(ROOT, "build/bench/cloud-child.cjs"), dataDir, logFile], {
     env: { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -100,7 +102,8 @@ function sealClip(cam: Camera, recipients: Recipients, rosterVersion: number, se
 interface RunResult {
   cameras: number; paced_mb_s_per_camera: number | null; seconds: number;
   clips: number; clips_per_s: number; mb_s: number; segments: number; p50_ms: number; p99_ms: number; max_ms: number;
-  cloud_cpu_s: number; cloud_cpu_ms_per_mb: number; cloud_cpu_pct: number; cloud_rss_mb: number; errors: number;
+  cloud_cpu_s: number; cloud_cpu_ms_per_mb: number; cloud_cpu_pct: number; cloud_rss_mb: number;
+  generator_cpu_pct: number; errors: number;
 }
 
 async function run(base: string, pid: number, cams: Camera[], recipients: Recipients, rosterVersion: number, seconds: number,
@@ -112,6 +115,7 @@ async function run(base: string, pid: number, cams: Camera[], recipients: Recipi
   let errors = 0;
   let sequence = 0;
   const cpu0 = cpuSeconds(pid);
+  const gen0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   await Promise.all(cams.map(async (cam, c) => {
@@ -155,6 +159,7 @@ async function run(base: string, pid: number, cams: Camera[], recipients: Recipi
   }));
   const elapsed = (Math.min(performance.now(), end) - t0) / 1000;
   const cpu = cpuSeconds(pid) - cpu0;
+  const gen = process.cpuUsage(gen0);
   const mb = windowBytes / 1e6;
   return {
     cameras: cams.length,
@@ -172,6 +177,8 @@ async function run(base: string, pid: number, cams: Camera[], recipients: Recipi
     cloud_cpu_ms_per_mb: +((cpu * 1000) / mb).toFixed(2),
     cloud_cpu_pct: +((cpu / elapsed) * 100).toFixed(0),
     cloud_rss_mb: rssMb(pid).rss,
+    // The load generator (this process: sealing, signing, HTTP clients) shares the machine with the cloud.
+    generator_cpu_pct: +(((gen.user + gen.system) / 1e6 / elapsed) * 100).toFixed(0),
     errors,
   };
 }
@@ -189,7 +196,8 @@ async function main(): Promise<void> {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   const disk = diskReference(path.join(work, "disk"), SEGMENT + 16, 3000);
-  const cloud = await startCloud(path.join(work, "cloud"));
+  // The request log goes to a file as with `sealcam cloud serve`; BENCH_CLOUD_LOG=off turns it off (diagnosis).
+  const cloud = await startCloud(path.join(work, "cloud"), process.env.BENCH_CLOUD_LOG === "off" ? "" : path.join(work, "cloud.log"));
   try {
     const phone = new Phone({ home: path.join(work, "phone"), cloud: cloud.url });
     const tSetup = performance.now();
@@ -215,7 +223,8 @@ async function main(): Promise<void> {
 
     const acked = new Map<string, { plaintext: number }>();
     const results: RunResult[] = [];
-    const plan: [number, number | null][] = counts.map((n) => [n, null]);
+    // --paced-only: just the goal's row (20 cameras paced), e.g. under BENCH_CLOUD_PROF.
+    const plan: [number, number | null][] = process.argv.includes("--paced-only") ? [] : counts.map((n) => [n, null]);
     if (counts.includes(20)) plan.push([20, 2e6]); // the goal: 20 cameras streaming 2 MB/s each
     for (const [n, paced] of plan) {
       results.push(await run(cloud.url, cloud.pid, cams.slice(0, n), roster.recipients, roster.version, seconds, paced, acked, frame));
@@ -244,12 +253,12 @@ async function main(): Promise<void> {
     for (const c of cams) c.agent.destroy();
 
     const rows: (string | number)[][] = [[
-      "cameras", "mode", "clips/s", "MB/s", "x disk (same pattern)", "p50 seg ms", "p99 seg ms", "cloud CPU %", "CPU ms/MB", "cloud RSS MB", "retries",
+      "cameras", "mode", "clips/s", "MB/s", "x disk (same pattern)", "p50 seg ms", "p99 seg ms", "cloud CPU %", "CPU ms/MB", "cloud RSS MB", "generator CPU %", "retries",
     ]];
     for (const r of results) {
       rows.push([
         r.cameras, r.paced_mb_s_per_camera ? `${r.paced_mb_s_per_camera} MB/s each` : "flat out", r.clips_per_s, r.mb_s,
-        (r.mb_s / disk.pwrite_fdatasync_mb_s).toFixed(2), r.p50_ms, r.p99_ms, r.cloud_cpu_pct, r.cloud_cpu_ms_per_mb, r.cloud_rss_mb, r.errors,
+        (r.mb_s / disk.pwrite_fdatasync_mb_s).toFixed(2), r.p50_ms, r.p99_ms, r.cloud_cpu_pct, r.cloud_cpu_ms_per_mb, r.cloud_rss_mb, r.generator_cpu_pct, r.errors,
       ]);
     }
     console.log(`\ncloud ingest${label ? ` (${label})` : ""}: replayer cameras (own identities, real signed requests), 4 MiB clips, 64 KiB segments, ${seconds} s per row`);

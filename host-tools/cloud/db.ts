@@ -62,7 +62,22 @@ export function openDb(file: string): Db {
   db.exec("CREATE INDEX IF NOT EXISTS clips_account_created ON clips(account_id, created_at)");
   db.exec("CREATE INDEX IF NOT EXISTS clips_deleted ON clips(deleted_at) WHERE deleted_at IS NOT NULL");
   cacheStatements(db);
+  immediateTransactions(db);
   return db;
+}
+
+/**
+ * Transactions on this connection begin IMMEDIATE (they take the write lock first, waiting for it up to the
+ * busy timeout). The upload writes are committed by another connection (db-writer.ts); a deferred transaction
+ * that read first and wrote second would fail at once (SQLITE_BUSY_SNAPSHOT) whenever that connection had
+ * committed in between, instead of waiting its turn. Nested calls are savepoints, as before.
+ */
+function immediateTransactions(db: Db): void {
+  const make = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: never[]) => unknown) => {
+    const t = make(fn);
+    return Object.assign((...args: never[]) => t.immediate(...args), { default: t.immediate, deferred: t.deferred, immediate: t.immediate, exclusive: t.exclusive, database: db });
+  }) as unknown as Db["transaction"];
 }
 
 /**

@@ -129,25 +129,66 @@ export async function receiveBody(req: IncomingMessage, length: number, sha256he
   return raw;
 }
 
+/** At most this many received bytes wait for the write in flight before reading pauses. */
+const WRITE_GATHER = 256 * 1024;
+
+/** Writes `chunks` (in order) at `position`, all of them, in one vectored write when it completes whole. */
+async function writeAllAt(handle: fs.promises.FileHandle, chunks: Buffer[], bytes: number, position: number): Promise<void> {
+  const written = chunks.length === 1 ? 0 : (await handle.writev(chunks, position)).bytesWritten;
+  if (written === bytes) return;
+  const rest = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes)).subarray(written);
+  for (let done = 0; done < rest.length;) done += (await handle.write(rest, done, rest.length - done, position + written + done)).bytesWritten;
+}
+
 /**
- * Streams a body of `length` bytes into the existing file `file` at `offset` while hashing it (a chunk in
- * memory at a time, asynchronous writes so the event loop keeps serving), then fdatasyncs it. If the stream
- * breaks, or the length or SHA-256 differ from what was declared, it throws; the bytes written at `offset`
- * are then in no row's range (the caller records a segment only after this returns), and a later upload of
- * that segment overwrites them.
+ * Streams a body of `length` bytes into the existing file `file` at `offset` while hashing it, then
+ * fdatasyncs it. Writes are asynchronous (the event loop keeps serving): a chunk is written as it arrives,
+ * and chunks arriving while a write is in flight are gathered into the next one (one vectored write; at most
+ * about WRITE_GATHER bytes in memory). If the stream breaks, or the length or SHA-256 differ from what was
+ * declared, it throws; the bytes written at `offset` are then in no row's range (the caller records a
+ * segment only after this returns), and a later upload of that segment overwrites them.
  */
 export async function receiveAt(req: IncomingMessage, file: string, offset: number, length: number, sha256hex: string): Promise<void> {
   const hash = nodeCrypto.createHash("sha256");
   const handle = await fs.promises.open(file, "r+");
   let received = 0;
+  let gathered: Buffer[] = [];
+  let gatheredBytes = 0;
+  let writtenUpTo = offset;
+  let writing: Promise<void> | null = null;
+  let writeError: unknown = null; // a failed write stops all further writes; thrown at the next check
+  const pump = async () => {
+    try {
+      while (gatheredBytes > 0) {
+        const chunks = gathered;
+        const bytes = gatheredBytes;
+        gathered = [];
+        gatheredBytes = 0;
+        await writeAllAt(handle, chunks, bytes, writtenUpTo);
+        writtenUpTo += bytes;
+      }
+    } catch (error) {
+      writeError = error ?? new Error("write failed");
+    } finally {
+      writing = null;
+    }
+  };
+  const startWriting = () => {
+    if (!writing && !writeError) writing = pump();
+  };
   try {
     for await (const chunk of req as AsyncIterable<Buffer>) {
       if (received + chunk.length > length) httpFail(400, "E_FORMAT", "body is longer than Content-Length");
       hash.update(chunk);
-      let written = 0;
-      while (written < chunk.length) written += (await handle.write(chunk, written, chunk.length - written, offset + received + written)).bytesWritten;
+      gathered.push(chunk);
+      gatheredBytes += chunk.length;
       received += chunk.length;
+      if (writeError) throw writeError;
+      startWriting();
+      if (gatheredBytes >= WRITE_GATHER && writing) await writing;
     }
+    while (writing) await writing;
+    if (writeError) throw writeError;
     if (received !== length) httpFail(400, "E_FORMAT", "body length differs from Content-Length");
     if (hash.digest("hex") !== sha256hex) bodyMismatch();
     await handle.datasync();
@@ -156,6 +197,7 @@ export async function receiveAt(req: IncomingMessage, file: string, offset: numb
     if (code === "EFBIG" || code === "EINVAL") httpFail(413, "E_LIMIT", "segment index is beyond what this cloud can store for one clip");
     throw error;
   } finally {
+    while (writing) await writing;
     await handle.close();
   }
 }

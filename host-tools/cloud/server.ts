@@ -16,7 +16,8 @@ import { fail } from "../../firmware/core/errors";
 import { NodeCrypto } from "../platform/node-crypto";
 import { FOOTER_BYTES, MAX_HEAD_BYTES, readHead, segmentLengthOk } from "./clip-format";
 import { openDb, type Db } from "./db";
-import { fsyncDir, writeFileAtomic } from "./files";
+import { startDbWriter } from "./db-writer";
+import { fsyncDirAsync, writeFileAtomicAsync } from "./files";
 import {
   JSON_LIMIT, PUBLIC_JSON_LIMIT, bin, clientCheck, declaredLength, httpFail, obj, onlyFields, parseJsonObject, rateLimited,
   describeError, readBody, receiveAt, receiveBody, sendError, sendFile, sendJson, str, type Json,
@@ -213,6 +214,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   // Deletes interrupted by a crash are finished, and leftovers removed, before the first request is served.
   const started = sweep(db, sweepOptions());
   if (started.finished + started.expired + started.stale + started.orphans > 0) logger.info("sweep", { ...started, at: "start" });
+  // The hot writes of camera uploads are group-committed by a worker thread on its own connection (db-writer.ts).
+  const writer = startDbWriter(path.join(dataDir, "cloud.sqlite"));
 
   // ------------------------------------------------------------------------------------------- helpers
   function session(ctx: Ctx): Session {
@@ -392,7 +395,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const t = now();
     // Nonces older than 15 minutes (three times the request window) are pruned, at most once a second.
     if (t - noncesPrunedAt > 1000 || t < noncesPrunedAt) {
-      db.prepare("DELETE FROM nonces WHERE at < ?").run(t - 15 * 60 * 1000);
+      writer.run("DELETE FROM nonces WHERE at < ?", [t - 15 * 60 * 1000]).catch((error: unknown) => logger.error("nonces not pruned", { err: errorFields(error) }));
       noncesPrunedAt = t;
     }
     const key = `${auth.cameraId}\n${auth.nonce}`;
@@ -400,44 +403,13 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       httpFail(401, "E_AUTH", "request replayed (nonce already used)");
     }
     pendingNonces.add(key);
-    void groupCommit(() => db.prepare("INSERT OR IGNORE INTO nonces (camera_id, nonce, at) VALUES (?, ?, ?)").run(auth.cameraId, auth.nonce, t))
+    void writer.run("INSERT OR IGNORE INTO nonces (camera_id, nonce, at) VALUES (?, ?, ?)", [auth.cameraId, auth.nonce, t])
       .catch((error: unknown) => logger.error("nonce not recorded", { err: errorFields(error) }))
       .finally(() => pendingNonces.delete(key));
   }
 
-  /**
-   * Group commit: writes from concurrent requests are applied in one SQLite transaction (one WAL fsync with
-   * synchronous = FULL) on the next turn of the event loop, each in its own savepoint, so one failing write
-   * fails only its own request. A request that must not answer before its write is durable awaits it.
-   * Used for the per-request nonce and the segment row, the two writes of every segment upload.
-   */
-  const groupQueue: { write: () => void; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  /** Nonces recorded but maybe not yet committed by the writer (the replay check looks here too). */
   const pendingNonces = new Set<string>();
-  function groupCommit(write: () => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (groupQueue.push({ write, resolve, reject }) === 1) setImmediate(flushGroup);
-    });
-  }
-  function flushGroup(): void {
-    const batch = groupQueue.splice(0);
-    const outcome: (unknown | null)[] = [];
-    try {
-      db.transaction(() => {
-        for (const item of batch) {
-          try {
-            db.transaction(item.write)();
-            outcome.push(null);
-          } catch (error) {
-            outcome.push(error ?? new Error("write failed"));
-          }
-        }
-      })();
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
-    }
-    batch.forEach((item, i) => (outcome[i] === null ? item.resolve() : item.reject(outcome[i])));
-  }
 
   interface CameraRequest { cameraId: string; accountId: string; length: number; bodySha256: string }
 
@@ -505,6 +477,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   const segmentWrites = new Set<string>();
   const clipWrites = new Map<string, number>();
   const completing = new Set<string>();
+  // Heads being stored, per clip id (one at a time).
+  const headWrites = new Map<string, Promise<void>>();
 
   /**
    * The upload's file; an upload begun by an older cloud (clips/<id>/head and seg-<n> files) is converted
@@ -529,7 +503,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       await handle.close();
     }
     fs.renameSync(`${file}.tmp-convert`, file);
-    fsyncDir(clipDir(id));
+    await fsyncDirAsync(clipDir(id));
     return file;
   }
 
@@ -560,8 +534,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     } finally {
       await handle.close();
     }
-    fs.renameSync(file, clipFile(id));
-    fsyncDir(path.dirname(clipFile(id)));
+    await fs.promises.rename(file, clipFile(id));
+    await fsyncDirAsync(path.dirname(clipFile(id)));
   }
 
   // -------------------------------------------------------------------------------------------- routes
@@ -993,15 +967,25 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     if (info.clipId !== id) httpFail(400, "E_FORMAT", "clip id in the path does not match the head");
     if (info.cameraId !== cam.cameraId) httpFail(400, "E_FORMAT", "clip head names another camera");
     const hash = cam.bodySha256; // receiveBody checked the body against it
-    if (db.prepare("SELECT 1 FROM clips WHERE clip_id = ? AND deleted_at IS NOT NULL").get(id)) httpFail(409, "E_STATE", "this clip is being deleted; record a new one");
-    const existing = clipRow(id);
-    if (existing) {
-      if (existing.head_sha256 !== hash || existing.camera_id !== cam.cameraId) httpFail(409, "E_CONFLICT", "a different clip with this id exists");
-      return sendJson(ctx.res, 200, { clipId: id, stored: "already" });
+    // Heads of one clip id are handled one at a time (the file and the row are written asynchronously): a
+    // second one waits, then finds the first one's row exactly as if they had arrived one after the other.
+    for (let busy = headWrites.get(id); busy; busy = headWrites.get(id)) await busy;
+    let done!: () => void;
+    headWrites.set(id, new Promise<void>((resolve) => (done = resolve)));
+    try {
+      if (db.prepare("SELECT 1 FROM clips WHERE clip_id = ? AND deleted_at IS NOT NULL").get(id)) httpFail(409, "E_STATE", "this clip is being deleted; record a new one");
+      const existing = clipRow(id);
+      if (existing) {
+        if (existing.head_sha256 !== hash || existing.camera_id !== cam.cameraId) httpFail(409, "E_CONFLICT", "a different clip with this id exists");
+        return sendJson(ctx.res, 200, { clipId: id, stored: "already" });
+      }
+      await writeFileAtomicAsync(partFile(id), raw); // the clip's one file, head first; segments are written into it at their offsets
+      await writer.run("INSERT INTO clips (clip_id, account_id, camera_id, head_sha256, head_length, segment_size, start_time, content_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [id, cam.accountId, cam.cameraId, hash, raw.length, info.segmentSize, info.startTime, info.contentType, now()]);
+    } finally {
+      headWrites.delete(id);
+      done();
     }
-    writeFileAtomic(partFile(id), raw); // the clip's one file, head first; segments are written into it at their offsets
-    db.prepare("INSERT INTO clips (clip_id, account_id, camera_id, head_sha256, head_length, segment_size, start_time, content_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .run(id, cam.accountId, cam.cameraId, hash, raw.length, info.segmentSize, info.startTime, info.contentType, now());
     sendJson(ctx.res, 201, { clipId: id, stored: "new" });
   });
 
@@ -1041,7 +1025,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       const file = await ensurePartFile(id, clip.head_length);
       await receiveAt(ctx.req, file, clip.head_length + index * (clip.segment_size + TAG_LENGTH), cam.length, cam.bodySha256);
       check(); // again: the clip may have been deleted meanwhile
-      await groupCommit(() => void db.prepare("INSERT INTO clip_segments (clip_id, idx, length, sha256) VALUES (?, ?, ?, ?)").run(id, index, cam.length, cam.bodySha256));
+      await writer.run("INSERT INTO clip_segments (clip_id, idx, length, sha256) VALUES (?, ?, ?, ?)", [id, index, cam.length, cam.bodySha256]);
       sendJson(ctx.res, 201, { index, stored: "new" });
     } finally {
       segmentWrites.delete(slot);
@@ -1079,7 +1063,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     completing.add(id);
     try {
       await completePartFile(id, clip.head_length, raw, size);
-      db.prepare("UPDATE clips SET complete = 1, segment_count = ?, footer_sha256 = ?, size = ? WHERE clip_id = ?").run(count, hash, size, id);
+      await writer.run("UPDATE clips SET complete = 1, segment_count = ?, footer_sha256 = ?, size = ? WHERE clip_id = ?", [count, hash, size, id]);
       fs.rmSync(clipDir(id), { recursive: true, force: true });
     } finally {
       completing.delete(id);
@@ -1251,7 +1235,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     ({ req, res: undefined as unknown as http.ServerResponse, method: req.method ?? "GET", path: "", query: new URLSearchParams(), params: [], log: {} });
   attachLiveRelay(server, { camera: (req) => cameraAuth(upgradeCtx(req), 0), phone: (req) => session(upgradeCtx(req)) }, { logger });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (error) => void writer.close().finally(() => reject(error)));
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
   const address = server.address() as AddressInfo;
@@ -1285,8 +1269,10 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     stopped = new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => {
-        db.close();
-        resolve();
+        void writer.close().finally(() => {
+          db.close();
+          resolve();
+        });
       });
     });
     return stopped;
@@ -1316,8 +1302,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     server.closeAllConnections();
     await listenerClosed;
     if (!stopped) {
-      stopped = Promise.resolve();
-      db.close();
+      stopped = writer.close().finally(() => db.close());
     }
     await stopped;
     logger.info("stopped", { cut });
