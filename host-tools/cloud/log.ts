@@ -37,13 +37,36 @@ export function errorFields(error: unknown): LogFields {
   return { type: typeof error, message: String(error) };
 }
 
+/**
+ * The line JSON.stringify({ time, level, msg, ...fields }) would give, built field by field (one call per
+ * value, no merged object): the request log writes one per request. Fields named time, level or msg, and
+ * undefined or function values, are handled as the spread and JSON.stringify would.
+ */
+function jsonLine(time: string, level: string, msg: string, fields: LogFields): string {
+  const head = { time: JSON.stringify(time), level: JSON.stringify(level), msg: JSON.stringify(msg) };
+  let rest = "";
+  for (const key in fields) {
+    if (!Object.prototype.hasOwnProperty.call(fields, key)) continue;
+    const value = JSON.stringify(fields[key]);
+    if (value === undefined) {
+      if (key === "time" || key === "level" || key === "msg") delete (head as Record<string, string | undefined>)[key];
+      continue;
+    }
+    if (key === "time" || key === "level" || key === "msg") head[key] = value;
+    else rest += `,${JSON.stringify(key)}:${value}`;
+  }
+  const parts: string[] = [];
+  for (const key of ["time", "level", "msg"] as const) if (head[key] !== undefined) parts.push(`"${key}":${head[key]}`);
+  return `{${parts.join(",")}${parts.length ? rest : rest.slice(1)}}`;
+}
+
 export function createLogger(level: LogLevel = "info", sink: LogSink = process.stdout, clock: () => number = Date.now): Logger {
   const threshold = RANK[level];
   const emit = (at: Exclude<LogLevel, "silent">, msg: string, fields: LogFields = {}) => {
     if (RANK[at] < threshold) return;
     let line: string;
     try {
-      line = JSON.stringify({ time: new Date(clock()).toISOString(), level: at, msg, ...fields });
+      line = jsonLine(new Date(clock()).toISOString(), at, msg, fields);
     } catch {
       line = JSON.stringify({ time: new Date(clock()).toISOString(), level: at, msg, note: "fields could not be serialised" });
     }

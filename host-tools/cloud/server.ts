@@ -996,7 +996,10 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const cam = cameraAuth(ctx, SEGMENT_LIMIT, true);
     // Everything that can be decided from the headers is decided before the body is read.
     const check = () => {
-      const clip = ownClip(cam, id);
+      // Only the columns this needs (read twice per segment): same row, same decisions as ownClip.
+      const clip = db.prepare("SELECT camera_id, head_length, segment_size, segment_count, complete FROM clips WHERE clip_id = ? AND deleted_at IS NULL").get(id) as
+        { camera_id: string; head_length: number; segment_size: number; segment_count: number | null; complete: number } | undefined;
+      if (!clip || clip.camera_id !== cam.cameraId) httpFail(404, "E_NOT_FOUND", "no such clip from this camera; upload its head first");
       const count = clip.segment_count as number;
       if (clip.complete && index >= count) httpFail(409, "E_STATE", "the clip is complete; it has no such segment");
       // Of a complete clip the last segment may be short; of an incomplete one any segment may be the last.
