@@ -85,7 +85,9 @@ function put(base: string, cam: Camera, p: string, body: Uint8Array): Promise<Re
 async function startCloud(dataDir: string, logFile: string): Promise<{ url: string; pid: number; child: ChildProcess; stop(): Promise<void> }> {
   // BENCH_CLOUD_PROF=<dir> (diagnosis, off by default): the cloud runs under `node --cpu-prof`, profile in <dir>.
   const prof = process.env.BENCH_CLOUD_PROF ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_CLOUD_PROF)}`] : [];
-  const child = spawn(process.execPath, [...prof, path.join(ROOT, "build/bench/cloud-child.cjs"), dataDir, logFile], {
+  // BENCH_CLOUD_CHILD=<bundle> runs another build of the child (e.g. an older cloud, for a before/after).
+  const bundle = process.env.BENCH_CLOUD_CHILD ? path.resolve(process.env.BENCH_CLOUD_CHILD) : path.join(ROOT, "build/bench/cloud-child.cjs");
+  const child = spawn(process.execPath, [...prof, bundle, dataDir, logFile], {
     env: { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") },
     stdio: ["ignore", "pipe", "inherit"],
   });
