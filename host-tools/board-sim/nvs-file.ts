@@ -21,6 +21,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SealcamError } from "../../firmware/core/errors";
+import { crc32Portable } from "../../firmware/queue/crc32";
 
 export const PAGE_SIZE = 4096;
 const PAGE_HEADER = 16;
@@ -34,33 +35,14 @@ export const NVS_VALUE_MAX = 4000;
 /** Owner read/write only: the page file holds key material. */
 export const PRIVATE_FILE_MODE = 0o600;
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
+/** CRC-32 of bytes[start, end) (the firmware's own portable CRC-32: the same checksum ESP-IDF's NVS uses). */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  return crcFinish(crcUpdate(0xffffffff, bytes, start, end));
-}
-
-function crcUpdate(state: number, bytes: Uint8Array, start: number, end: number): number {
-  let c = state;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return c;
-}
-
-function crcFinish(state: number): number {
-  return (state ^ 0xffffffff) >>> 0;
+  return crc32Portable(bytes.subarray(start, end));
 }
 
 /** The CRC of an entry at `at` ending at `end`: its first 12 bytes, then key and value. */
 function entryCrc(bytes: Uint8Array, at: number, end: number): number {
-  return crcFinish(crcUpdate(crcUpdate(0xffffffff, bytes, at, at + 12), bytes, at + ENTRY_HEADER, end));
+  return crc32Portable(bytes.subarray(at + ENTRY_HEADER, end), crc32Portable(bytes.subarray(at, at + 12)));
 }
 
 /** Thrown by a fault hook to stop a write half way, as a power cut would. */

@@ -12,6 +12,7 @@
  *                                           copies bootloader.bin, partition-table.bin, xs_esp32.bin into
  *                                           <dest> and writes <dest>/flasher.json (layout in docs/HARDWARE.md)
  */
+import { findOnPath } from "../cli-kit/which";
 import { labelCommand } from "./label";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -41,20 +42,6 @@ export interface DoctorReport {
   idfPy?: string;
 }
 
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 /** Checks the environment make firmware needs; every problem names what to do about it. */
 export function doctor(env: NodeJS.ProcessEnv = process.env): DoctorReport {
   const problems: string[] = [];
@@ -66,13 +53,13 @@ export function doctor(env: NodeJS.ProcessEnv = process.env): DoctorReport {
   else {
     const os = process.platform === "darwin" ? "mac" : "lin";
     const built = path.join(moddable, "build", "bin", os, "release", "mcconfig");
-    mcconfig = onPath("mcconfig", env) ?? (fs.existsSync(built) ? built : undefined);
+    mcconfig = findOnPath("mcconfig", env) ?? (fs.existsSync(built) ? built : undefined);
     if (!mcconfig) problems.push(`mcconfig is not built or not on PATH (expected ${built}); build the SDK tools (xs-dev setup does it)`);
   }
   const idf = env.IDF_PATH;
   if (!idf) problems.push("IDF_PATH is not set: source the ESP-IDF export.sh (ESP-IDF v6.0, the version Moddable 8.2 pins)");
   else if (!fs.existsSync(path.join(idf, "tools", "idf.py"))) problems.push(`IDF_PATH=${idf} is not an ESP-IDF checkout (no tools/idf.py)`);
-  const idfPy = onPath("idf.py", env);
+  const idfPy = findOnPath("idf.py", env);
   if (idf && !idfPy) problems.push("idf.py is not on PATH: run `source $IDF_PATH/export.sh` in this shell");
   return { ok: problems.length === 0, problems, mcconfig, idfPy };
 }
@@ -170,7 +157,7 @@ export interface CheckReport {
  * compiled to XS bytecode with the SDK's xsc. Linking and the C/IDF part need the ESP-IDF toolchain.
  */
 export function checkBuild(board: Board, manifest: string, outDir: string, env: NodeJS.ProcessEnv, tsc: string, ours: string): CheckReport {
-  const mcconfig = doctor(env).mcconfig ?? onPath("mcconfig", env);
+  const mcconfig = doctor(env).mcconfig ?? findOnPath("mcconfig", env);
   if (!mcconfig) throw new Error("mcconfig not found: set MODDABLE and build the SDK tools (see docs/HARDWARE.md)");
   const sub = board.moddableTarget.split("/")[1];
   fs.mkdirSync(outDir, { recursive: true }); // mcconfig -o wants an existing folder

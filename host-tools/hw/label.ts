@@ -10,6 +10,7 @@ import * as zlib from "node:zlib";
 import { findSetupLabel, formatSetupSecret, parseSetupLabel } from "../../firmware/core/setup-channel";
 import { wipe } from "../../firmware/core/bytes";
 import { QUIET_ZONE, qrMatrix } from "../console/qr";
+import { crc32Portable } from "../../firmware/queue/crc32";
 
 export interface LabelContent {
   /** The label string (the QR payload). */
@@ -87,28 +88,12 @@ function glyph(ch: string): number[] {
   return FONT[ch] ?? FONT[ch.toUpperCase()] ?? FONT["-"];
 }
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-function crc32(data: Buffer): number {
-  let c = 0xffffffff;
-  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 function chunk(type: string, data: Buffer): Buffer {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(data.length);
   const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
   const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
+  crc.writeUInt32BE(crc32Portable(body));
   return Buffer.concat([length, body, crc]);
 }
 

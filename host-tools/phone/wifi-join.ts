@@ -12,6 +12,7 @@
  *     is then the access point's address, http://192.168.4.1 (ESP-IDF's soft AP default) on port 80 (the
  *     camera's config.setupPort). `leave()` deletes the profile afterwards.
  */
+import { findOnPath } from "../cli-kit/which";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -43,21 +44,6 @@ export interface JoinResult {
   setupUrl: string;
   /** Forgets the network again (the nmcli profile); idempotent, never throws. */
   leave(): Promise<void>;
-}
-
-/** The first executable `name` on PATH, or undefined. */
-export function findOnPath(name: string, env: Record<string, string | undefined> = process.env): string | undefined {
-  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 function run(file: string, args: string[], env: Record<string, string | undefined>, timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
