@@ -89,6 +89,8 @@ test("attach, setup lines, status, reset mid-line, garbage, unplug and replug, l
   // The label secret goes to the board but never into the log file.
   c.stdin.write("setup ABCD-EFGH-IJKL\n");
   await until("setup received", () => board.received.includes("setup ***"));
+  // The stand-in board answers it; wait for that answer so it cannot land inside the cut-off line below.
+  await until("setup answered", () => c.out().includes("unknown command 'setup'"));
 
   await board.resetMidLine();
   await until("second boot", () => count(c.out(), "── board booting ──") === 2);
