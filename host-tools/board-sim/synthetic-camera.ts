@@ -84,8 +84,8 @@ export function walkerAt(scene: Scene, t: number): number | undefined {
   return undefined;
 }
 
-/** A deterministic PRNG (mulberry32) for the noise scene. */
-function prng(seed: number): () => number {
+/** A deterministic PRNG (mulberry32) for the noise scene (tests use it for their own seeded inputs). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

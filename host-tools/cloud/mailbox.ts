@@ -278,13 +278,18 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     });
   });
 
-  route("GET", "/v1/shared/:to/clips/:id/head", async (ctx) => {
+  /** A viewer's request for one shared clip: the address, a clip id, no body, a valid proof, a clip shared with it. */
+  async function sharedClipRequest(ctx: C) {
     const to = address(ctx);
     const id = ctx.params[1];
     if (!CLIP_ID.test(id)) httpFail(400, "E_FORMAT", "clip id must be 32 lower-case hex characters");
     await h.noBody(ctx);
     proof(ctx, to);
-    const row = sharedClip(to, id);
+    return { id, row: sharedClip(to, id) };
+  }
+
+  route("GET", "/v1/shared/:to/clips/:id/head", async (ctx) => {
+    const { id, row } = await sharedClipRequest(ctx);
     const head = readHeadBytes(id, row.head_length);
     if (!head) httpFail(404, "E_NOT_FOUND", "no clip with this id is shared with this viewer key");
     ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": head.length, "cache-control": "no-store" });
@@ -292,12 +297,7 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
   });
 
   route("GET", "/v1/shared/:to/clips/:id", async (ctx) => {
-    const to = address(ctx);
-    const id = ctx.params[1];
-    if (!CLIP_ID.test(id)) httpFail(400, "E_FORMAT", "clip id must be 32 lower-case hex characters");
-    await h.noBody(ctx);
-    proof(ctx, to);
-    const row = sharedClip(to, id);
+    const { id, row } = await sharedClipRequest(ctx);
     sendFile(ctx.res, h.clipFile(id), row.size);
   });
 }

@@ -10,6 +10,34 @@ import { concat } from "../../firmware/core/bytes";
  */
 export const DEFAULT_MAX_CLIP_BYTES = 2 * 1024 * 1024 * 1024;
 
+/**
+ * One request to the cloud API: a network failure is E_NETWORK, a refusal the cloud's own `{code, message}`
+ * as a SealcamError carrying the HTTP status.
+ */
+export async function cloudFetch(baseUrl: string, path: string, init: RequestInit): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(baseUrl.replace(/\/$/, "") + path, init);
+  } catch (error) {
+    throw new SealcamError("E_NETWORK", `cannot reach the cloud at ${baseUrl}: ${(error as Error).message}`);
+  }
+  if (!res.ok) {
+    let code: ErrorCode = "E_NETWORK";
+    let message = `cloud answered ${res.status}`;
+    try {
+      const j = (await res.json()) as { code?: ErrorCode; message?: string };
+      if (j.code) code = j.code;
+      if (j.message) message = j.message;
+    } catch {
+      // not JSON
+    }
+    const error = new SealcamError(code, message);
+    (error as SealcamError & { status?: number }).status = res.status;
+    throw error;
+  }
+  return res;
+}
+
 export class CloudClient {
   constructor(readonly baseUrl: string, public token: string | null = null) {
     if (!/^https?:\/\/[^\s]+$/.test(baseUrl)) throw new SealcamError("E_ARGUMENT", "cloud URL must be http(s)://host:port");
@@ -19,27 +47,7 @@ export class CloudClient {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    let res: Response;
-    try {
-      res = await fetch(this.baseUrl.replace(/\/$/, "") + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (error) {
-      throw new SealcamError("E_NETWORK", `cannot reach the cloud at ${this.baseUrl}: ${(error as Error).message}`);
-    }
-    if (!res.ok) {
-      let code: ErrorCode = "E_NETWORK";
-      let message = `cloud answered ${res.status}`;
-      try {
-        const j = (await res.json()) as { code?: ErrorCode; message?: string };
-        if (j.code) code = j.code;
-        if (j.message) message = j.message;
-      } catch {
-        // not JSON
-      }
-      const error = new SealcamError(code, message);
-      (error as SealcamError & { status?: number }).status = res.status;
-      throw error;
-    }
-    return res;
+    return cloudFetch(this.baseUrl, path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   }
 
   async json<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {

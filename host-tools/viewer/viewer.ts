@@ -31,6 +31,7 @@ import { MAX_HEAD_BYTES } from "../cloud/clip-format";
 import { NodeCrypto } from "../platform/node-crypto";
 import { encodeInvite, fingerprint, openShareEnvelope, parseShareEnvelope, scopeValue } from "../phone/share-envelope";
 import { cameraIdentity, checkClipBinding, verifyClipHead } from "../phone/verify-head";
+import { cloudFetch } from "../phone/client";
 
 export interface ViewerShare {
   shareId: string;
@@ -149,27 +150,7 @@ export class Viewer {
     const state = this.state();
     const base = this.cloud.replace(/\/$/, "");
     const to = this.address();
-    const call = async (m: string, p: string, headers: Record<string, string> = {}): Promise<Response> => {
-      let res: Response;
-      try {
-        res = await fetch(base + p, { method: m, headers });
-      } catch (error) {
-        throw new SealcamError("E_NETWORK", `cannot reach the cloud at ${base}: ${(error as Error).message}`);
-      }
-      if (!res.ok) {
-        let code: ErrorCode = "E_NETWORK";
-        let message = `cloud answered ${res.status}`;
-        try {
-          const j = (await res.json()) as { code?: ErrorCode; message?: string };
-          if (j.code) code = j.code;
-          if (j.message) message = j.message;
-        } catch {
-          // not JSON
-        }
-        throw new SealcamError(code, message);
-      }
-      return res;
-    };
+    const call = (m: string, p: string, headers: Record<string, string> = {}): Promise<Response> => cloudFetch(base, p, { method: m, headers });
     const { nonce } = (await (await call("GET", `/v1/mailbox/${to}/challenge`)).json()) as { nonce: string };
     if (typeof nonce !== "string" || !/^[0-9a-f]{32}$/.test(nonce)) fail("E_FORMAT", "the cloud's challenge is malformed");
     const keys = this.#keys();

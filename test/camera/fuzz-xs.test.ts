@@ -21,6 +21,7 @@ import { issueCameraCertificate } from "../../host-tools/phone/certs";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
 import { WIFI, World } from "../board-sim/harness";
+import { prng } from "../../host-tools/board-sim/synthetic-camera";
 
 jest.setTimeout(120_000);
 
@@ -34,17 +35,6 @@ let proxyUrl = "";
 const crashes: string[] = [];
 const counts: Record<string, number> = {};
 
-/** mulberry32: small, fast and deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(0x5ea1ca);
 const int = (n: number) => Math.floor(random() * n);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)];
