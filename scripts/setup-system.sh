@@ -4,6 +4,7 @@
 #   socat           pseudo-terminals for the flasher / console / UART simulators
 #   openssl         tests check PKCS#12 backups and certificates with the real OpenSSL CLI
 #   ffmpeg          `phone open --video x.mp4` encodes H.264 with it; tests check videos with ffprobe
+#   postgresql      the cloud's PostgreSQL body: tests start a throw-away cluster (initdb, pg_ctl) as an unprivileged user
 #   chromium        the web viewer's tests (`phone view`) drive Debian's /usr/bin/chromium with playwright-core
 #   gcc-multilib, libmbedtls-dev:i386
 #                   the 32-bit, board-limited XS host (build/xs-host/xs-host-board32, gcc -m32): slots and
@@ -17,6 +18,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 { command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; } || need+=(ffmpeg)
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; } || need+=(postgresql)
 # The i386 part: a 32-bit libc/libgcc for gcc -m32 and the i386 Mbed TLS (headers are shared with amd64).
 echo 'int main(void) { return 0; }' | cc -m32 -x c - -o /dev/null >/dev/null 2>&1 || need+=(gcc-multilib)
 if [ ! -f /usr/lib/i386-linux-gnu/libmbedcrypto.so ]; then

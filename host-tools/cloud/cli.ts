@@ -17,7 +17,8 @@ export async function main(argv: string[]): Promise<number> {
       synopsis: "--port PORT --data DIR",
       options: {
         port: { type: "string", arg: "PORT", help: "TCP port to listen on (0..65535; 0 picks a free one)" },
-        data: { type: "string", arg: "DIR", help: "where the database and the clip files live (created if new)" },
+        data: { type: "string", arg: "DIR", help: "where the clip files (and the default SQLite database) live (created if new)" },
+        db: { type: "string", arg: "TARGET", help: "the metadata database: a SQLite file (default DIR/cloud.sqlite) or\npostgres://USER@HOST:PORT/DB (several nodes may share it; docs/CLOUD-API.md Deployment)" },
         host: { type: "string", arg: "ADDR", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for every interface)" },
         "public-url": { type: "string", arg: "URL", help: "the address cameras use to reach this cloud, announced by GET /v1/info\n(default: the listen URL), e.g. http://192.168.1.20:8080 or https://cloud.example.org" },
         "log-level": { type: "string", arg: "LEVEL", default: "info", help: `${LOG_LEVELS.join(", ")}; JSON lines on stdout` },
@@ -47,19 +48,24 @@ async function serve(args: Args, ctx: Context): Promise<number> {
   }
   const sweepSeconds = args.int("sweep-interval", 0, 9_999_999)!;
   const graceSeconds = args.int("grace", 0, 9_999_999)!;
+  const db = args.string("db");
+  if (db !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(db) && !/^postgres(ql)?:\/\//.test(db)) {
+    throw new UsageError("--db must be a SQLite file path or a postgres:// (postgresql://) URL");
+  }
   const values = { data, host: args.string("host") ?? "127.0.0.1", "public-url": publicUrl };
   const io = ctx.io;
   let cloud: Awaited<ReturnType<typeof startCloud>>;
   try {
     cloud = await startCloud({
-      dataDir: values.data, port, host: values.host, publicUrl: values["public-url"],
+      dataDir: values.data, db, port, host: values.host, publicUrl: values["public-url"],
       logLevel: level, sweepIntervalMs: sweepSeconds * 1000,
     });
   } catch (error) {
     const code = isSealcamError(error) ? error.code : (error as NodeJS.ErrnoException).code;
     return report(io, "cloud", Object.assign(new Error(`cannot start: ${(error as Error).message}`), { code }));
   }
-  io.stderr.write(`sealcam cloud listening on ${cloud.url}, cameras told ${cloud.publicUrl} (data in ${values.data})\n`);
+  const where = db === undefined ? "" : db.startsWith("postgres") ? ", metadata in PostgreSQL" : `, metadata in ${db}`;
+  io.stderr.write(`sealcam cloud listening on ${cloud.url}, cameras told ${cloud.publicUrl} (data in ${values.data}${where})\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));

@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { fromBase64Url } from "../../firmware/core/bytes";
 import { HttpError, describeError } from "./http-util";
+import type { Store } from "./store";
 import type { Logger } from "./log";
 
 export const ENVELOPE_OPEN = 0x10;
@@ -21,13 +22,15 @@ export const MAX_REASON = 200;
 
 export interface LiveAuth {
   /** Authenticates a camera's upgrade request from its headers (PROTOCOL §7.1); throws an HttpError. */
-  camera(req: http.IncomingMessage): { cameraId: string; accountId: string };
+  camera(req: http.IncomingMessage): Promise<{ cameraId: string; accountId: string }>;
   /** Authenticates a phone's upgrade request (bearer session); throws an HttpError. */
-  phone(req: http.IncomingMessage): { accountId: string };
+  phone(req: http.IncomingMessage): Promise<{ accountId: string }>;
 }
 
 export interface LiveOptions {
   logger?: Logger;
+  /** The cloud's store: with PostgreSQL, live sessions are relayed between nodes through LISTEN/NOTIFY. */
+  store?: Store;
   /** Phone sessions relayed at once per camera (the camera itself allows 2). Default 4. */
   phonesPerCamera?: number;
   /** Phone sessions at once per account. Default 8. */
@@ -143,7 +146,7 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
     camera.ws.send(envelope(ENVELOPE_OPEN, channel, challenge));
   }
 
-  function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  async function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     let url: URL;
     try {
       url = new URL(req.url ?? "/", "http://localhost");
@@ -152,13 +155,13 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
     }
     try {
       if (url.pathname === "/v1/camera/live") {
-        const id = auth.camera(req);
+        const id = await auth.camera(req);
         wss.handleUpgrade(req, socket, head, (ws) => onCamera(ws, id));
         return;
       }
       const m = /^\/v1\/live\/([a-z0-9][a-z0-9-]{0,63})$/.exec(url.pathname);
       if (!m) throw new HttpError(404, "E_NOT_FOUND", "no such endpoint");
-      const phone = auth.phone(req);
+      const phone = await auth.phone(req);
       const text = url.searchParams.get("challenge") ?? "";
       let challenge: Uint8Array;
       try {
@@ -188,7 +191,7 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
     }
   }
 
-  server.on("upgrade", upgrade);
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(req, socket, head));
   const closeAll = (): void => {
     for (const client of wss.clients) client.terminate();
   };

@@ -30,7 +30,7 @@ import { isSealcamError } from "../../firmware/core/errors";
 import { parseSpki } from "../../firmware/core/keys";
 import { checkShareEnvelope, parseShareEnvelope } from "../phone/share-envelope";
 import { NodeCrypto } from "../platform/node-crypto";
-import type { Db } from "./db";
+import type { Store } from "./store";
 import { httpFail, parseJsonObject, onlyFields, readBody, sendFile, sendJson, type Json } from "./http-util";
 
 
@@ -48,27 +48,16 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const CLIP_ID = /^[0-9a-f]{32}$/;
 const MESSAGE_ID = /^[0-9a-f]{32}$/;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS mailbox (
-  id TEXT PRIMARY KEY, to_hash TEXT NOT NULL, account_id TEXT NOT NULL, share_id TEXT NOT NULL,
-  envelope BLOB NOT NULL, created_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS mailbox_to ON mailbox(to_hash, created_at);
-CREATE TABLE IF NOT EXISTS shares (
-  to_hash TEXT NOT NULL, account_id TEXT NOT NULL, share_id TEXT NOT NULL, stream_kid TEXT NOT NULL,
-  created_at INTEGER NOT NULL, PRIMARY KEY (to_hash, account_id, share_id));
-CREATE TABLE IF NOT EXISTS mailbox_nonces (
-  nonce TEXT PRIMARY KEY, to_hash TEXT NOT NULL, issued_at INTEGER NOT NULL, used_at INTEGER);
-CREATE INDEX IF NOT EXISTS mailbox_nonces_to ON mailbox_nonces(to_hash, issued_at);
-`;
+// The tables are created by migration 2 (migrations.ts).
 
 /** What the mailbox needs of a request (server.ts's Ctx has at least this). */
 export interface MailboxCtx { req: http.IncomingMessage; res: http.ServerResponse; method: string; path: string; params: string[] }
 
 export interface MailboxHooks<C extends MailboxCtx> {
-  db: Db;
+  store: Store;
   route: (method: string, pattern: string, handler: (ctx: C) => Promise<void>) => void;
   /** The caller's session (E_AUTH otherwise). */
-  session: (ctx: C) => { accountId: string; phoneKeyId: string | null };
+  session: (ctx: C) => Promise<{ accountId: string; phoneKeyId: string | null }>;
   noBody: (ctx: C) => Promise<void>;
   now: () => number;
   /** Where a clip's bytes are: the complete file, or the upload in progress. */
@@ -81,9 +70,8 @@ export function proofMessage(to: string, nonce: string, method: string, path: st
 }
 
 export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void {
-  const { db, route, now } = h;
+  const { store, route, now } = h;
   const crypto = new NodeCrypto();
-  db.exec(SCHEMA);
   // Recipient key ids of a clip's head, by clip id and head hash (a head never changes once stored).
   const headKids = new Map<string, string[]>();
 
@@ -94,7 +82,7 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
   }
 
   /** Checks the proof of key possession; consumes the nonce only when it verifies. */
-  function proof(ctx: MailboxCtx, to: string): void {
+  async function proof(ctx: MailboxCtx, to: string): Promise<void> {
     const header = (name: string) => {
       const v = ctx.req.headers[name];
       return typeof v === "string" ? v : undefined;
@@ -115,18 +103,18 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
       if (isSealcamError(error) && error.code === "E_AUTH") throw error;
       return httpFail(401, "E_AUTH", "the viewer key is not a public key");
     }
-    const row = db.prepare("SELECT to_hash, issued_at, used_at FROM mailbox_nonces WHERE nonce = ?").get(nonce) as { to_hash: string; issued_at: number; used_at: number | null } | undefined;
+    const row = (await store.get("SELECT to_hash, issued_at, used_at FROM mailbox_nonces WHERE nonce = ?", [nonce])) as { to_hash: string; issued_at: number; used_at: number | null } | undefined;
     if (!row || row.to_hash !== to) httpFail(401, "E_AUTH", "unknown nonce; ask for a challenge first");
     if (row.used_at !== null) httpFail(401, "E_REPLAY", "this nonce was already used: a proof counts once; ask for a new challenge");
     if (now() - row.issued_at > MAILBOX_NONCE_MS) httpFail(401, "E_AUTH", "the nonce expired; ask for a new challenge");
     const sig = fromBase64Url(sigText);
     if (!crypto.ecdsaP256Verify(point, proofMessage(to, nonce, ctx.method, ctx.path), sig)) httpFail(401, "E_AUTH", "the proof does not verify with the viewer key");
-    const used = db.prepare("UPDATE mailbox_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL").run(now(), nonce);
-    if (used.changes !== 1) httpFail(401, "E_REPLAY", "this nonce was already used");
+    const used = (await store.run("UPDATE mailbox_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL", [now(), nonce]));
+    if (used !== 1) httpFail(401, "E_REPLAY", "this nonce was already used");
   }
 
   route("POST", "/v1/mailbox", async (ctx) => {
-    const s = h.session(ctx);
+    const s = await h.session(ctx);
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may send a share");
     const body: Json = parseJsonObject(await readBody(ctx.req, MAILBOX_BODY_LIMIT));
     onlyFields(body, ["to", "envelope"]);
@@ -135,7 +123,7 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     if (typeof to !== "string" || !HEX64.test(to)) httpFail(400, "E_FORMAT", "to must be 64 lower-case hex characters (SHA-256 of the viewer's SPKI)");
     if (typeof text !== "string" || !/^[A-Za-z0-9_-]+$/.test(text)) httpFail(400, "E_FORMAT", "envelope must be base64url");
     const bytes = fromBase64Url(text);
-    const e2ee = db.prepare("SELECT root_cert FROM e2ee WHERE account_id = ?").get(s.accountId) as { root_cert: Buffer } | undefined;
+    const e2ee = (await store.get("SELECT root_cert FROM e2ee WHERE account_id = ?", [s.accountId])) as { root_cert: Buffer } | undefined;
     if (!e2ee) httpFail(409, "E_STATE", "end-to-end encryption is not on for this account");
     let kid: string;
     let shareId: string;
@@ -153,13 +141,13 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     }
     const t = now();
     const id = nodeCrypto.randomBytes(16).toString("hex");
-    db.transaction(() => {
-      const waiting = (db.prepare("SELECT COUNT(*) AS n FROM mailbox WHERE to_hash = ?").get(to) as { n: number }).n;
+    await store.transaction(async (tx) => {
+      const waiting = ((await tx.get("SELECT COUNT(*) AS n FROM mailbox WHERE to_hash = ?", [to])) as { n: number }).n;
       if (waiting >= MAILBOX_MAX_MESSAGES) httpFail(413, "E_LIMIT", `this mailbox already holds ${MAILBOX_MAX_MESSAGES} envelopes; the viewer must accept them first`);
-      if (db.prepare("SELECT 1 FROM shares WHERE to_hash = ? AND account_id = ? AND share_id = ?").get(to, s.accountId, shareId)) httpFail(409, "E_CONFLICT", "this share was already sent");
-      db.prepare("INSERT INTO mailbox (id, to_hash, account_id, share_id, envelope, created_at) VALUES (?, ?, ?, ?, ?, ?)").run(id, to, s.accountId, shareId, Buffer.from(bytes), t);
-      db.prepare("INSERT INTO shares (to_hash, account_id, share_id, stream_kid, created_at) VALUES (?, ?, ?, ?, ?)").run(to, s.accountId, shareId, kid, t);
-    })();
+      if ((await tx.get("SELECT 1 FROM shares WHERE to_hash = ? AND account_id = ? AND share_id = ?", [to, s.accountId, shareId]))) httpFail(409, "E_CONFLICT", "this share was already sent");
+      (await tx.run("INSERT INTO mailbox (id, to_hash, account_id, share_id, envelope, created_at) VALUES (?, ?, ?, ?, ?, ?)", [id, to, s.accountId, shareId, Buffer.from(bytes), t]));
+      (await tx.run("INSERT INTO shares (to_hash, account_id, share_id, stream_kid, created_at) VALUES (?, ?, ?, ?, ?)", [to, s.accountId, shareId, kid, t]));
+    });
     sendJson(ctx.res, 200, { id });
   });
 
@@ -167,19 +155,22 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     const to = address(ctx);
     await h.noBody(ctx);
     const t = now();
-    db.prepare("DELETE FROM mailbox_nonces WHERE issued_at < ?").run(t - 10 * MAILBOX_NONCE_MS);
-    const open = (db.prepare("SELECT COUNT(*) AS n FROM mailbox_nonces WHERE to_hash = ? AND used_at IS NULL AND issued_at >= ?").get(to, t - MAILBOX_NONCE_MS) as { n: number }).n;
-    if (open >= MAILBOX_NONCES_PER_ADDRESS) httpFail(429, "E_RATE_LIMIT", "too many open challenges for this address; use or let them expire");
     const nonce = nodeCrypto.randomBytes(16).toString("hex");
-    db.prepare("INSERT INTO mailbox_nonces (nonce, to_hash, issued_at) VALUES (?, ?, ?)").run(nonce, to, t);
+    // Counted and issued in one transaction (every node sharing the database counts together).
+    await store.transaction(async (tx) => {
+      await tx.run("DELETE FROM mailbox_nonces WHERE issued_at < ?", [t - 10 * MAILBOX_NONCE_MS]);
+      const open = ((await tx.get("SELECT COUNT(*) AS n FROM mailbox_nonces WHERE to_hash = ? AND used_at IS NULL AND issued_at >= ?", [to, t - MAILBOX_NONCE_MS])) as { n: number }).n;
+      if (open >= MAILBOX_NONCES_PER_ADDRESS) httpFail(429, "E_RATE_LIMIT", "too many open challenges for this address; use or let them expire");
+      await tx.run("INSERT INTO mailbox_nonces (nonce, to_hash, issued_at) VALUES (?, ?, ?)", [nonce, to, t]);
+    });
     sendJson(ctx.res, 200, { nonce, expiresAt: t + MAILBOX_NONCE_MS });
   });
 
   route("GET", "/v1/mailbox/:to", async (ctx) => {
     const to = address(ctx);
     await h.noBody(ctx);
-    proof(ctx, to);
-    const rows = db.prepare("SELECT id, envelope, created_at FROM mailbox WHERE to_hash = ? ORDER BY created_at, id").all(to) as { id: string; envelope: Buffer; created_at: number }[];
+    await proof(ctx, to);
+    const rows = (await store.all("SELECT id, envelope, created_at FROM mailbox WHERE to_hash = ? ORDER BY created_at, id", [to])) as { id: string; envelope: Buffer; created_at: number }[];
     sendJson(ctx.res, 200, { messages: rows.map((r) => ({ id: r.id, envelope: toBase64Url(r.envelope), receivedAt: r.created_at })) });
   });
 
@@ -188,16 +179,16 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     const id = ctx.params[1];
     if (!MESSAGE_ID.test(id)) httpFail(400, "E_FORMAT", "message id must be 32 lower-case hex characters");
     await h.noBody(ctx);
-    proof(ctx, to);
-    const gone = db.prepare("DELETE FROM mailbox WHERE to_hash = ? AND id = ?").run(to, id);
-    if (gone.changes !== 1) httpFail(404, "E_NOT_FOUND", "no such message in this mailbox");
+    await proof(ctx, to);
+    const gone = (await store.run("DELETE FROM mailbox WHERE to_hash = ? AND id = ?", [to, id]));
+    if (gone !== 1) httpFail(404, "E_NOT_FOUND", "no such message in this mailbox");
     sendJson(ctx.res, 200, { deleted: id });
   });
 
   /** account id -> the stream key ids shared to `to` by that account. */
-  function sharedKids(to: string): Map<string, Set<string>> {
+  async function sharedKids(to: string): Promise<Map<string, Set<string>>> {
     const out = new Map<string, Set<string>>();
-    for (const r of db.prepare("SELECT account_id, stream_kid FROM shares WHERE to_hash = ?").all(to) as { account_id: string; stream_kid: string }[]) {
+    for (const r of (await store.all("SELECT account_id, stream_kid FROM shares WHERE to_hash = ?", [to])) as { account_id: string; stream_kid: string }[]) {
       if (!out.has(r.account_id)) out.set(r.account_id, new Set());
       out.get(r.account_id)!.add(r.stream_kid);
     }
@@ -240,18 +231,18 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
   type ClipRow = { clip_id: string; account_id: string; camera_id: string; head_sha256: string; head_length: number; start_time: number; content_type: string; size: number; created_at: number };
 
   /** Complete clips of the sharing accounts whose head lists a stream entry for a key shared to `to`. */
-  function sharedClips(to: string): ClipRow[] {
+  async function sharedClips(to: string): Promise<ClipRow[]> {
     const out: ClipRow[] = [];
-    for (const [accountId, kids] of sharedKids(to)) {
-      const rows = db.prepare("SELECT clip_id, account_id, camera_id, head_sha256, head_length, start_time, content_type, size, created_at FROM clips WHERE account_id = ? AND complete = 1 AND deleted_at IS NULL ORDER BY start_time, clip_id").all(accountId) as ClipRow[];
+    for (const [accountId, kids] of await sharedKids(to)) {
+      const rows = (await store.all("SELECT clip_id, account_id, camera_id, head_sha256, head_length, start_time, content_type, size, created_at FROM clips WHERE account_id = ? AND complete = 1 AND deleted_at IS NULL ORDER BY start_time, clip_id", [accountId])) as ClipRow[];
       for (const r of rows) if (streamKidsOf(r).some((k) => kids.has(k))) out.push(r);
     }
     return out;
   }
 
-  function sharedClip(to: string, id: string): ClipRow {
-    const kids = sharedKids(to);
-    const row = db.prepare("SELECT clip_id, account_id, camera_id, head_sha256, head_length, start_time, content_type, size, created_at FROM clips WHERE clip_id = ? AND complete = 1 AND deleted_at IS NULL").get(id) as ClipRow | undefined;
+  async function sharedClip(to: string, id: string): Promise<ClipRow> {
+    const kids = await sharedKids(to);
+    const row = (await store.get("SELECT clip_id, account_id, camera_id, head_sha256, head_length, start_time, content_type, size, created_at FROM clips WHERE clip_id = ? AND complete = 1 AND deleted_at IS NULL", [id])) as ClipRow | undefined;
     const mine = row ? kids.get(row.account_id) : undefined;
     if (!row || !mine || !streamKidsOf(row).some((k) => mine.has(k))) httpFail(404, "E_NOT_FOUND", "no clip with this id is shared with this viewer key");
     return row;
@@ -260,21 +251,21 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
   route("GET", "/v1/shared/:to/accounts", async (ctx) => {
     const to = address(ctx);
     await h.noBody(ctx);
-    proof(ctx, to);
-    const accounts = [...sharedKids(to).keys()].sort().map((accountId) => {
-      const e2ee = db.prepare("SELECT root_cert, roster FROM e2ee WHERE account_id = ?").get(accountId) as { root_cert: Buffer; roster: Buffer } | undefined;
-      const certs = db.prepare("SELECT cert FROM camera_certs WHERE account_id = ? ORDER BY registered_at").all(accountId) as { cert: Buffer }[];
+    await proof(ctx, to);
+    const accounts = (await Promise.all([...(await sharedKids(to)).keys()].sort().map(async (accountId) => {
+      const e2ee = (await store.get("SELECT root_cert, roster FROM e2ee WHERE account_id = ?", [accountId])) as { root_cert: Buffer; roster: Buffer } | undefined;
+      const certs = (await store.all("SELECT cert FROM camera_certs WHERE account_id = ? ORDER BY registered_at", [accountId])) as { cert: Buffer }[];
       return e2ee ? { accountId, rootCertificate: toBase64Url(e2ee.root_cert), roster: toBase64Url(e2ee.roster), cameraCertificates: certs.map((c) => toBase64Url(c.cert)) } : null;
-    }).filter((a) => a !== null);
+    }))).filter((a) => a !== null);
     sendJson(ctx.res, 200, { accounts });
   });
 
   route("GET", "/v1/shared/:to/clips", async (ctx) => {
     const to = address(ctx);
     await h.noBody(ctx);
-    proof(ctx, to);
+    await proof(ctx, to);
     sendJson(ctx.res, 200, {
-      clips: sharedClips(to).map((r) => ({ clipId: r.clip_id, accountId: r.account_id, cameraId: r.camera_id, startTime: r.start_time, contentType: r.content_type, size: r.size, uploadedAt: r.created_at })),
+      clips: (await sharedClips(to)).map((r) => ({ clipId: r.clip_id, accountId: r.account_id, cameraId: r.camera_id, startTime: r.start_time, contentType: r.content_type, size: r.size, uploadedAt: r.created_at })),
     });
   });
 
@@ -284,8 +275,8 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     const id = ctx.params[1];
     if (!CLIP_ID.test(id)) httpFail(400, "E_FORMAT", "clip id must be 32 lower-case hex characters");
     await h.noBody(ctx);
-    proof(ctx, to);
-    return { id, row: sharedClip(to, id) };
+    await proof(ctx, to);
+    return { id, row: await sharedClip(to, id) };
   }
 
   route("GET", "/v1/shared/:to/clips/:id/head", async (ctx) => {

@@ -12,7 +12,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Db } from "./db";
+import type { Store } from "./store";
 import { fsyncDir } from "./files";
 
 export const DAY_MS = 24 * 3600 * 1000;
@@ -45,60 +45,64 @@ export interface SweepResult {
 }
 
 /** Step 1: marks the clips deleted, in one transaction. Returns how many were newly marked. */
-export function tombstoneClips(db: Db, ids: string[], now: number): number {
-  const mark = db.prepare("UPDATE clips SET deleted_at = ? WHERE clip_id = ? AND deleted_at IS NULL");
-  return db.transaction(() => ids.reduce((n, id) => n + mark.run(now, id).changes, 0))();
+export async function tombstoneClips(store: Store, ids: string[], now: number): Promise<number> {
+  return store.transaction(async (tx) => {
+    let n = 0;
+    for (const id of ids) n += await tx.run("UPDATE clips SET deleted_at = ? WHERE clip_id = ? AND deleted_at IS NULL", [now, id]);
+    return n;
+  });
 }
 
 /** Steps 2 and 3 for one tombstoned clip: its files, then its rows. */
-export function finishDelete(db: Db, dataDir: string, id: string): void {
+export async function finishDelete(store: Store, dataDir: string, id: string): Promise<void> {
   const clips = path.join(dataDir, "clips");
   fs.rmSync(path.join(clips, `${id}.sealed`), { force: true });
   fs.rmSync(path.join(clips, id), { recursive: true, force: true });
   fsyncDir(clips);
-  db.transaction(() => {
-    db.prepare("DELETE FROM clip_segments WHERE clip_id = ?").run(id);
-    db.prepare("DELETE FROM clips WHERE clip_id = ? AND deleted_at IS NOT NULL").run(id);
-  })();
+  await store.transaction(async (tx) => {
+    await tx.run("DELETE FROM clip_segments WHERE clip_id = ?", [id]);
+    await tx.run("DELETE FROM clips WHERE clip_id = ? AND deleted_at IS NOT NULL", [id]);
+  });
 }
 
 /** Finishes every tombstoned delete (after a crash, or a failed file removal). */
-export function finishTombstoned(db: Db, dataDir: string): number {
-  const ids = (db.prepare("SELECT clip_id FROM clips WHERE deleted_at IS NOT NULL").all() as { clip_id: string }[]).map((r) => r.clip_id);
-  for (const id of ids) finishDelete(db, dataDir, id);
+export async function finishTombstoned(store: Store, dataDir: string): Promise<number> {
+  const ids = (await store.all<{ clip_id: string }>("SELECT clip_id FROM clips WHERE deleted_at IS NOT NULL")).map((r) => r.clip_id);
+  for (const id of ids) await finishDelete(store, dataDir, id);
   return ids.length;
 }
 
 /** Deletes clips (all three steps): the tombstones are written together, then each is finished. */
-export function deleteClips(db: Db, dataDir: string, ids: string[], now: number): number {
+export async function deleteClips(store: Store, dataDir: string, ids: string[], now: number): Promise<number> {
   if (ids.length === 0) return 0;
-  tombstoneClips(db, ids, now);
-  for (const id of ids) finishDelete(db, dataDir, id);
+  await tombstoneClips(store, ids, now);
+  for (const id of ids) await finishDelete(store, dataDir, id);
   return ids.length;
 }
 
 /** Clips whose account has a retention and whose upload began (head received) more than that many days ago. */
-export function expiredClipIds(db: Db, now: number, accountId?: string): string[] {
-  const rows = db.prepare(
+export async function expiredClipIds(store: Store, now: number, accountId?: string): Promise<string[]> {
+  // CAST: retention_days * DAY_MS exceeds a 32-bit integer (PostgreSQL would otherwise compute in INTEGER).
+  const rows = await store.all<{ clip_id: string }>(
     `SELECT c.clip_id FROM clips c JOIN accounts a ON a.id = c.account_id
-     WHERE a.retention_days IS NOT NULL AND c.deleted_at IS NULL AND c.created_at <= ? - a.retention_days * ${DAY_MS}
-     ${accountId === undefined ? "" : "AND a.id = ?"} LIMIT ${BATCH}`,
-  ).all(...(accountId === undefined ? [now] : [now, accountId])) as { clip_id: string }[];
+     WHERE a.retention_days IS NOT NULL AND c.deleted_at IS NULL AND c.created_at <= ? - a.retention_days * CAST(${DAY_MS} AS BIGINT)
+     ${accountId === undefined ? "" : "AND a.id = ?"} ORDER BY c.clip_id LIMIT ${BATCH}`,
+    accountId === undefined ? [now] : [now, accountId]);
   return rows.map((r) => r.clip_id);
 }
 
 /** Applies one account's retention now (after the owner shortened it). Returns how many clips were deleted. */
-export function applyRetention(db: Db, dataDir: string, now: number, accountId?: string): number {
+export async function applyRetention(store: Store, dataDir: string, now: number, accountId?: string): Promise<number> {
   let total = 0;
   for (;;) {
-    const ids = expiredClipIds(db, now, accountId);
-    total += deleteClips(db, dataDir, ids, now);
+    const ids = await expiredClipIds(store, now, accountId);
+    total += await deleteClips(store, dataDir, ids, now);
     if (ids.length < BATCH) return total;
   }
 }
 
-function staleUploadIds(db: Db, cutoff: number): string[] {
-  return (db.prepare(`SELECT clip_id FROM clips WHERE complete = 0 AND deleted_at IS NULL AND created_at <= ? LIMIT ${BATCH}`).all(cutoff) as { clip_id: string }[]).map((r) => r.clip_id);
+async function staleUploadIds(store: Store, cutoff: number): Promise<string[]> {
+  return (await store.all<{ clip_id: string }>(`SELECT clip_id FROM clips WHERE complete = 0 AND deleted_at IS NULL AND created_at <= ? ORDER BY clip_id LIMIT ${BATCH}`, [cutoff])).map((r) => r.clip_id);
 }
 
 function olderThan(file: string, cutoff: number): boolean {
@@ -113,11 +117,12 @@ function olderThan(file: string, cutoff: number): boolean {
  * Removes what no row accounts for: `clips/<id>.sealed` and `clips/<id>/` with no clip row; `clips/<id>/`
  * of a complete clip (its parts, left by a crash after the clip was assembled); `.tmp-*` files of
  * interrupted atomic writes (in `clips/` and in upload folders); `tmp/up-*` of interrupted segment uploads.
- * Only entries last modified before `cutoff`. Anything else in the folder is left alone.
+ * Only entries last modified before `cutoff` (so a file another node is writing right now, before its row
+ * exists, is never taken for an orphan). Anything else in the folder is left alone.
  */
-export function removeOrphans(db: Db, dataDir: string, cutoff: number): number {
+export async function removeOrphans(store: Store, dataDir: string, cutoff: number): Promise<number> {
   const clipsDir = path.join(dataDir, "clips");
-  const row = db.prepare("SELECT complete FROM clips WHERE clip_id = ?");
+  const row = (id: string) => store.get<{ complete: number }>("SELECT complete FROM clips WHERE clip_id = ?", [id]);
   let removed = 0;
   const remove = (p: string) => {
     if (!olderThan(p, cutoff)) return;
@@ -128,11 +133,11 @@ export function removeOrphans(db: Db, dataDir: string, cutoff: number): number {
     const p = path.join(clipsDir, name);
     const file = CLIP_FILE.exec(name);
     if (file) {
-      if (!row.get(file[1])) remove(p);
+      if (olderThan(p, cutoff) && !(await row(file[1]))) remove(p);
     } else if (CLIP_DIR.test(name)) {
-      const r = row.get(name) as { complete: number } | undefined;
+      const r = await row(name);
       if (!r || r.complete === 1) remove(p);
-      else if (fs.lstatSync(p).isDirectory()) for (const inner of fs.readdirSync(p)) if (inner.startsWith(".tmp-")) remove(path.join(p, inner));
+      else if (fs.existsSync(p) && fs.lstatSync(p).isDirectory()) for (const inner of fs.readdirSync(p)) if (inner.startsWith(".tmp-")) remove(path.join(p, inner));
     } else if (name.startsWith(".tmp-")) {
       remove(p);
     }
@@ -144,15 +149,15 @@ export function removeOrphans(db: Db, dataDir: string, cutoff: number): number {
 }
 
 /** One sweep: finish tombstones, delete expired clips and stale uploads, remove orphans. */
-export function sweep(db: Db, options: SweepOptions): SweepResult {
-  const finished = finishTombstoned(db, options.dataDir);
-  const expired = applyRetention(db, options.dataDir, options.now);
+export async function sweep(store: Store, options: SweepOptions): Promise<SweepResult> {
+  const finished = await finishTombstoned(store, options.dataDir);
+  const expired = await applyRetention(store, options.dataDir, options.now);
   let stale = 0;
   for (;;) {
-    const ids = staleUploadIds(db, options.now - options.staleUploadMs);
-    stale += deleteClips(db, options.dataDir, ids, options.now);
+    const ids = await staleUploadIds(store, options.now - options.staleUploadMs);
+    stale += await deleteClips(store, options.dataDir, ids, options.now);
     if (ids.length < BATCH) break;
   }
-  const orphans = removeOrphans(db, options.dataDir, options.now - options.orphanGraceMs);
+  const orphans = await removeOrphans(store, options.dataDir, options.now - options.orphanGraceMs);
   return { finished, expired, stale, orphans };
 }

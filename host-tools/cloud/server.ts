@@ -15,8 +15,7 @@ import { parseCertificate, verifyChain, type Certificate } from "../../firmware/
 import { fail } from "../../firmware/core/errors";
 import { NodeCrypto } from "../platform/node-crypto";
 import { FOOTER_BYTES, MAX_HEAD_BYTES, readHead, segmentLengthOk } from "./clip-format";
-import { openDb, type Db } from "./db";
-import { startDbWriter } from "./db-writer";
+import { openStore, type Sql, type Store } from "./store";
 import { fsyncDirAsync, writeFileAtomicAsync } from "./files";
 import {
   JSON_LIMIT, PUBLIC_JSON_LIMIT, bin, clientCheck, declaredLength, httpFail, obj, onlyFields, parseJsonObject, rateLimited,
@@ -111,7 +110,13 @@ function checkCameraStatus(body: Json): CameraStatus {
 }
 
 export interface CloudOptions {
+  /** Where the clip files live (and, by default, the SQLite database). */
   dataDir: string;
+  /**
+   * The metadata store: a SQLite file path or a postgres://user@host/db URL (docs/CLOUD-API.md
+   * "Deployment"). Default: DATADIR/cloud.sqlite.
+   */
+  db?: string;
   port?: number;
   host?: string;
   /** Injected clock for tests of the rate limit window (ms since epoch). */
@@ -155,13 +160,14 @@ export interface ShutdownOptions {
 export interface CloudServer {
   url: string;
   port: number;
-  db: Db;
+  /** The metadata store (docs/CLOUD-API.md "Deployment"). */
+  store: Store;
   /** What is in progress now (for tests and monitoring): camera uploads, and login hashes running or waiting. */
   stats(): { uploads: number; hashing: number; hashWaiting: number };
   /** The camera-facing base URL announced by GET /v1/info. */
   publicUrl: string;
   /** Runs the sweeper once now (also run at start and every sweepIntervalMs). */
-  sweep(): SweepResult;
+  sweep(): Promise<SweepResult>;
   /**
    * Graceful stop: health turns 503, the listener closes, requests in flight finish (bounded by graceMs),
    * then the remaining connections are cut and the database is closed. Resolves with the number of requests
@@ -191,9 +197,10 @@ function clientAddress(req: http.IncomingMessage): string {
 }
 
 export async function startCloud(options: CloudOptions): Promise<CloudServer> {
+  if (options.publicUrl !== undefined) normalizePublicUrl(options.publicUrl); // refuse a bad one before anything starts
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(path.join(dataDir, "clips"), { recursive: true, mode: 0o700 });
-  const db = openDb(path.join(dataDir, "cloud.sqlite"));
+  const store = await openStore(options.db ?? path.join(dataDir, "cloud.sqlite"));
   const now = options.now ?? (() => Date.now());
   const crypto = new NodeCrypto();
   // Camera uploads stream through here (same file system as the clips, so a finished part is renamed into
@@ -209,39 +216,36 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   let publicUrl = "";
   let draining = false;
   const logger = options.logger ?? createLogger(options.logLevel ?? "silent", options.logSink ?? process.stdout, () => now());
-  if (options.publicUrl !== undefined) normalizePublicUrl(options.publicUrl); // refuse a bad one before anything starts
   const sweepOptions = () => ({ dataDir, now: now(), orphanGraceMs: options.orphanGraceMs ?? 10 * 60 * 1000, staleUploadMs: options.staleUploadMs ?? 7 * DAY_MS });
   // Deletes interrupted by a crash are finished, and leftovers removed, before the first request is served.
-  const started = sweep(db, sweepOptions());
+  const started = await sweep(store, sweepOptions());
   if (started.finished + started.expired + started.stale + started.orphans > 0) logger.info("sweep", { ...started, at: "start" });
-  // The hot writes of camera uploads are group-committed by a worker thread on its own connection (db-writer.ts).
-  const writer = startDbWriter(path.join(dataDir, "cloud.sqlite"));
 
   // ------------------------------------------------------------------------------------------- helpers
-  function session(ctx: Ctx): Session {
+  async function session(ctx: Ctx): Promise<Session> {
     const auth = ctx.req.headers.authorization;
     const match = typeof auth === "string" ? /^Bearer ([A-Za-z0-9_-]{43})$/.exec(auth) : null;
     if (!match) httpFail(401, "E_AUTH", "sign in first (missing or malformed bearer token)");
     const tokenHash = sha256hex(match[1]);
-    const row = db.prepare("SELECT account_id, phone_key_id, unlocked, unlock_failures, created_at, last_used_at FROM sessions WHERE token_hash = ?").get(tokenHash) as
+    const row = (await store.get("SELECT account_id, phone_key_id, unlocked, unlock_failures, created_at, last_used_at FROM sessions WHERE token_hash = ?", [tokenHash])) as
       | { account_id: string; phone_key_id: string | null; unlocked: number; unlock_failures: number; created_at: number; last_used_at: number | null } | undefined;
     if (!row) httpFail(401, "E_AUTH", "session is not valid; sign in again");
     const t = now();
     const lastUsed = row.last_used_at ?? row.created_at;
     if (t - row.created_at > SESSION_MAX_AGE_MS || t - lastUsed > SESSION_IDLE_MS) {
-      db.prepare("DELETE FROM sessions WHERE token_hash = ?").run(tokenHash);
+      (await store.run("DELETE FROM sessions WHERE token_hash = ?", [tokenHash]));
       httpFail(401, "E_AUTH", "session expired; sign in again");
     }
     // Idle time is tracked to the minute, so reads do not each cost a database write.
-    if (t - lastUsed > 60_000) db.prepare("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?").run(t, tokenHash);
+    if (t - lastUsed > 60_000) (await store.run("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?", [t, tokenHash]));
     ctx.log.accountId = row.account_id;
     return { tokenHash, accountId: row.account_id, phoneKeyId: row.phone_key_id, unlocked: row.unlocked === 1, unlockFailures: row.unlock_failures };
   }
 
-  function newSession(accountId: string): string {
+  async function newSession(q: Sql, accountId: string): Promise<string> {
     const token = toBase64Url(nodeCrypto.randomBytes(32));
     const t = now();
-    db.prepare("INSERT INTO sessions (token_hash, account_id, created_at, last_used_at) VALUES (?, ?, ?, ?)").run(sha256hex(token), accountId, t, t);
+    (await q.run("INSERT INTO sessions (token_hash, account_id, created_at, last_used_at) VALUES (?, ?, ?, ?)", [sha256hex(token), accountId, t, t]));
     return token;
   }
 
@@ -266,27 +270,31 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   }
 
   /**
-   * Sign-in limits, counted in SQLite (several cloud nodes may share it): at most SIGNIN_FAILURES_PER_ACCOUNT
-   * wrong passwords per e-mail and SIGNIN_FAILURES_PER_ADDRESS per client address in any rolling window. The
-   * attempt is recorded as a failure *before* the password is hashed (so parallel attempts cannot overshoot
-   * the limit) and the record is deleted if the password was right. Returns the record's rowid.
+   * Sign-in limits, counted in the database (every node sharing it counts together): at most
+   * SIGNIN_FAILURES_PER_ACCOUNT wrong passwords per e-mail and SIGNIN_FAILURES_PER_ADDRESS per client address
+   * in any rolling window. The attempt is recorded as a failure *before* the password is hashed, in one
+   * transaction with the counts (transactions run one at a time on every node), so parallel attempts cannot
+   * overshoot the limit; the record is deleted if the password was right. Returns the record's rowid.
    */
-  function signInAttempt(email: string, address: string): number | bigint {
+  function signInAttempt(email: string, address: string): Promise<number> {
+    return store.transaction(async (tx) => {
     const t = now();
     const since = t - SIGNIN_WINDOW_MS;
-    db.prepare("DELETE FROM signin_failures WHERE at <= ?").run(since);
+    await tx.run("DELETE FROM signin_failures WHERE at <= ?", [since]);
     const limits: [string, string, number, string][] = [
       ["email", email, SIGNIN_FAILURES_PER_ACCOUNT, "for this account"],
       ["address", address, SIGNIN_FAILURES_PER_ADDRESS, "from your address"],
     ];
     for (const [column, value, limit, what] of limits) {
-      const r = db.prepare(`SELECT COUNT(*) AS n, MIN(at) AS oldest FROM signin_failures WHERE ${column} = ? AND at > ?`).get(value, since) as { n: number; oldest: number | null };
+      const r = (await tx.get(`SELECT COUNT(*) AS n, MIN(at) AS oldest FROM signin_failures WHERE ${column} = ? AND at > ?`, [value, since])) as { n: number; oldest: number | null };
       if (r.n >= limit) {
         const wait = ((r.oldest as number) + SIGNIN_WINDOW_MS - t) / 1000;
         rateLimited(`too many wrong sign-ins ${what} (${limit} per ${SIGNIN_WINDOW_MS / 60000} minutes); try again in ${Math.ceil(wait / 60)} minutes`, wait);
       }
     }
-    return db.prepare("INSERT INTO signin_failures (email, address, at) VALUES (?, ?, ?)").run(email, address, t).lastInsertRowid;
+    const row = await tx.get<{ rowid: number }>("INSERT INTO signin_failures (email, address, at) VALUES (?, ?, ?) RETURNING rowid", [email, address, t]);
+    return row!.rowid;
+    });
   }
 
   // Camera uploads in progress, per camera and in total.
@@ -306,12 +314,14 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     });
   }
 
-  function e2eeRow(accountId: string): { root_cert: Buffer; data_key_cert: Buffer; backup: string; auth_verifier: string; roster: Buffer; roster_version: number } | undefined {
-    return db.prepare("SELECT * FROM e2ee WHERE account_id = ?").get(accountId) as never;
+  type E2eeRow = { root_cert: Buffer; data_key_cert: Buffer; backup: string; auth_verifier: string; roster: Buffer; roster_version: number };
+  /** `q`: the store, or the transaction the caller is in (a transaction must not wait for the store). */
+  function e2eeRow(accountId: string, q: Sql = store): Promise<E2eeRow | undefined> {
+    return q.get<E2eeRow>("SELECT * FROM e2ee WHERE account_id = ?", [accountId]);
   }
 
-  function requireE2ee(accountId: string): NonNullable<ReturnType<typeof e2eeRow>> {
-    const row = e2eeRow(accountId);
+  async function requireE2ee(accountId: string): Promise<E2eeRow> {
+    const row = await e2eeRow(accountId);
     if (!row) httpFail(409, "E_STATE", "end-to-end encryption is not enabled for this account");
     return row;
   }
@@ -342,14 +352,14 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   }
 
   /** One limit (PROTOCOL §5): every roster entry is a clip recipient; a clip has at most 16. */
-  function checkPhoneLimit(accountId: string): void {
-    if (activePhoneIds(accountId).length >= ROSTER_MAX_PHONES) {
+  async function checkPhoneLimit(accountId: string, q: Sql = store): Promise<void> {
+    if ((await activePhoneIds(accountId, q)).length >= ROSTER_MAX_PHONES) {
       httpFail(409, "E_LIMIT", `an account holds at most ${ROSTER_MAX_PHONES} phones (${ROSTER_MAX_PHONES + 1} clip recipients with the data key); remove a phone first`);
     }
   }
 
-  function activePhoneIds(accountId: string): string[] {
-    return (db.prepare("SELECT key_id FROM phones WHERE account_id = ?").all(accountId) as { key_id: string }[]).map((r) => r.key_id);
+  async function activePhoneIds(accountId: string, q: Sql = store): Promise<string[]> {
+    return ((await q.all("SELECT key_id FROM phones WHERE account_id = ?", [accountId])) as { key_id: string }[]).map((r) => r.key_id);
   }
 
   function checkWraps(body: Json): string {
@@ -391,19 +401,28 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   let noncesPrunedAt = -Infinity;
   /** Remembers a verified request's nonce (replay check). Only ever called after every certificate check. */
-  function recordNonce(auth: RequestAuthHeaders): void {
+  async function recordNonce(auth: RequestAuthHeaders): Promise<void> {
     const t = now();
     // Nonces older than 15 minutes (three times the request window) are pruned, at most once a second.
     if (t - noncesPrunedAt > 1000 || t < noncesPrunedAt) {
-      writer.run("DELETE FROM nonces WHERE at < ?", [t - 15 * 60 * 1000]).catch((error: unknown) => logger.error("nonces not pruned", { err: errorFields(error) }));
+      store.write("DELETE FROM nonces WHERE at < ?", [t - 15 * 60 * 1000]).catch((error: unknown) => logger.error("nonces not pruned", { err: errorFields(error) }));
       noncesPrunedAt = t;
     }
+    if (store.dialect === "postgres") {
+      // Several nodes: the insert itself is the check (the primary key refuses the second one, on any node).
+      if (await store.write("INSERT INTO nonces (camera_id, nonce, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [auth.cameraId, auth.nonce, t]) === 0) {
+        httpFail(401, "E_AUTH", "request replayed (nonce already used)");
+      }
+      return;
+    }
+    // One node (SQLite): the check is a read here plus the nonces not yet committed by the writer thread; the
+    // request goes on without waiting for the insert's fsync.
     const key = `${auth.cameraId}\n${auth.nonce}`;
-    if (pendingNonces.has(key) || db.prepare("SELECT 1 FROM nonces WHERE camera_id = ? AND nonce = ?").get(auth.cameraId, auth.nonce)) {
+    if (pendingNonces.has(key) || (await store.get("SELECT 1 FROM nonces WHERE camera_id = ? AND nonce = ?", [auth.cameraId, auth.nonce]))) {
       httpFail(401, "E_AUTH", "request replayed (nonce already used)");
     }
     pendingNonces.add(key);
-    void writer.run("INSERT OR IGNORE INTO nonces (camera_id, nonce, at) VALUES (?, ?, ?)", [auth.cameraId, auth.nonce, t])
+    void store.write("INSERT INTO nonces (camera_id, nonce, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [auth.cameraId, auth.nonce, t])
       .catch((error: unknown) => logger.error("nonce not recorded", { err: errorFields(error) }))
       .finally(() => pendingNonces.delete(key));
   }
@@ -446,13 +465,13 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
    * be free (429 otherwise); finally the nonce is remembered. The caller then reads the body and checks it
    * against `bodySha256`.
    */
-  function cameraAuth(ctx: Ctx, limit: number, upload = false): CameraRequest {
+  async function cameraAuth(ctx: Ctx, limit: number, upload = false): Promise<CameraRequest> {
     const auth = clientCheck(() => parseRequestAuthHeaders(ctx.req.headers as Record<string, string>));
-    const row = db.prepare("SELECT account_id, cert FROM cameras WHERE camera_id = ?").get(auth.cameraId) as { account_id: string; cert: Buffer } | undefined;
+    const row = (await store.get("SELECT account_id, cert FROM cameras WHERE camera_id = ?", [auth.cameraId])) as { account_id: string; cert: Buffer } | undefined;
     if (!row) httpFail(401, "E_AUTH", "unknown camera; register it first");
     ctx.log.cameraId = auth.cameraId; // a registered camera's claimed id; the signature is checked next
     ctx.log.accountId = row.account_id;
-    const e2ee = db.prepare("SELECT root_cert FROM e2ee WHERE account_id = ?").get(row.account_id) as { root_cert: Buffer } | undefined;
+    const e2ee = (await store.get("SELECT root_cert FROM e2ee WHERE account_id = ?", [row.account_id])) as { root_cert: Buffer } | undefined;
     if (!e2ee) httpFail(401, "E_AUTH", "the camera's account no longer has end-to-end encryption");
     const key = verifiedCameraKey(auth.cameraId, row.cert, e2ee.root_cert);
     if (Math.abs(now() - auth.timestamp) > REQUEST_WINDOW_MS) httpFail(401, "E_AUTH", "request timestamp is outside the allowed window (check the camera clock)");
@@ -465,7 +484,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     if (!nodeCrypto.verify("sha256", message, { key, dsaEncoding: "ieee-p1363" }, auth.signature)) httpFail(401, "E_AUTH", "request signature is invalid");
     const length = declaredLength(ctx.req, limit);
     if (upload) acquireUpload(ctx, auth.cameraId);
-    recordNonce(auth);
+    await recordNonce(auth);
     return { cameraId: auth.cameraId, accountId: row.account_id, length, bodySha256: toHex(auth.bodyHash) };
   }
 
@@ -489,8 +508,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     if (fs.existsSync(file)) return file;
     const legacyHead = path.join(clipDir(id), "head");
     if (!fs.existsSync(legacyHead)) httpFail(409, "E_STATE", "the clip's upload was lost; upload its head again");
-    const rows = db.prepare("SELECT idx FROM clip_segments WHERE clip_id = ?").all(id) as { idx: number }[];
-    const clip = clipRow(id)!;
+    const rows = (await store.all("SELECT idx FROM clip_segments WHERE clip_id = ?", [id])) as { idx: number }[];
+    const clip = (await clipRow(id))!;
     const handle = await fs.promises.open(`${file}.tmp-convert`, "w", 0o600);
     try {
       await handle.write(fs.readFileSync(legacyHead), 0, headLength, 0);
@@ -568,7 +587,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     await noBody(ctx);
     let dbOk = true;
     try {
-      db.prepare("SELECT 1").get();
+      (await store.get("SELECT 1"));
     } catch (error) {
       dbOk = false;
       ctx.log.err = errorFields(error);
@@ -582,15 +601,15 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const body = await json(ctx, ["email", "password"], PUBLIC_JSON_LIMIT);
     const email = str(body, "email", EMAIL).toLowerCase();
     const password = str(body, "password", LOGIN_PASSWORD);
-    if (db.prepare("SELECT 1 FROM accounts WHERE email = ?").get(email)) httpFail(409, "E_CONFLICT", "an account with this email exists; sign in instead");
+    if ((await store.get("SELECT 1 FROM accounts WHERE email = ?", [email]))) httpFail(409, "E_CONFLICT", "an account with this email exists; sign in instead");
     const accountId = "acct-" + nodeCrypto.randomBytes(8).toString("hex");
     const salt = nodeCrypto.randomBytes(16);
     const hash = await loginHash(password, salt);
-    const token = db.transaction(() => {
-      if (db.prepare("SELECT 1 FROM accounts WHERE email = ?").get(email)) httpFail(409, "E_CONFLICT", "an account with this email exists; sign in instead");
-      db.prepare("INSERT INTO accounts (id, email, login_salt, login_hash, created_at) VALUES (?, ?, ?, ?, ?)").run(accountId, email, salt, hash, now());
-      return newSession(accountId);
-    })();
+    const token = await store.transaction(async (tx) => {
+      if ((await tx.get("SELECT 1 FROM accounts WHERE email = ?", [email]))) httpFail(409, "E_CONFLICT", "an account with this email exists; sign in instead");
+      (await tx.run("INSERT INTO accounts (id, email, login_salt, login_hash, created_at) VALUES (?, ?, ?, ?, ?)", [accountId, email, salt, hash, now()]));
+      return newSession(tx, accountId);
+    });
     sendJson(ctx.res, 201, { accountId, token });
   });
 
@@ -598,42 +617,42 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const body = await json(ctx, ["email", "password"], PUBLIC_JSON_LIMIT);
     const email = str(body, "email", EMAIL).toLowerCase();
     const password = str(body, "password", LOGIN_PASSWORD);
-    const attempt = signInAttempt(email, clientAddress(ctx.req));
-    const row = db.prepare("SELECT id, login_salt, login_hash FROM accounts WHERE email = ?").get(email) as { id: string; login_salt: Buffer; login_hash: Buffer } | undefined;
+    const attempt = await signInAttempt(email, clientAddress(ctx.req));
+    const row = (await store.get("SELECT id, login_salt, login_hash FROM accounts WHERE email = ?", [email])) as { id: string; login_salt: Buffer; login_hash: Buffer } | undefined;
     let hash: Buffer;
     try {
       hash = await loginHash(password, row ? row.login_salt : Buffer.alloc(16));
     } catch (error) {
-      db.prepare("DELETE FROM signin_failures WHERE rowid = ?").run(attempt); // not hashed: no attempt was made
+      (await store.run("DELETE FROM signin_failures WHERE rowid = ?", [attempt])); // not hashed: no attempt was made
       throw error;
     }
     if (!row || !nodeCrypto.timingSafeEqual(hash, row.login_hash)) httpFail(401, "E_AUTH", "wrong email or password");
-    db.prepare("DELETE FROM signin_failures WHERE rowid = ?").run(attempt);
-    sendJson(ctx.res, 201, { accountId: row.id, token: newSession(row.id) });
+    (await store.run("DELETE FROM signin_failures WHERE rowid = ?", [attempt]));
+    sendJson(ctx.res, 201, { accountId: row.id, token: await newSession(store, row.id) });
   });
 
   route("DELETE", "/v1/sessions/current", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     await noBody(ctx);
-    db.prepare("DELETE FROM sessions WHERE token_hash = ?").run(s.tokenHash);
+    (await store.run("DELETE FROM sessions WHERE token_hash = ?", [s.tokenHash]));
     sendJson(ctx.res, 200, { ok: true });
   });
 
   route("GET", "/v1/account", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     await noBody(ctx);
-    const account = db.prepare("SELECT id, email FROM accounts WHERE id = ?").get(s.accountId) as { id: string; email: string };
-    const e2ee = e2eeRow(s.accountId);
-    const phones = (db.prepare("SELECT key_id, name, cert, added_at FROM phones WHERE account_id = ? ORDER BY added_at").all(s.accountId) as { key_id: string; name: string; cert: Buffer; added_at: number }[])
+    const account = (await store.get("SELECT id, email FROM accounts WHERE id = ?", [s.accountId])) as { id: string; email: string };
+    const e2ee = await e2eeRow(s.accountId);
+    const phones = ((await store.all("SELECT key_id, name, cert, added_at FROM phones WHERE account_id = ? ORDER BY added_at", [s.accountId])) as { key_id: string; name: string; cert: Buffer; added_at: number }[])
       .map((p) => ({ keyId: p.key_id, name: p.name, certificate: toBase64Url(p.cert), addedAt: p.added_at }));
-    const cameras = (db.prepare("SELECT c.camera_id, c.cert, c.key_id, c.registered_at, s.roster_version, s.roster_problem, s.queued, s.reported_at FROM cameras c LEFT JOIN camera_status s ON s.camera_id = c.camera_id WHERE c.account_id = ? ORDER BY c.camera_id").all(s.accountId) as
+    const cameras = ((await store.all("SELECT c.camera_id, c.cert, c.key_id, c.registered_at, s.roster_version, s.roster_problem, s.queued, s.reported_at FROM cameras c LEFT JOIN camera_status s ON s.camera_id = c.camera_id WHERE c.account_id = ? ORDER BY c.camera_id", [s.accountId])) as
       { camera_id: string; cert: Buffer; key_id: string; registered_at: number; roster_version: number | null; roster_problem: string | null; queued: number | null; reported_at: number | null }[])
       .map((c) => ({
         cameraId: c.camera_id, certificate: toBase64Url(c.cert), keyId: c.key_id, registeredAt: c.registered_at,
         status: c.reported_at === null ? null
           : { rosterVersion: c.roster_version, rosterProblem: c.roster_problem === null ? null : JSON.parse(c.roster_problem), queued: c.queued, reportedAt: c.reported_at },
       }));
-    const cameraCertificates = (db.prepare("SELECT cert_sha256, camera_id, cert, revoked FROM camera_certs WHERE account_id = ? ORDER BY registered_at").all(s.accountId) as { cert_sha256: string; camera_id: string; cert: Buffer; revoked: number }[])
+    const cameraCertificates = ((await store.all("SELECT cert_sha256, camera_id, cert, revoked FROM camera_certs WHERE account_id = ? ORDER BY registered_at", [s.accountId])) as { cert_sha256: string; camera_id: string; cert: Buffer; revoked: number }[])
       .map((c) => ({ cameraId: c.camera_id, sha256: c.cert_sha256, certificate: toBase64Url(c.cert), removed: c.revoked === 1 }));
     sendJson(ctx.res, 200, {
       accountId: account.id,
@@ -646,14 +665,14 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       phones,
       cameras,
       cameraCertificates,
-      retentionDays: (db.prepare("SELECT retention_days FROM accounts WHERE id = ?").get(s.accountId) as { retention_days: number | null }).retention_days,
+      retentionDays: ((await store.get("SELECT retention_days FROM accounts WHERE id = ?", [s.accountId])) as { retention_days: number | null }).retention_days,
     });
   });
 
   // Retention: clips whose upload began more than `days` days ago are deleted, now and by every sweep.
   // Shortening it deletes clips, so only an enrolled phone may set it (as for every destructive change).
   route("PUT", "/v1/account/retention", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     const body = await json(ctx, ["days"]);
     if (!("days" in body)) httpFail(400, "E_FORMAT", "field 'days' is missing (a number of days, or null to keep clips until deleted)");
     const days = body.days;
@@ -661,14 +680,14 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       httpFail(400, "E_FORMAT", `field 'days' must be a whole number of days from 1 to ${RETENTION_MAX_DAYS}, or null`);
     }
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may change the retention");
-    db.prepare("UPDATE accounts SET retention_days = ? WHERE id = ?").run(days, s.accountId);
-    const deleted = applyRetention(db, dataDir, now(), s.accountId);
+    await store.run("UPDATE accounts SET retention_days = ? WHERE id = ?", [days as number | null, s.accountId]);
+    const deleted = await applyRetention(store, dataDir, now(), s.accountId);
     sendJson(ctx.res, 200, { retentionDays: days, deleted });
   });
 
   // E2EE enrollment: the first phone uploads every public part, the backups and roster v1 at once.
   route("POST", "/v1/e2ee", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     const body = await json(ctx, ["rootCertificate", "dataKeyCertificate", "backup", "authVerifier", "phone", "roster"]);
     const root = cert(body, "rootCertificate");
     const dataCert = cert(body, "dataKeyCertificate");
@@ -688,61 +707,60 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     if (roster.version !== 1) httpFail(400, "E_ROSTER", `roster version ${roster.version} is not the next version: expected 1`);
     const phoneKeyId = toHex(crypto.sha256(phoneCert.spki));
     checkRosterMatches(roster, [phoneKeyId], dataCert.der);
-    db.transaction(() => {
-      if (e2eeRow(s.accountId)) httpFail(409, "E_CONFLICT", "end-to-end encryption is already enabled; use recover on a new phone");
-      if (db.prepare("SELECT 1 FROM phones WHERE key_id = ?").get(phoneKeyId)) httpFail(409, "E_CONFLICT", "this phone key is already enrolled");
-      db.prepare("INSERT INTO e2ee (account_id, root_cert, data_key_cert, backup, auth_verifier, roster, roster_version, enabled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .run(s.accountId, root.der, dataCert.der, backup, verifier, rosterBytes, roster.version, now());
-      db.prepare("INSERT INTO phones (key_id, account_id, name, cert, wraps, added_at) VALUES (?, ?, ?, ?, ?, ?)").run(phoneKeyId, s.accountId, phoneName, phoneCert.der, wraps, now());
-      db.prepare("UPDATE sessions SET phone_key_id = ?, unlocked = 1 WHERE token_hash = ?").run(phoneKeyId, s.tokenHash);
-    })();
+    await store.transaction(async (tx) => {
+      if (await e2eeRow(s.accountId, tx)) httpFail(409, "E_CONFLICT", "end-to-end encryption is already enabled; use recover on a new phone");
+      if ((await tx.get("SELECT 1 FROM phones WHERE key_id = ?", [phoneKeyId]))) httpFail(409, "E_CONFLICT", "this phone key is already enrolled");
+      (await tx.run("INSERT INTO e2ee (account_id, root_cert, data_key_cert, backup, auth_verifier, roster, roster_version, enabled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [s.accountId, root.der, dataCert.der, backup, verifier, rosterBytes, roster.version, now()]));
+      (await tx.run("INSERT INTO phones (key_id, account_id, name, cert, wraps, added_at) VALUES (?, ?, ?, ?, ?, ?)", [phoneKeyId, s.accountId, phoneName, phoneCert.der, wraps, now()]));
+      (await tx.run("UPDATE sessions SET phone_key_id = ?, unlocked = 1 WHERE token_hash = ?", [phoneKeyId, s.tokenHash]));
+    });
     sendJson(ctx.res, 201, { phoneKeyId, rosterVersion: roster.version });
   });
 
   // Turning E2EE off deletes every key, backup, roster and camera registration; clips stay, unreadable.
   route("DELETE", "/v1/e2ee", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     const body = await json(ctx, ["confirm"]);
     if (body.confirm !== "delete-all-keys") httpFail(400, "E_FORMAT", "confirm must be \"delete-all-keys\"");
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may turn end-to-end encryption off");
-    requireE2ee(s.accountId);
-    db.transaction(() => {
-      db.prepare("DELETE FROM phones WHERE account_id = ?").run(s.accountId);
-      db.prepare("DELETE FROM e2ee WHERE account_id = ?").run(s.accountId);
-      db.prepare("DELETE FROM camera_status WHERE camera_id IN (SELECT camera_id FROM cameras WHERE account_id = ?)").run(s.accountId);
-      for (const c of db.prepare("SELECT camera_id FROM cameras WHERE account_id = ?").all(s.accountId) as { camera_id: string }[]) verifiedCameras.delete(c.camera_id);
-      db.prepare("DELETE FROM cameras WHERE account_id = ?").run(s.accountId);
-      db.prepare("DELETE FROM camera_certs WHERE account_id = ?").run(s.accountId);
-      db.prepare("DELETE FROM unlock_failures WHERE account_id = ?").run(s.accountId);
-      db.prepare("UPDATE sessions SET phone_key_id = NULL, unlocked = 0 WHERE account_id = ?").run(s.accountId);
-    })();
+    await requireE2ee(s.accountId);
+    await store.transaction(async (tx) => {
+      (await tx.run("DELETE FROM phones WHERE account_id = ?", [s.accountId]));
+      (await tx.run("DELETE FROM e2ee WHERE account_id = ?", [s.accountId]));
+      (await tx.run("DELETE FROM camera_status WHERE camera_id IN (SELECT camera_id FROM cameras WHERE account_id = ?)", [s.accountId]));
+      for (const c of (await tx.all("SELECT camera_id FROM cameras WHERE account_id = ?", [s.accountId])) as { camera_id: string }[]) verifiedCameras.delete(c.camera_id);
+      (await tx.run("DELETE FROM cameras WHERE account_id = ?", [s.accountId]));
+      (await tx.run("DELETE FROM camera_certs WHERE account_id = ?", [s.accountId]));
+      (await tx.run("DELETE FROM unlock_failures WHERE account_id = ?", [s.accountId]));
+      (await tx.run("UPDATE sessions SET phone_key_id = NULL, unlocked = 0 WHERE account_id = ?", [s.accountId]));
+    });
     sendJson(ctx.res, 200, { ok: true });
   });
 
   route("GET", "/v1/e2ee/kdf", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     await noBody(ctx);
-    const row = requireE2ee(s.accountId);
+    const row = await requireE2ee(s.accountId);
     sendJson(ctx.res, 200, { kdf: (JSON.parse(row.backup) as Json).kdf });
   });
 
   // Releases the encrypted backup to a phone that proves knowledge of the passphrase-derived auth key.
   route("POST", "/v1/e2ee/unlock", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     const body = await json(ctx, ["authKey"]);
     const authKey = bin(body, "authKey", 32, 32);
-    const row = requireE2ee(s.accountId);
+    const row = await requireE2ee(s.accountId);
     const t = now();
     const address = clientAddress(ctx.req);
     // Wrong proofs count per (account, client address) — someone who guessed the login password spends only
     // their own address's budget — and per account over a day, which bounds guessing from many addresses.
-    db.prepare("DELETE FROM unlock_failures WHERE at <= ?").run(t - DAY_MS);
-    const here = db.prepare("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM unlock_failures WHERE account_id = ? AND address = ? AND at > ?").get(s.accountId, address, t - HOUR_MS) as { n: number; oldest: number | null };
+    (await store.run("DELETE FROM unlock_failures WHERE at <= ?", [t - DAY_MS]));
+    const here = (await store.get("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM unlock_failures WHERE account_id = ? AND address = ? AND at > ?", [s.accountId, address, t - HOUR_MS])) as { n: number; oldest: number | null };
     if (here.n >= UNLOCK_FAILURES_PER_HOUR) {
       const wait = ((here.oldest as number) + HOUR_MS - t) / 1000;
       rateLimited(`too many wrong passphrases from your address: ${UNLOCK_FAILURES_PER_HOUR} per hour; try again in ${Math.ceil(wait / 60)} minutes`, wait);
     }
-    const all = db.prepare("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM unlock_failures WHERE account_id = ? AND at > ?").get(s.accountId, t - DAY_MS) as { n: number; oldest: number | null };
+    const all = (await store.get("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM unlock_failures WHERE account_id = ? AND at > ?", [s.accountId, t - DAY_MS])) as { n: number; oldest: number | null };
     if (all.n >= UNLOCK_FAILURES_PER_DAY) {
       const wait = ((all.oldest as number) + DAY_MS - t) / 1000;
       rateLimited(`too many wrong passphrases for this account: ${UNLOCK_FAILURES_PER_DAY} per day; try again in ${Math.ceil(wait / 3600)} hours`, wait);
@@ -750,16 +768,16 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const ok = constantTimeEqual(nodeCrypto.createHash("sha256").update(authKey).digest(), fromBase64Url(row.auth_verifier));
     if (!ok) {
       const signedOut = s.unlockFailures + 1 >= UNLOCK_FAILURES_PER_SESSION;
-      db.transaction(() => {
-        db.prepare("INSERT INTO unlock_failures (account_id, address, at) VALUES (?, ?, ?)").run(s.accountId, address, t);
-        if (signedOut) db.prepare("DELETE FROM sessions WHERE token_hash = ?").run(s.tokenHash);
-        else db.prepare("UPDATE sessions SET unlock_failures = unlock_failures + 1 WHERE token_hash = ?").run(s.tokenHash);
-      })();
+      await store.transaction(async (tx) => {
+        (await tx.run("INSERT INTO unlock_failures (account_id, address, at) VALUES (?, ?, ?)", [s.accountId, address, t]));
+        if (signedOut) (await tx.run("DELETE FROM sessions WHERE token_hash = ?", [s.tokenHash]));
+        else (await tx.run("UPDATE sessions SET unlock_failures = unlock_failures + 1 WHERE token_hash = ?", [s.tokenHash]));
+      });
       const left = Math.min(UNLOCK_FAILURES_PER_HOUR - here.n - 1, UNLOCK_FAILURES_PER_DAY - all.n - 1);
       httpFail(403, "E_AUTH", `wrong passphrase (${left} attempts left this hour from your address)` +
         (signedOut ? `; this session is signed out after ${UNLOCK_FAILURES_PER_SESSION} wrong passphrases, sign in again` : ""));
     }
-    db.prepare("UPDATE sessions SET unlocked = 1 WHERE token_hash = ?").run(s.tokenHash);
+    (await store.run("UPDATE sessions SET unlocked = 1 WHERE token_hash = ?", [s.tokenHash]));
     sendJson(ctx.res, 200, {
       backup: JSON.parse(row.backup),
       rootCertificate: toBase64Url(row.root_cert),
@@ -770,11 +788,11 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   // An enrolled phone fetches the backup and its own wrapped keys (no passphrase: the instance key opens them).
   route("GET", "/v1/e2ee/phones/self", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     await noBody(ctx);
-    const row = requireE2ee(s.accountId);
+    const row = await requireE2ee(s.accountId);
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "this session is not an enrolled phone");
-    const phone = db.prepare("SELECT wraps FROM phones WHERE key_id = ? AND account_id = ?").get(s.phoneKeyId, s.accountId) as { wraps: string } | undefined;
+    const phone = (await store.get("SELECT wraps FROM phones WHERE key_id = ? AND account_id = ?", [s.phoneKeyId, s.accountId])) as { wraps: string } | undefined;
     if (!phone) httpFail(403, "E_AUTH", "this phone was removed from the account");
     sendJson(ctx.res, 200, {
       backup: JSON.parse(row.backup),
@@ -788,76 +806,76 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   // Adds a phone (after unlock): its certificate, its wrapped keys and a roster that lists it.
   route("POST", "/v1/e2ee/phones", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     const body = await json(ctx, ["name", "certificate", "wraps", "roster"]);
     const name = str(body, "name", NAME);
     const phoneCert = cert(body, "certificate");
     const wraps = checkWraps(body);
     const rosterBytes = bin(body, "roster", 64, ROSTER_MAX);
-    const row = requireE2ee(s.accountId);
+    const row = await requireE2ee(s.accountId);
     if (!s.unlocked) httpFail(403, "E_AUTH", "unlock the backup with the passphrase first");
-    checkPhoneLimit(s.accountId);
+    await checkPhoneLimit(s.accountId);
     const root = parseCertificate(new Uint8Array(row.root_cert));
     clientCheck(() => verifyChain(crypto, phoneCert, root));
     if (phoneCert.publicKey.kind !== "p256") httpFail(400, "E_CERT", "a phone key must be P-256");
     const keyId = toHex(crypto.sha256(phoneCert.spki));
     const roster = checkNextRoster(rosterBytes, root.der, s.accountId, row.roster_version);
-    db.transaction(() => {
-      if (db.prepare("SELECT 1 FROM phones WHERE key_id = ?").get(keyId)) httpFail(409, "E_CONFLICT", "this phone key is already enrolled");
-      checkPhoneLimit(s.accountId);
-      checkRosterMatches(roster, activePhoneIds(s.accountId).concat([keyId]), new Uint8Array(row.data_key_cert));
-      const updated = db.prepare("UPDATE e2ee SET roster = ?, roster_version = ? WHERE account_id = ? AND roster_version = ?").run(rosterBytes, roster.version, s.accountId, row.roster_version);
-      if (updated.changes !== 1) httpFail(409, "E_CONFLICT", "the roster changed meanwhile; fetch it and retry");
-      db.prepare("INSERT INTO phones (key_id, account_id, name, cert, wraps, added_at) VALUES (?, ?, ?, ?, ?, ?)").run(keyId, s.accountId, name, phoneCert.der, wraps, now());
+    await store.transaction(async (tx) => {
+      if ((await tx.get("SELECT 1 FROM phones WHERE key_id = ?", [keyId]))) httpFail(409, "E_CONFLICT", "this phone key is already enrolled");
+      await checkPhoneLimit(s.accountId, tx);
+      checkRosterMatches(roster, (await activePhoneIds(s.accountId, tx)).concat([keyId]), new Uint8Array(row.data_key_cert));
+      const updated = (await tx.run("UPDATE e2ee SET roster = ?, roster_version = ? WHERE account_id = ? AND roster_version = ?", [rosterBytes, roster.version, s.accountId, row.roster_version]));
+      if (updated !== 1) httpFail(409, "E_CONFLICT", "the roster changed meanwhile; fetch it and retry");
+      (await tx.run("INSERT INTO phones (key_id, account_id, name, cert, wraps, added_at) VALUES (?, ?, ?, ?, ?, ?)", [keyId, s.accountId, name, phoneCert.der, wraps, now()]));
       // A recovering phone's session becomes that phone's; an enrolled phone adding another keeps its own.
-      if (!s.phoneKeyId) db.prepare("UPDATE sessions SET phone_key_id = ? WHERE token_hash = ?").run(keyId, s.tokenHash);
-    })();
+      if (!s.phoneKeyId) (await tx.run("UPDATE sessions SET phone_key_id = ? WHERE token_hash = ?", [keyId, s.tokenHash]));
+    });
     sendJson(ctx.res, 201, { phoneKeyId: keyId, rosterVersion: roster.version });
   });
 
   // Removes a phone: the caller (an enrolled phone) supplies a newer roster without it.
   route("POST", "/v1/e2ee/phones/:keyid/remove", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     const keyId = ctx.params[0];
     if (!HEX64.test(keyId)) httpFail(400, "E_FORMAT", "phone key id must be 64 hex characters");
     const body = await json(ctx, ["roster"]);
     const rosterBytes = bin(body, "roster", 64, ROSTER_MAX);
-    const row = requireE2ee(s.accountId);
+    const row = await requireE2ee(s.accountId);
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may remove phones");
     const roster = checkNextRoster(rosterBytes, row.root_cert, s.accountId, row.roster_version);
-    db.transaction(() => {
-      const active = activePhoneIds(s.accountId);
+    await store.transaction(async (tx) => {
+      const active = await activePhoneIds(s.accountId, tx);
       if (!active.includes(keyId)) httpFail(404, "E_NOT_FOUND", "no such phone in this account");
       if (active.length === 1) httpFail(409, "E_STATE", "cannot remove the last phone; turn end-to-end encryption off instead");
       checkRosterMatches(roster, active.filter((k) => k !== keyId), new Uint8Array(row.data_key_cert));
-      const updated = db.prepare("UPDATE e2ee SET roster = ?, roster_version = ? WHERE account_id = ? AND roster_version = ?").run(rosterBytes, roster.version, s.accountId, row.roster_version);
-      if (updated.changes !== 1) httpFail(409, "E_CONFLICT", "the roster changed meanwhile; fetch it and retry");
-      db.prepare("DELETE FROM phones WHERE key_id = ?").run(keyId);
-      db.prepare("DELETE FROM sessions WHERE phone_key_id = ?").run(keyId);
-    })();
+      const updated = (await tx.run("UPDATE e2ee SET roster = ?, roster_version = ? WHERE account_id = ? AND roster_version = ?", [rosterBytes, roster.version, s.accountId, row.roster_version]));
+      if (updated !== 1) httpFail(409, "E_CONFLICT", "the roster changed meanwhile; fetch it and retry");
+      (await tx.run("DELETE FROM phones WHERE key_id = ?", [keyId]));
+      (await tx.run("DELETE FROM sessions WHERE phone_key_id = ?", [keyId]));
+    });
     sendJson(ctx.res, 200, { removed: keyId, rosterVersion: roster.version });
   });
 
   route("GET", "/v1/e2ee/roster", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     await noBody(ctx);
-    const row = requireE2ee(s.accountId);
+    const row = await requireE2ee(s.accountId);
     sendJson(ctx.res, 200, { version: row.roster_version, roster: toBase64Url(row.roster) });
   });
 
   // Publishes a newer roster (same keys, or re-signed); the listed phones must be exactly the enrolled ones.
   route("PUT", "/v1/e2ee/roster", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     const body = await json(ctx, ["roster"]);
     const rosterBytes = bin(body, "roster", 64, ROSTER_MAX);
-    const row = requireE2ee(s.accountId);
+    const row = await requireE2ee(s.accountId);
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may publish a roster");
     const roster = checkNextRoster(rosterBytes, row.root_cert, s.accountId, row.roster_version);
-    db.transaction(() => {
-      checkRosterMatches(roster, activePhoneIds(s.accountId), new Uint8Array(row.data_key_cert));
-      const updated = db.prepare("UPDATE e2ee SET roster = ?, roster_version = ? WHERE account_id = ? AND roster_version = ?").run(rosterBytes, roster.version, s.accountId, row.roster_version);
-      if (updated.changes !== 1) httpFail(409, "E_CONFLICT", "the roster changed meanwhile; fetch it and retry");
-    })();
+    await store.transaction(async (tx) => {
+      checkRosterMatches(roster, await activePhoneIds(s.accountId, tx), new Uint8Array(row.data_key_cert));
+      const updated = (await tx.run("UPDATE e2ee SET roster = ?, roster_version = ? WHERE account_id = ? AND roster_version = ?", [rosterBytes, roster.version, s.accountId, row.roster_version]));
+      if (updated !== 1) httpFail(409, "E_CONFLICT", "the roster changed meanwhile; fetch it and retry");
+    });
     sendJson(ctx.res, 200, { version: roster.version });
   });
 
@@ -878,71 +896,68 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const cameraId = auth.cameraId;
     ctx.log.cameraId = cameraId;
     ctx.log.accountId = accountId;
-    const row = e2eeRow(accountId);
+    const row = await e2eeRow(accountId);
     if (!row) httpFail(404, "E_NOT_FOUND", "no such account with end-to-end encryption");
     clientCheck(() => verifyChain(crypto, camCert, parseCertificate(new Uint8Array(row.root_cert))));
     if (camCert.publicKey.kind !== "p256") httpFail(400, "E_CERT", "a camera key must be P-256");
     if (camCert.subjectCommonName !== cameraId) httpFail(400, "E_CERT", "certificate CN must be the camera id");
     const keyId = toHex(crypto.sha256(camCert.spki));
     const certHash = sha256hex(camCert.der);
-    const history = db.prepare("SELECT revoked FROM camera_certs WHERE cert_sha256 = ?").get(certHash) as { revoked: number } | undefined;
+    const history = (await store.get("SELECT revoked FROM camera_certs WHERE cert_sha256 = ?", [certHash])) as { revoked: number } | undefined;
     if (history?.revoked) httpFail(403, "E_AUTH", "this camera certificate was removed from the account; set the camera up again");
-    recordNonce(auth);
-    db.transaction(() => {
-      const existing = db.prepare("SELECT account_id FROM cameras WHERE camera_id = ?").get(cameraId) as { account_id: string } | undefined;
+    await recordNonce(auth);
+    await store.transaction(async (tx) => {
+      const existing = (await tx.get("SELECT account_id FROM cameras WHERE camera_id = ?", [cameraId])) as { account_id: string } | undefined;
       if (existing && existing.account_id !== accountId) httpFail(409, "E_CONFLICT", "this camera id belongs to another account");
-      const history = db.prepare("SELECT revoked FROM camera_certs WHERE cert_sha256 = ?").get(certHash) as { revoked: number } | undefined;
+      const history = (await tx.get("SELECT revoked FROM camera_certs WHERE cert_sha256 = ?", [certHash])) as { revoked: number } | undefined;
       if (history?.revoked) httpFail(403, "E_AUTH", "this camera certificate was removed from the account; set the camera up again");
-      db.prepare("INSERT OR IGNORE INTO camera_certs (cert_sha256, camera_id, account_id, cert, registered_at) VALUES (?, ?, ?, ?, ?)")
-        .run(certHash, cameraId, accountId, camCert.der, now());
-      db.prepare("INSERT INTO cameras (camera_id, account_id, cert, key_id, registered_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(camera_id) DO UPDATE SET cert = excluded.cert, key_id = excluded.key_id")
-        .run(cameraId, accountId, camCert.der, keyId, now());
-    })();
+      (await tx.run("INSERT INTO camera_certs (cert_sha256, camera_id, account_id, cert, registered_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", [certHash, cameraId, accountId, camCert.der, now()]));
+      (await tx.run("INSERT INTO cameras (camera_id, account_id, cert, key_id, registered_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(camera_id) DO UPDATE SET cert = excluded.cert, key_id = excluded.key_id", [cameraId, accountId, camCert.der, keyId, now()]));
+    });
     sendJson(ctx.res, 201, { cameraId, keyId, rosterVersion: row.roster_version });
   });
 
   route("GET", "/v1/camera/roster", async (ctx) => {
-    const cam = cameraAuth(ctx, 0);
+    const cam = await cameraAuth(ctx, 0);
     await receiveBody(ctx.req, cam.length, cam.bodySha256);
-    const row = requireE2ee(cam.accountId as string);
+    const row = await requireE2ee(cam.accountId as string);
     sendJson(ctx.res, 200, { version: row.roster_version, roster: toBase64Url(row.roster) });
   });
 
   // The camera reports what the owner should see: the roster version it seals to, why it refused a newer
   // roster (e.g. one with too many keys), and how many parts wait in its queue. Latest report wins.
   route("PUT", "/v1/camera/status", async (ctx) => {
-    const cam = cameraAuth(ctx, STATUS_LIMIT);
+    const cam = await cameraAuth(ctx, STATUS_LIMIT);
     const raw = await receiveBody(ctx.req, cam.length, cam.bodySha256);
     const body = parseJsonObject(raw);
     onlyFields(body, ["rosterVersion", "rosterProblem", "queued"]);
     const status = checkCameraStatus(body);
-    db.prepare("INSERT INTO camera_status (camera_id, roster_version, roster_problem, queued, reported_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(camera_id) DO UPDATE SET roster_version = excluded.roster_version, roster_problem = excluded.roster_problem, queued = excluded.queued, reported_at = excluded.reported_at")
-      .run(cam.cameraId, status.rosterVersion, status.rosterProblem === null ? null : JSON.stringify(status.rosterProblem), status.queued, now());
+    (await store.run("INSERT INTO camera_status (camera_id, roster_version, roster_problem, queued, reported_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(camera_id) DO UPDATE SET roster_version = excluded.roster_version, roster_problem = excluded.roster_problem, queued = excluded.queued, reported_at = excluded.reported_at", [cam.cameraId, status.rosterVersion, status.rosterProblem === null ? null : JSON.stringify(status.rosterProblem), status.queued, now()]));
     sendJson(ctx.res, 200, { ok: true });
   });
 
   // A phone removes a camera: it can no longer authenticate or register that certificate again; its
   // certificate stays listed (marked removed) so clips it made can still be verified and opened.
   route("POST", "/v1/cameras/:cameraid/remove", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     const cameraId = ctx.params[0];
     if (!isCameraId(cameraId)) httpFail(400, "E_FORMAT", "bad camera id");
     await noBody(ctx);
-    requireE2ee(s.accountId);
+    await requireE2ee(s.accountId);
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may remove cameras");
-    db.transaction(() => {
-      const row = db.prepare("SELECT cert FROM cameras WHERE camera_id = ? AND account_id = ?").get(cameraId, s.accountId) as { cert: Buffer } | undefined;
+    await store.transaction(async (tx) => {
+      const row = (await tx.get("SELECT cert FROM cameras WHERE camera_id = ? AND account_id = ?", [cameraId, s.accountId])) as { cert: Buffer } | undefined;
       if (!row) httpFail(404, "E_NOT_FOUND", "no such camera in this account");
-      db.prepare("UPDATE camera_certs SET revoked = 1 WHERE camera_id = ? AND account_id = ?").run(cameraId, s.accountId);
-      db.prepare("DELETE FROM cameras WHERE camera_id = ?").run(cameraId);
+      (await tx.run("UPDATE camera_certs SET revoked = 1 WHERE camera_id = ? AND account_id = ?", [cameraId, s.accountId]));
+      (await tx.run("DELETE FROM cameras WHERE camera_id = ?", [cameraId]));
       verifiedCameras.delete(cameraId);
-      db.prepare("DELETE FROM camera_status WHERE camera_id = ?").run(cameraId);
-    })();
+      (await tx.run("DELETE FROM camera_status WHERE camera_id = ?", [cameraId]));
+    });
     sendJson(ctx.res, 200, { removed: cameraId });
   });
 
-  function clipRow(id: string) {
-    return db.prepare("SELECT * FROM clips WHERE clip_id = ? AND deleted_at IS NULL").get(id) as
+  async function clipRow(id: string) {
+    return (await store.get("SELECT * FROM clips WHERE clip_id = ? AND deleted_at IS NULL", [id])) as
       | { clip_id: string; account_id: string; camera_id: string; head_sha256: string; head_length: number; segment_size: number; start_time: number; content_type: string; segment_count: number | null; footer_sha256: string | null; size: number | null; complete: number; created_at: number }
       | undefined;
   }
@@ -953,15 +968,15 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     return id;
   }
 
-  function ownClip(cam: { cameraId: string }, id: string) {
-    const row = clipRow(id);
+  async function ownClip(cam: { cameraId: string }, id: string) {
+    const row = await clipRow(id);
     if (!row || row.camera_id !== cam.cameraId) httpFail(404, "E_NOT_FOUND", "no such clip from this camera; upload its head first");
     return row;
   }
 
   route("PUT", "/v1/clips/:id/head", async (ctx) => {
     const id = clipId(ctx);
-    const cam = cameraAuth(ctx, MAX_HEAD_BYTES, true);
+    const cam = await cameraAuth(ctx, MAX_HEAD_BYTES, true);
     const raw = await receiveBody(ctx.req, cam.length, cam.bodySha256);
     const info = clientCheck(() => readHead(raw));
     if (info.clipId !== id) httpFail(400, "E_FORMAT", "clip id in the path does not match the head");
@@ -973,14 +988,14 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     let done!: () => void;
     headWrites.set(id, new Promise<void>((resolve) => (done = resolve)));
     try {
-      if (db.prepare("SELECT 1 FROM clips WHERE clip_id = ? AND deleted_at IS NOT NULL").get(id)) httpFail(409, "E_STATE", "this clip is being deleted; record a new one");
-      const existing = clipRow(id);
+      if ((await store.get("SELECT 1 FROM clips WHERE clip_id = ? AND deleted_at IS NOT NULL", [id]))) httpFail(409, "E_STATE", "this clip is being deleted; record a new one");
+      const existing = await clipRow(id);
       if (existing) {
         if (existing.head_sha256 !== hash || existing.camera_id !== cam.cameraId) httpFail(409, "E_CONFLICT", "a different clip with this id exists");
         return sendJson(ctx.res, 200, { clipId: id, stored: "already" });
       }
       await writeFileAtomicAsync(partFile(id), raw); // the clip's one file, head first; segments are written into it at their offsets
-      await writer.run("INSERT INTO clips (clip_id, account_id, camera_id, head_sha256, head_length, segment_size, start_time, content_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      await store.write("INSERT INTO clips (clip_id, account_id, camera_id, head_sha256, head_length, segment_size, start_time, content_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [id, cam.accountId, cam.cameraId, hash, raw.length, info.segmentSize, info.startTime, info.contentType, now()]);
     } finally {
       headWrites.delete(id);
@@ -993,11 +1008,11 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const id = clipId(ctx);
     if (!/^(0|[1-9]\d{0,9})$/.test(ctx.params[1]) || Number(ctx.params[1]) > 0xffffffff) httpFail(400, "E_FORMAT", "segment index must be 0..2^32-1");
     const index = Number(ctx.params[1]);
-    const cam = cameraAuth(ctx, SEGMENT_LIMIT, true);
+    const cam = await cameraAuth(ctx, SEGMENT_LIMIT, true);
     // Everything that can be decided from the headers is decided before the body is read.
-    const check = () => {
+    const check = async () => {
       // Only the columns this needs (read twice per segment): same row, same decisions as ownClip.
-      const clip = db.prepare("SELECT camera_id, head_length, segment_size, segment_count, complete FROM clips WHERE clip_id = ? AND deleted_at IS NULL").get(id) as
+      const clip = (await store.get("SELECT camera_id, head_length, segment_size, segment_count, complete FROM clips WHERE clip_id = ? AND deleted_at IS NULL", [id])) as
         { camera_id: string; head_length: number; segment_size: number; segment_count: number | null; complete: number } | undefined;
       if (!clip || clip.camera_id !== cam.cameraId) httpFail(404, "E_NOT_FOUND", "no such clip from this camera; upload its head first");
       const count = clip.segment_count as number;
@@ -1008,8 +1023,8 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       }
       return clip;
     };
-    check();
-    const existing = db.prepare("SELECT sha256 FROM clip_segments WHERE clip_id = ? AND idx = ?").get(id, index) as { sha256: string } | undefined;
+    await check();
+    const existing = (await store.get("SELECT sha256 FROM clip_segments WHERE clip_id = ? AND idx = ?", [id, index])) as { sha256: string } | undefined;
     if (existing) {
       await receiveBody(ctx.req, cam.length, cam.bodySha256); // the body must still be the one signed
       if (existing.sha256 !== cam.bodySha256) httpFail(409, "E_CONFLICT", "a different segment with this index was already stored");
@@ -1024,11 +1039,11 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     segmentWrites.add(slot);
     clipWrites.set(id, (clipWrites.get(id) ?? 0) + 1);
     try {
-      const clip = check();
+      const clip = await check();
       const file = await ensurePartFile(id, clip.head_length);
       await receiveAt(ctx.req, file, clip.head_length + index * (clip.segment_size + TAG_LENGTH), cam.length, cam.bodySha256);
-      check(); // again: the clip may have been deleted meanwhile
-      await writer.run("INSERT INTO clip_segments (clip_id, idx, length, sha256) VALUES (?, ?, ?, ?)", [id, index, cam.length, cam.bodySha256]);
+      await check(); // again: the clip may have been deleted meanwhile
+      await store.write("INSERT INTO clip_segments (clip_id, idx, length, sha256) VALUES (?, ?, ?, ?)", [id, index, cam.length, cam.bodySha256]);
       sendJson(ctx.res, 201, { index, stored: "new" });
     } finally {
       segmentWrites.delete(slot);
@@ -1043,16 +1058,16 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const countText = ctx.query.get("segments") ?? "";
     if (!/^[1-9]\d{0,9}$/.test(countText)) httpFail(400, "E_FORMAT", "query parameter segments must be the segment count (>= 1)");
     const count = Number(countText);
-    const cam = cameraAuth(ctx, FOOTER_BYTES, true);
+    const cam = await cameraAuth(ctx, FOOTER_BYTES, true);
     const raw = await receiveBody(ctx.req, cam.length, cam.bodySha256);
     if (raw.length !== FOOTER_BYTES) httpFail(400, "E_FORMAT", `footer must be ${FOOTER_BYTES} bytes`);
-    const clip = ownClip(cam, id);
+    const clip = await ownClip(cam, id);
     const hash = cam.bodySha256; // receiveBody checked the body against it
     if (clip.complete) {
       if (clip.footer_sha256 !== hash || clip.segment_count !== count) httpFail(409, "E_CONFLICT", "the clip was completed with another footer");
       return sendJson(ctx.res, 200, { clipId: id, complete: true, size: clip.size });
     }
-    const segments = db.prepare("SELECT idx, length FROM clip_segments WHERE clip_id = ? ORDER BY idx").all(id) as { idx: number; length: number }[];
+    const segments = (await store.all("SELECT idx, length FROM clip_segments WHERE clip_id = ? ORDER BY idx", [id])) as { idx: number; length: number }[];
     if (segments.length !== count || segments.some((s, i) => s.idx !== i)) {
       httpFail(409, "E_STATE", `segments missing: the cloud has ${segments.length} of ${count}; check the status and resume`);
     }
@@ -1066,7 +1081,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     completing.add(id);
     try {
       await completePartFile(id, clip.head_length, raw, size);
-      await writer.run("UPDATE clips SET complete = 1, segment_count = ?, footer_sha256 = ?, size = ? WHERE clip_id = ?", [count, hash, size, id]);
+      await store.write("UPDATE clips SET complete = 1, segment_count = ?, footer_sha256 = ?, size = ? WHERE clip_id = ?", [count, hash, size, id]);
       fs.rmSync(clipDir(id), { recursive: true, force: true });
     } finally {
       completing.delete(id);
@@ -1076,19 +1091,19 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   route("GET", "/v1/clips/:id/status", async (ctx) => {
     const id = clipId(ctx);
-    const cam = cameraAuth(ctx, 0);
+    const cam = await cameraAuth(ctx, 0);
     await receiveBody(ctx.req, cam.length, cam.bodySha256);
-    const row = clipRow(id);
+    const row = await clipRow(id);
     if (!row || row.camera_id !== cam.cameraId) return sendJson(ctx.res, 200, { clipId: id, head: false, segments: [], complete: false });
-    const segments = (db.prepare("SELECT idx FROM clip_segments WHERE clip_id = ? ORDER BY idx").all(id) as { idx: number }[]).map((s) => s.idx);
+    const segments = ((await store.all("SELECT idx FROM clip_segments WHERE clip_id = ? ORDER BY idx", [id])) as { idx: number }[]).map((s) => s.idx);
     sendJson(ctx.res, 200, { clipId: id, head: true, segments, complete: row.complete === 1 });
   });
 
   // Phones: listing and download of the account's clips.
   route("GET", "/v1/clips", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     await noBody(ctx);
-    const rows = db.prepare("SELECT clip_id, camera_id, start_time, content_type, size, complete, created_at FROM clips WHERE account_id = ? AND deleted_at IS NULL ORDER BY start_time, clip_id").all(s.accountId) as
+    const rows = (await store.all("SELECT clip_id, camera_id, start_time, content_type, size, complete, created_at FROM clips WHERE account_id = ? AND deleted_at IS NULL ORDER BY start_time, clip_id", [s.accountId])) as
       { clip_id: string; camera_id: string; start_time: number; content_type: string; size: number | null; complete: number; created_at: number }[];
     sendJson(ctx.res, 200, {
       clips: rows.map((r) => ({ clipId: r.clip_id, cameraId: r.camera_id, startTime: r.start_time, contentType: r.content_type, size: r.size, complete: r.complete === 1, uploadedAt: r.created_at })),
@@ -1096,33 +1111,33 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   });
 
   route("GET", "/v1/clips/:id", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     const id = clipId(ctx);
     await noBody(ctx);
-    const row = clipRow(id);
+    const row = await clipRow(id);
     if (!row || row.account_id !== s.accountId || row.complete !== 1) httpFail(404, "E_NOT_FOUND", "no such complete clip in this account");
     sendFile(ctx.res, clipFile(id), row.size as number);
   });
 
   // The owner deletes a clip: tombstone, files, rows (retention.ts); an enrolled phone's session only.
   route("DELETE", "/v1/clips/:id", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     const id = clipId(ctx);
     await noBody(ctx);
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may delete clips");
-    const row = clipRow(id);
+    const row = await clipRow(id);
     if (!row || row.account_id !== s.accountId) httpFail(404, "E_NOT_FOUND", "no such clip in this account");
-    deleteClips(db, dataDir, [id], now());
+    await deleteClips(store, dataDir, [id], now());
     sendJson(ctx.res, 200, { deleted: id });
   });
 
   // The signed head alone (preamble, header, camera signature), so a phone can verify what it lists.
   route("GET", "/v1/clips/:id/head", async (ctx) => {
-    const s = session(ctx);
+    const s = await session(ctx);
     const id = clipId(ctx);
     await noBody(ctx);
-    const readHeadBytes = (): Buffer | null => {
-      const row = clipRow(id);
+    const readHeadBytes = async (): Promise<Buffer | null> => {
+      const row = await clipRow(id);
       if (!row || row.account_id !== s.accountId) return null;
       try {
         const fd = fs.openSync(row.complete === 1 ? clipFile(id) : partFile(id), "r");
@@ -1138,14 +1153,14 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       }
     };
     // A clip completing between the row read and the file read moves its head into the .sealed file: retry once.
-    const head = readHeadBytes() ?? readHeadBytes();
+    const head = (await readHeadBytes()) ?? (await readHeadBytes());
     if (!head) httpFail(404, "E_NOT_FOUND", "no such clip in this account");
     ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": head.length, "cache-control": "no-store" });
     ctx.res.end(head);
   });
 
   // Sharing: the mailbox and the viewers' shared-clip routes (mailbox.ts, docs/CLOUD-API.md).
-  registerMailbox({ db, route, session, noBody, now, clipFile });
+  registerMailbox({ store, route, session, noBody, now, clipFile });
 
   // ------------------------------------------------------------------------------------------- server
   // Timeouts cut slow clients (slow-loris): headers within headersTimeout, the whole request within
@@ -1236,9 +1251,9 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   // Live view (live.ts): WebSocket upgrades, authenticated from their headers like the routes above.
   const upgradeCtx = (req: http.IncomingMessage): Ctx =>
     ({ req, res: undefined as unknown as http.ServerResponse, method: req.method ?? "GET", path: "", query: new URLSearchParams(), params: [], log: {} });
-  attachLiveRelay(server, { camera: (req) => cameraAuth(upgradeCtx(req), 0), phone: (req) => session(upgradeCtx(req)) }, { logger });
+  attachLiveRelay(server, { camera: (req) => cameraAuth(upgradeCtx(req), 0), phone: (req) => session(upgradeCtx(req)) }, { logger, store });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (error) => void writer.close().finally(() => reject(error)));
+    server.once("error", (error) => void store.close().finally(() => reject(error)));
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
   const address = server.address() as AddressInfo;
@@ -1246,19 +1261,21 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   publicUrl = options.publicUrl !== undefined ? normalizePublicUrl(options.publicUrl) : url;
 
   // The sweeper: retention, stale uploads, unfinished deletes, orphans (retention.ts), every sweepIntervalMs.
-  const runSweep = (): SweepResult => {
-    const result = sweep(db, sweepOptions());
-    if (result.finished + result.expired + result.stale + result.orphans > 0) logger.info("sweep", { ...result });
-    return result;
-  };
+  // One sweep at a time on this node (other nodes may sweep meanwhile: every step is idempotent).
+  let sweeping: Promise<SweepResult> | null = null;
+  const runSweep = (): Promise<SweepResult> => (sweeping ??= (async () => {
+    try {
+      const result = await sweep(store, sweepOptions());
+      if (result.finished + result.expired + result.stale + result.orphans > 0) logger.info("sweep", { ...result });
+      return result;
+    } finally {
+      sweeping = null;
+    }
+  })());
   const sweepIntervalMs = options.sweepIntervalMs ?? 3600 * 1000;
   const sweeper = sweepIntervalMs > 0
     ? setInterval(() => {
-      try {
-        runSweep();
-      } catch (error) {
-        logger.error("sweep failed", { err: errorFields(error) });
-      }
+      runSweep().catch((error: unknown) => logger.error("sweep failed", { err: errorFields(error) }));
     }, sweepIntervalMs)
     : null;
   sweeper?.unref();
@@ -1272,10 +1289,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     stopped = new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => {
-        void writer.close().finally(() => {
-          db.close();
-          resolve();
-        });
+        void (sweeping ?? Promise.resolve()).catch(() => undefined).then(() => store.close()).finally(() => resolve());
       });
     });
     return stopped;
@@ -1305,7 +1319,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     server.closeAllConnections();
     await listenerClosed;
     if (!stopped) {
-      stopped = writer.close().finally(() => db.close());
+      stopped = (sweeping ?? Promise.resolve()).catch(() => undefined).then(() => store.close());
     }
     await stopped;
     logger.info("stopped", { cut });
@@ -1316,7 +1330,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   return {
     url,
     port: address.port,
-    db,
+    store,
     publicUrl,
     stats: () => ({ uploads: uploadsInProgress, hashing, hashWaiting: hashWaiting.length }),
     sweep: runSweep,

@@ -17,9 +17,9 @@ import { fromBase64Url, toBase64Url } from "../../firmware/core/bytes";
 import { buildCsr } from "../../firmware/core/csr";
 import { signRequest } from "../../firmware/core/request-auth";
 import { verifyRoster } from "../../firmware/core/roster";
-import { startCloud, type CloudServer } from "../../host-tools/cloud/server";
+import type { CloudServer } from "../../host-tools/cloud/server";
 import { createAccountSigningKey, issueCameraCertificate } from "../../host-tools/phone/certs";
-import { cameraRequest, crypto, request, sealClip, setUpAccount, startChildCloud, type Account, type ChildCloud } from "./fixture";
+import { cameraRequest, crypto, request, sealClip, setUpAccount, startChildCloud, type Account, type ChildCloud, startTestCloud } from "./fixture";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-abuse-"));
 let clockOffset = 0;
@@ -33,7 +33,7 @@ const MB = 1024 * 1024;
 beforeAll(async () => {
   child = await startChildCloud(path.join(tmp, "child-data"), tmp);
   remote = await setUpAccount(child.url, tmp, "remote@example.org", "cam-remote");
-  local = await startCloud({ dataDir: path.join(tmp, "local-data"), now, requestTimeoutMs: 1000 });
+  local = await startTestCloud({ dataDir: path.join(tmp, "local-data"), now, requestTimeoutMs: 1000 });
   owner = await setUpAccount(local.url, tmp, "owner@example.org", "cam-owner", now);
 });
 
@@ -106,7 +106,7 @@ test("slow-loris: headers that never end, and a signed upload whose body stalls,
   expect(ra.closed).toBe(true);
   expect(rb.closed).toBe(true);
   expect(rb.received).not.toMatch(/^HTTP\/1\.1 20/);
-  expect(local.db.prepare("SELECT COUNT(*) AS n FROM clip_segments WHERE clip_id = ?").get(clip.clipId)).toEqual({ n: 0 });
+  expect((await local.store.get("SELECT COUNT(*) AS n FROM clip_segments WHERE clip_id = ?", [clip.clipId]))).toEqual({ n: 0 });
   expect(tmpFiles(path.join(tmp, "local-data"))).toEqual([]);
   // The same segment, sent whole, is stored.
   expect((await cameraRequest(local.url, owner.camera, "PUT", p, clip.segments[0], now())).status).toBe(201);
@@ -219,15 +219,15 @@ test("a replayed camera request is refused, and a replayed upload stores nothing
   const h = signRequest(crypto, owner.camera.key, { cameraId: owner.camera.id, method: "PUT", path: p, body: clip.head, timestamp: now() });
   const first = await request(local.url, "PUT", p, { headers: h, body: clip.head });
   expect(first.status).toBe(201);
-  local.db.prepare("DELETE FROM clips WHERE clip_id = ?").run(clip.clipId);
+  (await local.store.run("DELETE FROM clips WHERE clip_id = ?", [clip.clipId]));
   const again = await request(local.url, "PUT", p, { headers: h, body: clip.head });
   expect(again.status).toBe(401);
-  expect(local.db.prepare("SELECT COUNT(*) AS n FROM clips WHERE clip_id = ?").get(clip.clipId)).toEqual({ n: 0 });
+  expect((await local.store.get("SELECT COUNT(*) AS n FROM clips WHERE clip_id = ?", [clip.clipId]))).toEqual({ n: 0 });
 });
 
 test("requests signed by unregistered keys leave the replay cache (nonces table) unchanged", async () => {
-  const nonces = () => JSON.stringify(local.db.prepare("SELECT * FROM nonces ORDER BY camera_id, nonce").all());
-  const before = nonces();
+  const nonces = async () => JSON.stringify((await local.store.all("SELECT * FROM nonces ORDER BY camera_id, nonce")));
+  const before = await nonces();
   const stranger = crypto.p256Generate();
   // An unknown camera id; the registered camera id with another key.
   for (const id of ["cam-nobody", owner.camera.id]) {
@@ -245,5 +245,5 @@ test("requests signed by unregistered keys leave the replay cache (nonces table)
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
   }
-  expect(nonces()).toBe(before);
+  expect(await nonces()).toBe(before);
 });

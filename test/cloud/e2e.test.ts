@@ -16,7 +16,8 @@ import { buildCsr } from "../../firmware/core/csr";
 import { signRequest } from "../../firmware/core/request-auth";
 import { assembleRoster, encodeRosterTbs, verifyRoster, type Roster } from "../../firmware/core/roster";
 import { rsaPssSha256AlgorithmIdentifier } from "../../firmware/core/x509";
-import { startCloud, type CloudServer } from "../../host-tools/cloud/server";
+import type { CloudServer } from "../../host-tools/cloud/server";
+import { startTestCloud } from "./fixture";
 import { createAccountSigningKey, issueCameraCertificate, signPss } from "../../host-tools/phone/certs";
 import { backupAuthKey, deriveKey, derivePassphraseKey, pkcs12Password } from "../../host-tools/phone/kdf";
 import { LABEL_DATA_KEY_WRAP, Phone, signRoster } from "../../host-tools/phone/phone";
@@ -65,9 +66,10 @@ async function cameraRoster(minVersion: number): Promise<Roster> {
   return verifyRoster(crypto, fromBase64Url(r.json.roster as string), rootDer, { minVersion });
 }
 
-function snapshot(): string {
+async function snapshot(): Promise<string> {
   const tables = ["accounts", "sessions", "e2ee", "phones", "unlock_failures", "cameras", "camera_certs", "clips", "clip_segments"];
-  const rows = tables.map((t) => JSON.stringify(cloud.db.prepare(`SELECT * FROM ${t}`).all()));
+  const rows: string[] = [];
+  for (const t of tables) rows.push(JSON.stringify(await cloud.store.all(`SELECT * FROM ${t}`)));
   const files: string[] = [];
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -81,7 +83,7 @@ function snapshot(): string {
 }
 
 beforeAll(async () => {
-  cloud = await startCloud({ dataDir, now });
+  cloud = await startTestCloud({ dataDir, now });
   (phoneA.options as { cloud: string }).cloud = cloud.url;
   phoneB = new Phone({ home: path.join(tmp, "phone-b"), cloud: cloud.url });
 });
@@ -163,7 +165,7 @@ test("camera status: the camera reports its roster version, a roster problem and
   const problem = { version: 7, code: "E_LIMIT", message: "roster: 17 keys, but a clip has at most 16 recipients" };
   expect(await put({ rosterVersion: 1, rosterProblem: problem, queued: 3 })).toEqual({ status: 200, json: { ok: true } });
   expect(await account()).toEqual([expect.objectContaining({ cameraId, status: { rosterVersion: 1, rosterProblem: problem, queued: 3, reportedAt: expect.any(Number) } })]);
-  const before = JSON.stringify(cloud.db.prepare("SELECT * FROM camera_status").all());
+  const before = JSON.stringify((await cloud.store.all("SELECT * FROM camera_status")));
   const bad: unknown[] = [
     { rosterVersion: 0, rosterProblem: null, queued: 0 },
     { rosterVersion: 1, rosterProblem: null },
@@ -181,7 +183,7 @@ test("camera status: the camera reports its roster version, a roster problem and
   expect((await camera("PUT", "/v1/camera/status", new Uint8Array(4097).fill(0x20))).status).toBe(413);
   // Unsigned: refused.
   expect((await fetch(cloud.url + "/v1/camera/status", { method: "PUT", body: JSON.stringify({ rosterVersion: 1, rosterProblem: null, queued: 0 }) })).status).toBe(401);
-  expect(JSON.stringify(cloud.db.prepare("SELECT * FROM camera_status").all())).toBe(before);
+  expect(JSON.stringify((await cloud.store.all("SELECT * FROM camera_status")))).toBe(before);
   expect(await put({ rosterVersion: 1, rosterProblem: { version: null, code: "E_FORMAT", message: "roster fetch: reply has no roster" }, queued: 0 })).toEqual({ status: 200, json: { ok: true } });
   expect(await put({ rosterVersion: 1, rosterProblem: null, queued: 0 })).toEqual({ status: 200, json: { ok: true } });
   expect(await account()).toEqual([expect.objectContaining({ status: expect.objectContaining({ rosterVersion: 1, rosterProblem: null, queued: 0 }) })]);
@@ -212,17 +214,17 @@ test("wrong passphrases: 403 each, a session is signed out after 3, the 11th try
 });
 
 test("a tampered backup does not open, and nothing is enrolled", async () => {
-  const row = cloud.db.prepare("SELECT backup FROM e2ee").get() as { backup: string };
+  const row = (await cloud.store.get("SELECT backup FROM e2ee")) as { backup: string };
   const backup = JSON.parse(row.backup);
   const p12 = fromBase64Url(backup.signingKeyP12);
   p12[p12.length - 200] ^= 0x01;
-  cloud.db.prepare("UPDATE e2ee SET backup = ?").run(JSON.stringify({ ...backup, signingKeyP12: toBase64Url(p12) }));
+  (await cloud.store.run("UPDATE e2ee SET backup = ?", [JSON.stringify({ ...backup, signingKeyP12: toBase64Url(p12) })]));
   try {
     const phoneC = new Phone({ home: path.join(tmp, "phone-c"), cloud: cloud.url });
     await expect(phoneC.recover(creds, passphrase, "carol-phone")).rejects.toMatchObject({ code: "E_UNWRAP" });
-    expect((cloud.db.prepare("SELECT COUNT(*) AS n FROM phones").get() as { n: number }).n).toBe(1);
+    expect(((await cloud.store.get("SELECT COUNT(*) AS n FROM phones")) as { n: number }).n).toBe(1);
   } finally {
-    cloud.db.prepare("UPDATE e2ee SET backup = ?").run(row.backup);
+    (await cloud.store.run("UPDATE e2ee SET backup = ?", [row.backup]));
   }
 });
 
@@ -240,7 +242,7 @@ test("recover: phone B from the passphrase, roster v2, opens the clip sealed bef
 
 test("rosters: one signed by another key, an older one, or one with an extra key are refused (cloud and camera)", async () => {
   const token = phoneB.state().token;
-  const before = snapshot();
+  const before = await snapshot();
   const current = await cameraRoster(2);
   const entries = current.entries.map((e) => ({ role: e.role, certificateDer: e.certificate.der }));
   // Signed by a stranger's key.
@@ -252,7 +254,7 @@ test("rosters: one signed by another key, an older one, or one with an extra key
   expect(r1.json.code).toBe("E_SIGNATURE");
   expect(() => verifyRoster(crypto, forged, rootDer, { minVersion: 2 })).toThrow(expect.objectContaining({ code: "E_SIGNATURE" }));
   // The older v1 roster (as a cloud replaying it would serve it).
-  const v1 = cloud.db.prepare("SELECT roster FROM e2ee").get() as { roster: Buffer };
+  const v1 = (await cloud.store.get("SELECT roster FROM e2ee")) as { roster: Buffer };
   const signer = await phoneB.unlockSigningKey();
   const older = await signRoster(crypto, signer, phoneB.state().accountId, 1, entries);
   const r2 = await http("PUT", "/v1/e2ee/roster", { roster: toBase64Url(older) }, token);
@@ -272,7 +274,7 @@ test("rosters: one signed by another key, an older one, or one with an extra key
   const r3 = await http("PUT", "/v1/e2ee/roster", { roster: toBase64Url(injected) }, token);
   expect(r3.status).toBe(400);
   expect(r3.json.code).toBe("E_CERT");
-  expect(snapshot()).toBe(before);
+  expect(await snapshot()).toBe(before);
 });
 
 test("remove-phone: B removes A; roster v3 lists only B; A is locked out", async () => {
@@ -335,7 +337,7 @@ test("bad input on every endpoint: 4xx JSON {code, message}, nothing changes", a
     ["GET", "/v1/nothing", undefined, token, 404],
     ["PATCH", "/v1/account", undefined, token, 405],
   ];
-  const before = snapshot();
+  const before = await snapshot();
   for (const [method, p, body, tok, status] of bad) {
     const r = await http(method, p, body, tok);
     expect({ method, p, status: r.status }).toEqual({ method, p, status });
@@ -358,7 +360,7 @@ test("bad input on every endpoint: 4xx JSON {code, message}, nothing changes", a
   expect(garbageHead.status).toBeLessThan(500);
   expect((await camera("PUT", `/v1/clips/${clipId}/segments/99999999999`, new Uint8Array(100))).status).toBe(400);
   expect((await camera("PUT", `/v1/clips/${clipId}/segments/0`, new Uint8Array(5))).status).toBe(400);
-  expect(snapshot()).toBe(before);
+  expect(await snapshot()).toBe(before);
 });
 
 test("accounts are isolated: another account sees none of this one's clips, roster or backup", async () => {
@@ -374,7 +376,7 @@ test("accounts are isolated: another account sees none of this one's clips, rost
 });
 
 test("camera registration refuses certificates from another root, a wrong CN, or a key the camera does not hold", async () => {
-  const before = snapshot();
+  const before = await snapshot();
   const accountId = phoneB.state().accountId;
   const stranger = await createAccountSigningKey(accountId);
   const key = crypto.p256Generate();
@@ -392,7 +394,7 @@ test("camera registration refuses certificates from another root, a wrong CN, or
   const real = await phoneB.issueCameraCertificate(buildCsr(crypto, key, "cam-real"));
   expect(await register(key, "cam-other", real.certificateDer)).toEqual({ status: 400, json: expect.objectContaining({ code: "E_CERT" }) });
   expect((await register(key, "cam-real", real.certificateDer, "acct-0000000000000000")).status).toBe(404);
-  expect(snapshot()).toBe(before);
+  expect(await snapshot()).toBe(before);
 });
 
 test("removing a camera: it can no longer upload or re-register, and its earlier clip still opens", async () => {
@@ -410,7 +412,7 @@ test("removing a camera: it can no longer upload or re-register, and its earlier
 
 test("disable: keys deleted on the phone and the cloud; the clip stays listed but nothing can open it", async () => {
   // Collect every secret first, for the scan below.
-  const row = cloud.db.prepare("SELECT backup, account_id FROM e2ee").get() as { backup: string; account_id: string };
+  const row = (await cloud.store.get("SELECT backup, account_id FROM e2ee")) as { backup: string; account_id: string };
   const backup = JSON.parse(row.backup);
   const passphraseKey = derivePassphraseKey(passphrase, backup.kdf);
   const signing = readPkcs12(fromBase64Url(backup.signingKeyP12), pkcs12Password(passphraseKey));
@@ -450,7 +452,7 @@ test("disable: keys deleted on the phone and the cloud; the clip stays listed bu
 });
 
 test("the cloud's data directory and database never held a secret or any plaintext", async () => {
-  cloud.db.pragma("wal_checkpoint(TRUNCATE)");
+  cloud.store.sqlite?.pragma("wal_checkpoint(TRUNCATE)");
   const files: string[] = [];
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {

@@ -13,10 +13,54 @@ import { ClipSealer, CONTENT_TYPE_FRAMES, encodeFrame } from "../../firmware/cor
 import { buildCsr } from "../../firmware/core/csr";
 import { signRequest } from "../../firmware/core/request-auth";
 import type { P256PrivateKey } from "../../firmware/platform/crypto";
+import { startCloud, type CloudOptions, type CloudServer } from "../../host-tools/cloud/server";
 import { Phone } from "../../host-tools/phone/phone";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
+import { startPostgres, type PgCluster } from "./postgres";
 
 export const crypto = new NodeCrypto();
+
+/**
+ * The metadata body the cloud tests run against: SQLite (default) or PostgreSQL (SEALCAM_TEST_DB=postgres;
+ * `make test` runs test/cloud both ways). With PostgreSQL, one throw-away cluster per test file (started on
+ * first use) and one database per cloud data directory (a cloud restarted on the same directory finds its
+ * data again).
+ */
+export const TEST_DB: "sqlite" | "postgres" = process.env.SEALCAM_TEST_DB === "postgres" ? "postgres" : "sqlite";
+let cluster: Promise<PgCluster> | null = null;
+const databases = new Map<string, Promise<string>>();
+const clouds: CloudServer[] = [];
+if (TEST_DB === "postgres") {
+  afterAll(async () => {
+    // The clouds first (their pools), then the cluster.
+    await Promise.all(clouds.map((c) => c.close()));
+    if (cluster) await (await cluster).stop();
+  });
+}
+
+/** The shared PostgreSQL cluster of this test file (PostgreSQL runs only). */
+export function testCluster(): Promise<PgCluster> {
+  return (cluster ??= startPostgres());
+}
+
+/** The `db` option for a cloud on `dataDir`: undefined (SQLite in the data directory) or a database URL. */
+export function testDb(dataDir: string): Promise<string | undefined> {
+  if (TEST_DB === "sqlite") return Promise.resolve(undefined);
+  const key = path.resolve(dataDir);
+  let url = databases.get(key);
+  if (!url) {
+    url = testCluster().then((c) => c.createDatabase());
+    databases.set(key, url);
+  }
+  return url;
+}
+
+/** startCloud on the body under test (see TEST_DB). */
+export async function startTestCloud(options: CloudOptions): Promise<CloudServer> {
+  const cloud = await startCloud({ ...options, db: options.db ?? (await testDb(options.dataDir)) });
+  clouds.push(cloud);
+  return cloud;
+}
 
 export interface Reply { status: number; headers: http.IncomingHttpHeaders; json: Record<string, unknown> }
 
@@ -115,10 +159,10 @@ export async function startChildCloud(dataDir: string, workDir: string): Promise
   const entry = path.join(workDir, "cloud-child-entry.ts");
   fs.writeFileSync(entry, [
     `import { startCloud } from ${JSON.stringify(path.join(root, "host-tools/cloud/server"))};`,
-    `startCloud({ dataDir: process.argv[2] }).then((c) => { process.stdout.write("URL " + c.url + "\\n"); process.on("SIGTERM", () => { c.close().then(() => process.exit(0)); }); });`,
+    `startCloud({ dataDir: process.argv[2], db: process.argv[3] || undefined }).then((c) => { process.stdout.write("URL " + c.url + "\\n"); process.on("SIGTERM", () => { c.close().then(() => process.exit(0)); }); });`,
   ].join("\n"));
-  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", target: "node20", outfile: out, external: ["better-sqlite3"], logLevel: "silent" });
-  const child: ChildProcess = spawn(process.execPath, [out, dataDir], {
+  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", target: "node20", outfile: out, external: ["better-sqlite3", "pg"], logLevel: "silent" });
+  const child: ChildProcess = spawn(process.execPath, [out, dataDir, (await testDb(dataDir)) ?? ""], {
     env: { ...process.env, NODE_PATH: path.join(root, "node_modules") },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -186,7 +230,11 @@ export async function startChildCloudCli(args: string[], workDir: string): Promi
     `import { main } from ${JSON.stringify(path.join(root, "host-tools/cloud/cli"))};`,
     `main(process.argv.slice(2)).then((code) => { process.exitCode = code; });`,
   ].join("\n"));
-  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", target: "node20", outfile: out, external: ["better-sqlite3"], logLevel: "silent" });
+  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", target: "node20", outfile: out, external: ["better-sqlite3", "pg"], logLevel: "silent" });
+  // With PostgreSQL, the data directory's database (as startTestCloud would use).
+  const data = args.indexOf("--data");
+  const db = data >= 0 && !args.includes("--db") ? await testDb(args[data + 1]) : undefined;
+  if (db) args = [...args, "--db", db];
   const child: ChildProcess = spawn(process.execPath, [out, ...args], {
     env: { ...process.env, NODE_PATH: path.join(root, "node_modules") },
     stdio: ["ignore", "pipe", "pipe"],

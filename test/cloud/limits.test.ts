@@ -13,11 +13,12 @@ import { fromBase64Url, toBase64Url } from "../../firmware/core/bytes";
 import { spkiFromP256 } from "../../firmware/core/keys";
 import { signRequest } from "../../firmware/core/request-auth";
 import { verifyRoster, type Roster } from "../../firmware/core/roster";
-import { startCloud, type CloudServer } from "../../host-tools/cloud/server";
+import type { CloudServer } from "../../host-tools/cloud/server";
 import { issueLeafCertificate } from "../../host-tools/phone/certs";
 import { backupAuthKey, derivePassphraseKey } from "../../host-tools/phone/kdf";
 import { signRoster } from "../../host-tools/phone/phone";
-import { addCamera, cameraRequest, crypto, request, sealClip, setUpAccount, type Account, type Camera } from "./fixture";
+import { addCamera, cameraRequest, crypto, request, sealClip, setUpAccount, type Account, type Camera, startTestCloud } from "./fixture";
+import type { SqlValue } from "../../host-tools/cloud/store";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-limits-"));
 const dataDir = path.join(tmp, "data");
@@ -29,7 +30,7 @@ let second: Camera;
 const DAY = 24 * 3600 * 1000;
 
 beforeAll(async () => {
-  cloud = await startCloud({ dataDir, now, uploadsPerCamera: 2, uploadsTotal: 3 });
+  cloud = await startTestCloud({ dataDir, now, uploadsPerCamera: 2, uploadsTotal: 3 });
   owner = await setUpAccount(cloud.url, tmp, "limits@example.org", "cam-limits", now);
   second = await addCamera(cloud.url, owner, "cam-second", now);
 });
@@ -39,7 +40,7 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const count = (sql: string, ...args: unknown[]) => (cloud.db.prepare(sql).get(...args) as { n: number }).n;
+const count = async (sql: string, ...args: SqlValue[]) => ((await cloud.store.get(sql, args)) as { n: number }).n;
 const tmpFiles = () => fs.readdirSync(path.join(dataDir, "tmp"));
 
 async function currentRoster(): Promise<{ roster: Roster; bytes: Uint8Array }> {
@@ -84,7 +85,7 @@ test("a camera body that differs from its signed x-sealcam-content-sha256 is ref
   const r = await request(cloud.url, "PUT", p, { headers, body: other });
   expect(r.status).toBe(401);
   expect(r.json.message).toContain("x-sealcam-content-sha256");
-  expect(count("SELECT COUNT(*) AS n FROM clip_segments WHERE clip_id = ?", clip.clipId)).toBe(0);
+  expect(await count("SELECT COUNT(*) AS n FROM clip_segments WHERE clip_id = ?", clip.clipId)).toBe(0);
   expect(tmpFiles()).toEqual([]);
   // The header is required (the firmware's signRequest sends it).
   const without = signRequest(crypto, owner.camera.key, { cameraId: owner.camera.id, method: "PUT", path: p, body: clip.segments[0], timestamp: now() });
@@ -103,7 +104,7 @@ test("a camera body that differs from its signed x-sealcam-content-sha256 is ref
     s.on("error", () => undefined);
   });
   expect(chunked).toMatch(/^HTTP\/1\.1 411 /);
-  expect(count("SELECT COUNT(*) AS n FROM clip_segments WHERE clip_id = ?", clip.clipId)).toBe(0);
+  expect(await count("SELECT COUNT(*) AS n FROM clip_segments WHERE clip_id = ?", clip.clipId)).toBe(0);
 });
 
 test("body limits are checked from the headers: register 16 KiB, status 4 KiB, sign-in and new accounts 4 KiB", async () => {
@@ -162,7 +163,7 @@ test("rosters advance by exactly one: skipping versions (up to 2^48-1) and re-se
   const { roster } = await currentRoster();
   const entries = roster.entries.map((e) => ({ role: e.role, certificateDer: e.certificate.der }));
   const stored = roster.version;
-  const before = JSON.stringify(cloud.db.prepare("SELECT roster, roster_version FROM e2ee").all());
+  const before = JSON.stringify((await cloud.store.all("SELECT roster, roster_version FROM e2ee")));
   for (const version of [0xffffffffffff, stored + 2, stored]) {
     const bytes = await signRoster(crypto, signer, owner.accountId, version, entries);
     const r = await request(cloud.url, "PUT", "/v1/e2ee/roster", { token: owner.token, body: JSON.stringify({ roster: toBase64Url(bytes) }) });
@@ -170,7 +171,7 @@ test("rosters advance by exactly one: skipping versions (up to 2^48-1) and re-se
       version, status: 400, code: "E_ROSTER", message: `roster version ${version} is not the next version: expected ${stored + 1}`,
     });
   }
-  expect(JSON.stringify(cloud.db.prepare("SELECT roster, roster_version FROM e2ee").all())).toBe(before);
+  expect(JSON.stringify((await cloud.store.all("SELECT roster, roster_version FROM e2ee")))).toBe(before);
   const next = await signRoster(crypto, signer, owner.accountId, stored + 1, entries);
   expect((await request(cloud.url, "PUT", "/v1/e2ee/roster", { token: owner.token, body: JSON.stringify({ roster: toBase64Url(next) }) })).json).toEqual({ version: stored + 1 });
   // An older one: the message names the version the cloud holds.
@@ -193,14 +194,14 @@ test("an account holds at most 15 phones: the 16th is 409 E_LIMIT and nothing is
     expect({ n, status: r.status }).toEqual({ n, status: 201 });
     roster = (await currentRoster()).roster;
   }
-  expect(count("SELECT COUNT(*) AS n FROM phones")).toBe(15);
-  const before = JSON.stringify([cloud.db.prepare("SELECT * FROM phones ORDER BY key_id").all(), cloud.db.prepare("SELECT roster, roster_version FROM e2ee").all()]);
+  expect(await count("SELECT COUNT(*) AS n FROM phones")).toBe(15);
+  const before = JSON.stringify([(await cloud.store.all("SELECT * FROM phones ORDER BY key_id")), (await cloud.store.all("SELECT roster, roster_version FROM e2ee"))]);
   const sixteenth = await newPhoneCert("phone-16");
   // Such a roster cannot even be built (17 entries); send the current one: the count is refused first.
   const r = await request(cloud.url, "POST", "/v1/e2ee/phones", { token: owner.token, body: JSON.stringify({ name: "phone-16", certificate: toBase64Url(sixteenth), wraps: wraps(), roster: toBase64Url((await currentRoster()).bytes) }) });
   expect({ status: r.status, code: r.json.code }).toEqual({ status: 409, code: "E_LIMIT" });
   expect(r.json.message).toBe("an account holds at most 15 phones (16 clip recipients with the data key); remove a phone first");
-  expect(JSON.stringify([cloud.db.prepare("SELECT * FROM phones ORDER BY key_id").all(), cloud.db.prepare("SELECT roster, roster_version FROM e2ee").all()])).toBe(before);
+  expect(JSON.stringify([(await cloud.store.all("SELECT * FROM phones ORDER BY key_id")), (await cloud.store.all("SELECT roster, roster_version FROM e2ee"))])).toBe(before);
 });
 
 test("sessions expire: 30 days unused, or 90 days after sign-in however used", async () => {
@@ -217,7 +218,7 @@ test("sessions expire: 30 days unused, or 90 days after sign-in however used", a
     expect({ status: expired.status, code: expired.json.code, message: expired.json.message }).toEqual({ status: 401, code: "E_AUTH", message: "session expired; sign in again" });
     clockOffset = start + 90 * DAY + 1000;
     expect((await request(cloud.url, "GET", "/v1/account", { token: busy })).json.message).toBe("session expired; sign in again");
-    expect(count("SELECT COUNT(*) AS n FROM sessions WHERE token_hash IN (?, ?)",
+    expect(await count("SELECT COUNT(*) AS n FROM sessions WHERE token_hash IN (?, ?)",
       nodeCrypto.createHash("sha256").update(idle).digest("hex"), nodeCrypto.createHash("sha256").update(busy).digest("hex"))).toBe(0);
   } finally {
     clockOffset = start;
@@ -249,7 +250,7 @@ test("wrong passphrases count per (account, address): an attacker burns only the
   const ceiling = await request(cloud.url, "POST", "/v1/e2ee/unlock", { token: await signIn("127.0.0.22"), from: "127.0.0.22", body: JSON.stringify({ authKey: toBase64Url(authKey) }) });
   expect({ status: ceiling.status, code: ceiling.json.code }).toEqual({ status: 429, code: "E_RATE_LIMIT" });
   expect(ceiling.json.message).toContain("for this account");
-  expect(count("SELECT COUNT(*) AS n FROM unlock_failures")).toBe(100);
+  expect(await count("SELECT COUNT(*) AS n FROM unlock_failures")).toBe(100);
   clockOffset += DAY + 1000;
   const later = await request(cloud.url, "POST", "/v1/e2ee/unlock", { token: await signIn("127.0.0.22"), from: "127.0.0.22", body: JSON.stringify({ authKey: toBase64Url(authKey) }) });
   expect(later.status).toBe(200);

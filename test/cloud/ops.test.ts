@@ -11,7 +11,7 @@ import { toBase64Url } from "../../firmware/core/bytes";
 import { startCloud, type CloudServer } from "../../host-tools/cloud/server";
 import { backupAuthKey, derivePassphraseKey } from "../../host-tools/phone/kdf";
 import packageJson from "../../package.json";
-import { cameraRequest, request, setUpAccount, type Account } from "./fixture";
+import { cameraRequest, request, setUpAccount, type Account, startTestCloud } from "./fixture";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-ops-"));
 const lines: string[] = [];
@@ -19,7 +19,7 @@ let cloud: CloudServer;
 let owner: Account;
 
 beforeAll(async () => {
-  cloud = await startCloud({ dataDir: path.join(tmp, "data"), publicUrl: "http://192.168.1.20:8080/", logLevel: "debug", logSink: { write: (l: string) => lines.push(l) } });
+  cloud = await startTestCloud({ dataDir: path.join(tmp, "data"), publicUrl: "http://192.168.1.20:8080/", logLevel: "debug", logSink: { write: (l: string) => lines.push(l) } });
   owner = await setUpAccount(cloud.url, tmp, "ops@example.org", "cam-ops");
 });
 
@@ -48,7 +48,7 @@ test("GET /v1/info announces the service, version, API and the normalised public
 });
 
 test("the public URL defaults to the listen URL; a URL with a path, query or credentials is refused before listening", async () => {
-  const other = await startCloud({ dataDir: path.join(tmp, "other") });
+  const other = await startTestCloud({ dataDir: path.join(tmp, "other") });
   try {
     expect((await request(other.url, "GET", "/v1/info")).json.publicUrl).toBe(other.url);
   } finally {
@@ -90,12 +90,12 @@ test("one JSON log line per request: time, request id, method, route, path, stat
 });
 
 test("a 500 logs its cause (stack) server-side; the client gets only E_INTERNAL", async () => {
-  cloud.db.exec("ALTER TABLE camera_status RENAME TO camera_status_away");
+  await cloud.store.exec("ALTER TABLE camera_status RENAME TO camera_status_away");
   let r;
   try {
     r = await request(cloud.url, "GET", "/v1/account", { token: owner.token });
   } finally {
-    cloud.db.exec("ALTER TABLE camera_status_away RENAME TO camera_status");
+    await cloud.store.exec("ALTER TABLE camera_status_away RENAME TO camera_status");
   }
   expect(r.status).toBe(500);
   expect(r.json).toEqual({ code: "E_INTERNAL", message: "internal error" });
@@ -135,7 +135,7 @@ test("no secret ever reaches the log: bearer tokens, login password, passphrase,
 });
 
 test("draining: health turns 503 before the listener closes, then the cloud stops accepting", async () => {
-  const other = await startCloud({ dataDir: path.join(tmp, "drain") });
+  const other = await startTestCloud({ dataDir: path.join(tmp, "drain") });
   expect((await request(other.url, "GET", "/v1/health")).status).toBe(200);
   const stopping = other.shutdown({ drainDelayMs: 2500, graceMs: 1000 });
   const r = await request(other.url, "GET", "/v1/health");

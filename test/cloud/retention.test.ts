@@ -9,10 +9,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { startCloud, type CloudServer } from "../../host-tools/cloud/server";
+import type { CloudServer } from "../../host-tools/cloud/server";
 import { tombstoneClips } from "../../host-tools/cloud/retention";
 import { main as phoneMain } from "../../host-tools/phone/cli";
-import { request, setUpAccount, uploadClip, type Account } from "./fixture";
+import { request, setUpAccount, uploadClip, type Account, startTestCloud } from "./fixture";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-retention-"));
 const dataDir = path.join(tmp, "data");
@@ -25,7 +25,7 @@ let owner: Account;
 let other: Account;
 let sequence = 1;
 
-const start = (port?: number) => startCloud({ dataDir, now, sweepIntervalMs: 0, port });
+const start = (port?: number) => startTestCloud({ dataDir, now, sweepIntervalMs: 0, port });
 
 beforeAll(async () => {
   cloud = await start();
@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 const listed = async (acct: Account) => ((await request(cloud.url, "GET", "/v1/clips", { token: acct.token })).json.clips as { clipId: string }[]).map((c) => c.clipId);
-const rows = (id: string) => (cloud.db.prepare("SELECT (SELECT COUNT(*) FROM clips WHERE clip_id = ?) + (SELECT COUNT(*) FROM clip_segments WHERE clip_id = ?) AS n").get(id, id) as { n: number }).n;
+const rows = async (id: string) => ((await cloud.store.get("SELECT (SELECT COUNT(*) FROM clips WHERE clip_id = ?) + (SELECT COUNT(*) FROM clip_segments WHERE clip_id = ?) AS n", [id, id])) as { n: number }).n;
 const filesOf = (id: string) => fs.readdirSync(clipsDir).filter((n) => n.startsWith(id));
 const upload = (acct: Account, parts: "all" | "head" = "all") => uploadClip(cloud.url, acct, sequence++, now, parts);
 const signInOnly = async (acct: Account) => (await request(cloud.url, "POST", "/v1/sessions", { body: JSON.stringify(acct.creds) })).json.token as string;
@@ -60,7 +60,7 @@ test("DELETE /v1/clips/:id: an enrolled phone deletes its clip — gone from the
   expect((await request(cloud.url, "GET", `/v1/clips/${clip.clipId}`, { token: owner.token })).status).toBe(404);
   expect((await request(cloud.url, "GET", `/v1/clips/${clip.clipId}/head`, { token: owner.token })).status).toBe(404);
   expect(filesOf(clip.clipId)).toEqual([]);
-  expect(rows(clip.clipId)).toBe(0);
+  expect(await rows(clip.clipId)).toBe(0);
   expect((await request(cloud.url, "DELETE", `/v1/clips/${clip.clipId}`, { token: owner.token })).status).toBe(404);
 });
 
@@ -69,7 +69,7 @@ test("an upload in progress can be deleted: its parts and segment rows go too", 
   expect(filesOf(clip.clipId)).toEqual([clip.clipId]);
   expect((await request(cloud.url, "DELETE", `/v1/clips/${clip.clipId}`, { token: owner.token })).status).toBe(200);
   expect(filesOf(clip.clipId)).toEqual([]);
-  expect(rows(clip.clipId)).toBe(0);
+  expect(await rows(clip.clipId)).toBe(0);
 });
 
 test("a sign-in-only session (no enrolled phone) may not delete; another account's clip is 404; nothing changes", async () => {
@@ -109,7 +109,7 @@ test("crash after the tombstone: the clip is already invisible, and the next sta
   const clip = await upload(owner);
   const partial = await upload(owner, "head");
   // Step 1 of a delete only, then the process stops (close: no further step runs).
-  tombstoneClips(cloud.db, [clip.clipId, partial.clipId], now());
+  await tombstoneClips(cloud.store, [clip.clipId, partial.clipId], now());
   expect(await listed(owner)).not.toContain(clip.clipId);
   expect((await request(cloud.url, "GET", `/v1/clips/${clip.clipId}`, { token: owner.token })).status).toBe(404);
   // A camera re-sending the head of a clip being deleted is refused, not a 500.
@@ -120,7 +120,7 @@ test("crash after the tombstone: the clip is already invisible, and the next sta
   await restart();
   expect(filesOf(clip.clipId)).toEqual([]);
   expect(filesOf(partial.clipId)).toEqual([]);
-  expect(rows(clip.clipId) + rows(partial.clipId)).toBe(0);
+  expect((await rows(clip.clipId)) + (await rows(partial.clipId))).toBe(0);
 });
 
 async function uploadClipHeadAgain(clip: { clipId: string; head: Uint8Array }): Promise<number> {
@@ -130,10 +130,10 @@ async function uploadClipHeadAgain(clip: { clipId: string; head: Uint8Array }): 
 
 test("crash after the files were removed (row still tombstoned): the next start removes the row", async () => {
   const clip = await upload(owner);
-  tombstoneClips(cloud.db, [clip.clipId], now());
+  await tombstoneClips(cloud.store, [clip.clipId], now());
   fs.rmSync(path.join(clipsDir, `${clip.clipId}.sealed`));
   await restart();
-  expect(rows(clip.clipId)).toBe(0);
+  expect(await rows(clip.clipId)).toBe(0);
 });
 
 test("retention: set by an enrolled phone only, validated, and the sweep removes exactly the clips uploaded longer ago", async () => {
@@ -158,13 +158,13 @@ test("retention: set by an enrolled phone only, validated, and the sweep removes
 
   // 1.5 days later the old clip (3.5 days) is past 3 days; the young one (1.5) is not; the other account keeps everything.
   clockOffset += 1.5 * DAY;
-  expect(cloud.sweep()).toEqual({ finished: 0, expired: 1, stale: 0, orphans: 0 });
+  expect(await cloud.sweep()).toEqual({ finished: 0, expired: 1, stale: 0, orphans: 0 });
   expect(await listed(owner)).toEqual([young.clipId]);
   expect(filesOf(old.clipId)).toEqual([]);
-  expect(rows(old.clipId)).toBe(0);
+  expect(await rows(old.clipId)).toBe(0);
   expect(await listed(other)).toContain(othersOld.clipId);
   expect(filesOf(othersOld.clipId)).toEqual([`${othersOld.clipId}.sealed`]);
-  expect(cloud.sweep()).toEqual({ finished: 0, expired: 0, stale: 0, orphans: 0 });
+  expect(await cloud.sweep()).toEqual({ finished: 0, expired: 0, stale: 0, orphans: 0 });
 
   // Shortening it to 1 day deletes the young clip (1.5 days) at once; off keeps everything from then on.
   expect(await owner.phone.setRetention(1)).toEqual({ retentionDays: 1, deleted: 1 });
@@ -172,19 +172,19 @@ test("retention: set by an enrolled phone only, validated, and the sweep removes
   expect(await owner.phone.setRetention(null)).toEqual({ retentionDays: null, deleted: 0 });
   const kept = await upload(owner);
   clockOffset += 10 * DAY;
-  expect(cloud.sweep().expired).toBe(0);
+  expect((await cloud.sweep()).expired).toBe(0);
   expect(await listed(owner)).toContain(kept.clipId);
 });
 
 test("uploads never completed are removed 7 days after their head arrived", async () => {
   const clip = await upload(owner, "head");
   clockOffset += 6 * DAY;
-  expect(cloud.sweep().stale).toBe(0);
+  expect((await cloud.sweep()).stale).toBe(0);
   expect(filesOf(clip.clipId)).toEqual([clip.clipId]);
   clockOffset += 1 * DAY + 60_000;
-  expect(cloud.sweep()).toMatchObject({ stale: 1 });
+  expect(await cloud.sweep()).toMatchObject({ stale: 1 });
   expect(filesOf(clip.clipId)).toEqual([]);
-  expect(rows(clip.clipId)).toBe(0);
+  expect(await rows(clip.clipId)).toBe(0);
 });
 
 test("orphans: files with no row (and a complete clip's leftover parts) are removed once past the grace period; nothing else", async () => {
@@ -204,9 +204,9 @@ test("orphans: files with no row (and a complete clip's leftover parts) are remo
   for (const p of [`${ghost}.sealed`, ghostDir, clip.clipId, ".tmp-1-abcdef", "NOTES.txt"]) fs.utimesSync(path.join(clipsDir, p), t, t);
   fs.utimesSync(path.join(dataDir, "tmp", "up-1-abcdef"), t, t);
   // Within the grace period (10 minutes by default) nothing is touched.
-  expect(cloud.sweep().orphans).toBe(0);
+  expect((await cloud.sweep()).orphans).toBe(0);
   clockOffset += 11 * 60_000;
-  expect(cloud.sweep()).toEqual({ finished: 0, expired: 0, stale: 0, orphans: 5 });
+  expect(await cloud.sweep()).toEqual({ finished: 0, expired: 0, stale: 0, orphans: 5 });
   const left = fs.readdirSync(clipsDir);
   for (const gone of [`${ghost}.sealed`, ghostDir, clip.clipId, ".tmp-1-abcdef"]) expect(left).not.toContain(gone);
   expect(left).toEqual(expect.arrayContaining([`${clip.clipId}.sealed`, "NOTES.txt"]));

@@ -9,8 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import Database from "better-sqlite3";
 import { signRequest } from "../../firmware/core/request-auth";
-import { startCloud } from "../../host-tools/cloud/server";
-import { cameraRequest, crypto, request, setUpAccount, startChildCloudCli, uploadClip, type Account, type ChildCloudCli } from "./fixture";
+import { cameraRequest, crypto, request, setUpAccount, startChildCloudCli, uploadClip, type Account, type ChildCloudCli, startTestCloud } from "./fixture";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-shutdown-"));
 
@@ -98,7 +97,7 @@ test("an upload that outlasts --grace is cut: nothing half-stored, the process e
   expect(fs.readdirSync(path.join(dataDir, "tmp"))).toEqual([]);
 
   // The next start: the status shows the head but no segment; the camera resumes and completes the clip.
-  const again = await startCloud({ dataDir });
+  const again = await startTestCloud({ dataDir });
   try {
     const status = await cameraRequest(again.url, owner.camera, "GET", `/v1/clips/${clip.clipId}/status`);
     expect(status.json).toEqual({ clipId: clip.clipId, head: true, segments: [], complete: false });

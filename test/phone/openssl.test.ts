@@ -53,8 +53,8 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test("openssl pkcs12 opens both backups with the documented passwords (no -legacy), and refuses a wrong one", () => {
-  const row = cloud.db.prepare("SELECT backup FROM e2ee").get() as { backup: string };
+test("openssl pkcs12 opens both backups with the documented passwords (no -legacy), and refuses a wrong one", async () => {
+  const row = (await cloud.store.get("SELECT backup FROM e2ee")) as { backup: string };
   const backup = JSON.parse(row.backup);
   const passphraseKey = derivePassphraseKey(passphrase, backup.kdf);
   const signingFile = path.join(tmp, "signing.p12");
@@ -97,7 +97,7 @@ test("openssl verify -x509_strict: every exported certificate chains to the acco
   expect(openssl(["verify", "-x509_strict", "-CAfile", path.join(dir, "account-root.pem"), other]).status).not.toBe(0);
 });
 
-test("one RSASSA-PSS AlgorithmIdentifier for everything the account key signs, byte for byte as PROTOCOL §2 prints it; OpenSSL reads it", () => {
+test("one RSASSA-PSS AlgorithmIdentifier for everything the account key signs, byte for byte as PROTOCOL §2 prints it; OpenSSL reads it", async () => {
   expect(Buffer.from(rsaPssSha256AlgorithmIdentifier()).toString("hex")).toBe(RSA_PSS_SHA256_ALGORITHM_IDENTIFIER_HEX);
   const dir = path.join(tmp, "pem");
   const pem = (file: string) => new Uint8Array(new nodeCrypto.X509Certificate(fs.readFileSync(path.join(dir, file))).raw);
@@ -107,7 +107,7 @@ test("one RSASSA-PSS AlgorithmIdentifier for everything the account key signs, b
     phoneA: pem(phones[0]), phoneB: pem(phones[1]),
   };
   // The roster the cloud stores (version 2: published by the recovering phone), and the signatureAlgorithm in it.
-  const row = cloud.db.prepare("SELECT roster FROM e2ee").get() as { roster: Uint8Array };
+  const row = (await cloud.store.get("SELECT roster FROM e2ee")) as { roster: Uint8Array };
   const roster = new Uint8Array(row.roster);
   const [, rosterAlg] = sequence(parseDer(roster), "roster", 3, 3);
   const seen: Record<string, string> = { roster: Buffer.from(rosterAlg.der).toString("hex") };
