@@ -200,12 +200,13 @@ function pgValues(params: readonly SqlValue[]): unknown[] {
 }
 
 async function openPostgres(url: string): Promise<Store> {
-  // Loaded only when asked for, so a SQLite-only deployment never needs the package.
-  const pg = (await import("pg")) as unknown as typeof PgTypes & { default?: typeof PgTypes };
-  const { Pool, Client } = pg.default ?? pg;
+  // Loaded only when asked for (require: bundles keep `pg` external and resolve it at run time).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pg = require("pg") as typeof PgTypes;
+  const { Pool, Client } = pg;
   const types = {
     getTypeParser: (oid: number, format?: "text" | "binary") =>
-      oid === INT8_OID ? (v: string) => Number(v) : (pg.default ?? pg).types.getTypeParser(oid, format as "text"),
+      oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text"),
   };
   const pool = new Pool({ connectionString: url, max: 10, types } as PgTypes.PoolConfig);
   // An idle pooled connection that fails (the server restarted) must not crash the node.

@@ -1,0 +1,133 @@
+/**
+ * Three cloud nodes (`sealcam cloud serve --db postgres://...`, each its own process) over one PostgreSQL
+ * and one shared clip folder, as behind a load balancer: cameras upload through different nodes, a phone
+ * lists and downloads through a third; a node killed (SIGKILL) in the middle of an upload leaves a
+ * resumable upload that the camera finishes through another node; the sign-in limit and the replay check
+ * hold across nodes.
+ */
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
+import { signRequest } from "../../firmware/core/request-auth";
+import { SIGNIN_FAILURES_PER_ACCOUNT } from "../../host-tools/cloud/server";
+import { addCamera, cameraRequest, crypto, request, setUpAccount, startChildCloudCli, uploadClip, type Account, type ChildCloudCli } from "./fixture";
+import { startPostgres, type PgCluster } from "./postgres";
+
+let tmp: string;
+let pg: PgCluster;
+let db: string;
+let dataDir: string;
+const nodes: ChildCloudCli[] = [];
+let owner: Account;
+
+const startNode = async (i: number) => {
+  const work = path.join(tmp, `node-${i}`);
+  fs.mkdirSync(work, { recursive: true });
+  return startChildCloudCli(["serve", "--port", "0", "--data", dataDir, "--db", db, "--log-level", "warn", "--sweep-interval", "0", "--grace", "1"], work);
+};
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-nodes-"));
+  dataDir = path.join(tmp, "shared-data");
+  pg = await startPostgres();
+  db = await pg.createDatabase("nodes");
+  // One at a time first (the first migrates), then the others find the schema in place.
+  for (let i = 0; i < 3; i++) nodes.push(await startNode(i));
+  owner = await setUpAccount(nodes[0].url, tmp, "nodes@example.org", "cam-node-a");
+}, 120_000);
+
+afterAll(async () => {
+  for (const n of nodes) {
+    if (n.child.exitCode === null && n.child.signalCode === null) {
+      n.child.kill("SIGTERM");
+      await n.exited;
+    }
+  }
+  await pg?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const download = async (base: string, token: string, clipId: string): Promise<Buffer> => new Promise((resolve, reject) => {
+  http.get(`${base}/v1/clips/${clipId}`, { headers: { authorization: `Bearer ${token}` }, agent: false }, (res) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("end", () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`download ${res.statusCode}`))));
+  }).on("error", reject);
+});
+
+const whole = (clip: { head: Uint8Array; segments: Uint8Array[]; footer: Uint8Array }) => Buffer.concat([clip.head, ...clip.segments, clip.footer]);
+
+test("cameras upload through two nodes; a phone lists and downloads both clips through the third", async () => {
+  const second = { ...owner, camera: await addCamera(nodes[1].url, owner, "cam-node-b") };
+  const a = await uploadClip(nodes[0].url, owner, 1);
+  const b = await uploadClip(nodes[1].url, second, 1);
+  const listed = (await request(nodes[2].url, "GET", "/v1/clips", { token: owner.token })).json.clips as { clipId: string; cameraId: string; complete: boolean }[];
+  expect(listed.map((c) => [c.clipId, c.cameraId, c.complete]).sort()).toEqual([[a.clipId, "cam-node-a", true], [b.clipId, "cam-node-b", true]].sort());
+  expect((await download(nodes[2].url, owner.token, a.clipId)).equals(whole(a))).toBe(true);
+  expect((await download(nodes[2].url, owner.token, b.clipId)).equals(whole(b))).toBe(true);
+  // The phone opens (verifies and decrypts) the clip the second node stored.
+  const opened = await owner.phone.open(b.clipId, path.join(tmp, "b.frames"));
+  expect(opened).toMatchObject({ cameraId: "cam-node-b", clipId: b.clipId });
+  expect(opened.bytes).toBeGreaterThan(9000);
+});
+
+test("a request replayed to another node is refused: the replay check is in the database", async () => {
+  const p = "/v1/camera/roster";
+  const headers = signRequest(crypto, owner.camera.key, { cameraId: owner.camera.id, method: "GET", path: p, timestamp: Date.now() });
+  expect((await request(nodes[0].url, "GET", p, { headers })).status).toBe(200);
+  const again = await request(nodes[2].url, "GET", p, { headers });
+  expect(again.status).toBe(401);
+  expect(again.json.message).toMatch(/replayed/);
+});
+
+test("a node killed mid-upload: no listed clip, the upload resumes and completes through another node", async () => {
+  const { sealClip } = await import("./fixture");
+  const { verifyRoster } = await import("../../firmware/core/roster");
+  const { fromBase64Url } = await import("../../firmware/core/bytes");
+  const r = await request(nodes[0].url, "GET", "/v1/e2ee/roster", { token: owner.token });
+  const roster = verifyRoster(crypto, fromBase64Url(r.json.roster as string), fromBase64Url(owner.phone.state().rootCertificate), { minVersion: 1 });
+  const clip = sealClip(owner.camera, roster.recipients, roster.version, 7);
+  const put = (base: string, p: string, body: Uint8Array) => cameraRequest(base, owner.camera, "PUT", p, body);
+  const victim = nodes[1];
+  expect((await put(victim.url, `/v1/clips/${clip.clipId}/head`, clip.head)).status).toBe(201);
+  expect((await put(victim.url, `/v1/clips/${clip.clipId}/segments/0`, clip.segments[0])).status).toBe(201);
+  // Segment 1: the headers and half the body reach the victim, which is then killed (SIGKILL).
+  const p1 = `/v1/clips/${clip.clipId}/segments/1`;
+  const headers = signRequest(crypto, owner.camera.key, { cameraId: owner.camera.id, method: "PUT", path: p1, body: clip.segments[1], timestamp: Date.now() });
+  const cut = new Promise<string>((resolve) => {
+    const req = http.request(victim.url + p1, { method: "PUT", headers: { ...headers, "content-length": clip.segments[1].length }, agent: false }, (res) => resolve(`answered ${res.statusCode}`));
+    req.on("error", (e) => resolve(`cut: ${(e as NodeJS.ErrnoException).code}`));
+    req.write(clip.segments[1].subarray(0, clip.segments[1].length >> 1), () => {
+      victim.child.kill("SIGKILL");
+    });
+  });
+  expect(await cut).toMatch(/^cut/);
+  expect(await victim.exited).toBe("SIGKILL");
+  // Not listed as complete anywhere; the status through another node shows what was stored.
+  const listed = (await request(nodes[2].url, "GET", "/v1/clips", { token: owner.token })).json.clips as { clipId: string; complete: boolean }[];
+  expect(listed.find((c) => c.clipId === clip.clipId)).toMatchObject({ complete: false });
+  expect((await cameraRequest(nodes[2].url, owner.camera, "GET", `/v1/clips/${clip.clipId}/status`)).json).toEqual({ clipId: clip.clipId, head: true, segments: [0], complete: false });
+  expect((await request(nodes[0].url, "GET", `/v1/clips/${clip.clipId}`, { token: owner.token })).status).toBe(404);
+  // The camera resumes through the third node.
+  for (let i = 1; i < clip.segments.length; i++) expect((await put(nodes[2].url, `/v1/clips/${clip.clipId}/segments/${i}`, clip.segments[i])).status).toBe(201);
+  expect((await put(nodes[2].url, `/v1/clips/${clip.clipId}/footer?segments=${clip.segments.length}`, clip.footer)).status).toBe(201);
+  expect((await download(nodes[0].url, owner.token, clip.clipId)).equals(whole(clip))).toBe(true);
+  // The killed node comes back on the same database and folder and serves the clip too.
+  nodes[1] = await startNode(1);
+  expect((await download(nodes[1].url, owner.token, clip.clipId)).equals(whole(clip))).toBe(true);
+});
+
+test("the sign-in limit holds across nodes: wrong passwords spread over three nodes add up", async () => {
+  const wrong = { email: owner.creds.email, password: "not the password at all" };
+  for (let i = 0; i < SIGNIN_FAILURES_PER_ACCOUNT; i++) {
+    const reply = await request(nodes[i % 3].url, "POST", "/v1/sessions", { body: JSON.stringify(wrong), headers: { "content-type": "application/json" } });
+    expect(reply.status).toBe(401);
+  }
+  // The next try, even with the right password and through any node, is refused.
+  for (const n of nodes) {
+    const reply = await request(n.url, "POST", "/v1/sessions", { body: JSON.stringify(owner.creds), headers: { "content-type": "application/json" } });
+    expect(reply.status).toBe(429);
+    expect(reply.json.code).toBe("E_RATE_LIMIT");
+  }
+});
