@@ -7,9 +7,9 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
-import Database from "better-sqlite3";
+import { openStore } from "../../host-tools/cloud/store";
 import { signRequest } from "../../firmware/core/request-auth";
-import { cameraRequest, crypto, request, setUpAccount, startChildCloudCli, uploadClip, type Account, type ChildCloudCli, startTestCloud } from "./fixture";
+import { cameraRequest, crypto, request, setUpAccount, startChildCloudCli, uploadClip, type Account, type ChildCloudCli, startTestCloud, testDb } from "./fixture";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-shutdown-"));
 
@@ -66,9 +66,9 @@ test("SIGTERM during a slow upload: no new connections, the upload completes (20
   expect(await cloud.exited).toBe(0);
 
   // Stored whole, and the log tells the story: the upload's line, then a clean stop with nothing cut.
-  const db = new Database(path.join(dataDir, "cloud.sqlite"), { readonly: true });
-  expect(db.prepare("SELECT idx, length FROM clip_segments WHERE clip_id = ?").all(clip.clipId)).toEqual([{ idx: 0, length: seg.length }]);
-  db.close();
+  const store = await openStore((await testDb(dataDir)) ?? path.join(dataDir, "cloud.sqlite"));
+  expect(await store.all("SELECT idx, length FROM clip_segments WHERE clip_id = ?", [clip.clipId])).toEqual([{ idx: 0, length: seg.length }]);
+  await store.close();
   // An upload in progress is one file: the head, then each segment at its offset (written once, in place).
   expect(fs.readFileSync(path.join(dataDir, "clips", clip.clipId, "clip")).subarray(clip.head.length, clip.head.length + seg.length)).toEqual(Buffer.from(seg));
   const records = logRecords(cloud);
