@@ -30,10 +30,15 @@ export interface LiveConfig {
   maxBufferedBytes: number;
   /** Wait before reconnecting the socket. */
   retryMs: number;
+  /**
+   * The watcher counts as running only if it handed live view a frame within this long (ms); else a new
+   * session is refused with E_STATE (motion off, watcher stopped or crashed, sensor delivering nothing).
+   */
+  watcherStaleMs: number;
 }
 
 export const DEFAULT_LIVE: LiveConfig = {
-  enabled: true, maxSessions: 2, maxDurationMs: 5 * 60 * 1000, framesPerSecond: 10, maxBufferedBytes: 128 * 1024, retryMs: 2000,
+  enabled: true, maxSessions: 2, maxDurationMs: 5 * 60 * 1000, framesPerSecond: 10, maxBufferedBytes: 128 * 1024, retryMs: 2000, watcherStaleMs: 2000,
 };
 
 export const LIVE_PATH = "/v1/camera/live";
@@ -61,7 +66,7 @@ export interface LiveDeps {
   cloudUrl: string;
   /** May the socket be up now (Wi-Fi up, registered, running)? */
   online(): boolean;
-  /** Is a frame source (the watcher) running? */
+  /** Does a frame source (the motion watcher) exist and has it been started? */
   hasFrames(): boolean;
 }
 
@@ -76,6 +81,8 @@ export class LiveView {
   private running = false;
   private retryTimer: number | undefined;
   private readonly sessions = new Map<number, Session>();
+  /** Clock time of the last frame offered (from the watcher, or the recorder while a clip records). */
+  private lastOffered = -Infinity;
   sessionsStarted = 0;
   framesSent = 0;
   framesDropped = 0;
@@ -168,8 +175,11 @@ export class LiveView {
       this.closeChannel(conn, channel, `E_LIMIT: at most ${config.maxSessions} live sessions at once`);
       return;
     }
-    if (!this.d.hasFrames()) {
-      this.closeChannel(conn, channel, "E_STATE: the camera is not watching (live view needs the motion watcher)");
+    if (!this.watching) {
+      events.info("live.refused", "live session refused: the motion watcher is not running", {});
+      this.closeChannel(conn, channel, this.d.hasFrames()
+        ? `E_STATE: the camera's motion watcher has delivered no frame for ${config.watcherStaleMs} ms (sensor stopped or failed); restart the camera, then try again`
+        : "E_STATE: the camera's motion watcher is off (live view needs it): turn motion detection on in the camera's config, then try again");
       return;
     }
     let sealer: LiveSealer;
@@ -195,8 +205,17 @@ export class LiveView {
     events.info("live.start", "live session started", { channel, roster: roster.version, sessions: this.sessions.size });
   }
 
+  /**
+   * Is the motion watcher running, as live view needs it (PROTOCOL §13): it exists (motion on), was started,
+   * and handed over a frame within `watcherStaleMs`.
+   */
+  get watching(): boolean {
+    return this.d.hasFrames() && this.d.clock.now() - this.lastOffered <= this.d.config.watcherStaleMs;
+  }
+
   /** A captured frame (from the watcher or the recorder): sealed into each session that wants one now. */
   offer(frame: Frame): void {
+    this.lastOffered = this.d.clock.now();
     const conn = this.conn;
     if (!conn || this.sessions.size === 0) return;
     const { config } = this.d;
