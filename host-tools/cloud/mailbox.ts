@@ -9,6 +9,14 @@
  *   GET    /v1/shared/:to/clips             clips whose head has a stream entry for a key shared to `to` (proof)
  *   GET    /v1/shared/:to/clips/:id/head    that clip's signed head                             (proof)
  *   GET    /v1/shared/:to/clips/:id         that clip's ciphertext                              (proof)
+ *   POST   /v1/clip-shares                  an enrolled phone stores a clip share envelope beside its clip
+ *   GET    /v1/clip-shares/:to              the clip share envelope sealed to the TDSK whose SPKI hashes to `to` (proof)
+ *   DELETE /v1/clip-shares/:to              the owner withdraws a clip share (phone session)
+ *
+ * A clip share (PROTOCOL §14.11) is addressed like a mailbox, by SHA-256 of its TDSK's SPKI: the holder of
+ * the TDSK (the bearer of the token, or a viewer it was delivered to) proves possession of that key exactly as
+ * a viewer does, and /v1/shared/:to/... then serves it that one clip (and the account data to verify its head)
+ * until the share's notAfter.
  *
  * The proof: headers x-sealcam-viewer-key (base64url SPKI, SHA-256 = to), x-sealcam-nonce (from the
  * challenge), x-sealcam-proof (base64url raw r||s ECDSA P-256 SHA-256 signature over
@@ -28,7 +36,7 @@ import { ALG_HPKE_P256_STREAM } from "../../firmware/core/clip/constants";
 import { parseClipHead } from "../../firmware/core/clip/head";
 import { isSealcamError } from "../../firmware/core/errors";
 import { parseSpki } from "../../firmware/core/keys";
-import { checkShareEnvelope, parseShareEnvelope } from "../phone/share-envelope";
+import { checkClipShareEnvelope, checkClipShareKeyEnvelope, checkShareEnvelope, parseClipShareEnvelope, parseMailboxEnvelope } from "../phone/share-envelope";
 import { NodeCrypto } from "../platform/node-crypto";
 import type { Db } from "./db";
 import { httpFail, parseJsonObject, onlyFields, readBody, sendFile, sendJson, type Json } from "./http-util";
@@ -59,6 +67,10 @@ CREATE TABLE IF NOT EXISTS shares (
 CREATE TABLE IF NOT EXISTS mailbox_nonces (
   nonce TEXT PRIMARY KEY, to_hash TEXT NOT NULL, issued_at INTEGER NOT NULL, used_at INTEGER);
 CREATE INDEX IF NOT EXISTS mailbox_nonces_to ON mailbox_nonces(to_hash, issued_at);
+CREATE TABLE IF NOT EXISTS clip_shares (
+  to_hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, share_id TEXT NOT NULL, clip_id TEXT NOT NULL,
+  head_sha256 TEXT NOT NULL, not_after INTEGER NOT NULL, envelope BLOB NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS clip_shares_clip ON clip_shares(clip_id);
 `;
 
 /** What the mailbox needs of a request (server.ts's Ctx has at least this). */
@@ -137,15 +149,22 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     const bytes = fromBase64Url(text);
     const e2ee = db.prepare("SELECT root_cert FROM e2ee WHERE account_id = ?").get(s.accountId) as { root_cert: Buffer } | undefined;
     if (!e2ee) httpFail(409, "E_STATE", "end-to-end encryption is not on for this account");
-    let kid: string;
+    // A share envelope (a stream key: recorded so /v1/shared serves the clips wrapped to it) or a clip share
+    // key envelope (a TDSK: the viewer reaches the clip through the TDSK's own address, nothing is recorded).
+    let kid: string | null = null;
     let shareId: string;
     try {
-      const envelope = parseShareEnvelope(bytes);
+      const message = parseMailboxEnvelope(bytes);
+      const envelope = message.envelope;
       if (envelope.facts.to !== to) httpFail(400, "E_MISADDRESSED", "the envelope is addressed to another mailbox than `to`; nothing was stored");
       if (envelope.facts.accountId !== s.accountId) httpFail(403, "E_FOREIGN_ACCOUNT", "the envelope names another account; nothing was stored");
       if (!Buffer.from(envelope.root).equals(e2ee.root_cert)) httpFail(403, "E_FOREIGN_ACCOUNT", "the envelope carries another account root; nothing was stored");
-      const { stream } = checkShareEnvelope(crypto, envelope);
-      kid = toHex(crypto.sha256(stream.spki));
+      if (message.kind === "stream") {
+        const { stream } = checkShareEnvelope(crypto, message.envelope);
+        kid = toHex(crypto.sha256(stream.spki));
+      } else {
+        checkClipShareKeyEnvelope(crypto, message.envelope);
+      }
       shareId = envelope.facts.shareId;
     } catch (error) {
       if (isSealcamError(error) && !("status" in error)) httpFail(400, error.code, error.message);
@@ -157,8 +176,9 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
       const waiting = (db.prepare("SELECT COUNT(*) AS n FROM mailbox WHERE to_hash = ?").get(to) as { n: number }).n;
       if (waiting >= MAILBOX_MAX_MESSAGES) httpFail(413, "E_LIMIT", `this mailbox already holds ${MAILBOX_MAX_MESSAGES} envelopes; the viewer must accept them first`);
       if (db.prepare("SELECT 1 FROM shares WHERE to_hash = ? AND account_id = ? AND share_id = ?").get(to, s.accountId, shareId)) httpFail(409, "E_CONFLICT", "this share was already sent");
+      if (db.prepare("SELECT 1 FROM mailbox WHERE to_hash = ? AND account_id = ? AND share_id = ?").get(to, s.accountId, shareId)) httpFail(409, "E_CONFLICT", "this share was already sent");
       db.prepare("INSERT INTO mailbox (id, to_hash, account_id, share_id, envelope, created_at) VALUES (?, ?, ?, ?, ?, ?)").run(id, to, s.accountId, shareId, Buffer.from(bytes), t);
-      db.prepare("INSERT INTO shares (to_hash, account_id, share_id, stream_kid, created_at) VALUES (?, ?, ?, ?, ?)").run(to, s.accountId, shareId, kid, t);
+      if (kid !== null) db.prepare("INSERT INTO shares (to_hash, account_id, share_id, stream_kid, created_at) VALUES (?, ?, ?, ?, ?)").run(to, s.accountId, shareId, kid, t);
     })();
     sendJson(ctx.res, 200, { id });
   });
@@ -249,19 +269,34 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     return out;
   }
 
+  /** The clip share addressed to `to` (a TDSK's address), if any: its clip until not_after. */
+  function clipShareOf(to: string): { account_id: string; share_id: string; clip_id: string; head_sha256: string; not_after: number; envelope: Buffer } | undefined {
+    return db.prepare("SELECT account_id, share_id, clip_id, head_sha256, not_after, envelope FROM clip_shares WHERE to_hash = ?").get(to) as
+      { account_id: string; share_id: string; clip_id: string; head_sha256: string; not_after: number; envelope: Buffer } | undefined;
+  }
+
   function sharedClip(to: string, id: string): ClipRow {
     const kids = sharedKids(to);
     const row = db.prepare("SELECT clip_id, account_id, camera_id, head_sha256, head_length, start_time, content_type, size, created_at FROM clips WHERE clip_id = ? AND complete = 1 AND deleted_at IS NULL").get(id) as ClipRow | undefined;
     const mine = row ? kids.get(row.account_id) : undefined;
-    if (!row || !mine || !streamKidsOf(row).some((k) => mine.has(k))) httpFail(404, "E_NOT_FOUND", "no clip with this id is shared with this viewer key");
-    return row;
+    if (row && mine && streamKidsOf(row).some((k) => mine.has(k))) return row;
+    // A clip share: exactly its clip, with the head it names, until it ends.
+    const share = clipShareOf(to);
+    if (row && share && share.clip_id === id && share.account_id === row.account_id && share.head_sha256 === row.head_sha256) {
+      if (now() >= share.not_after) httpFail(410, "E_SHARE_EXPIRED", "this clip share has ended; ask the owner for a new one");
+      return row;
+    }
+    return httpFail(404, "E_NOT_FOUND", "no clip with this id is shared with this viewer key");
   }
 
   route("GET", "/v1/shared/:to/accounts", async (ctx) => {
     const to = address(ctx);
     await h.noBody(ctx);
     proof(ctx, to);
-    const accounts = [...sharedKids(to).keys()].sort().map((accountId) => {
+    const ids = new Set(sharedKids(to).keys());
+    const share = clipShareOf(to);
+    if (share && now() < share.not_after) ids.add(share.account_id);
+    const accounts = [...ids].sort().map((accountId) => {
       const e2ee = db.prepare("SELECT root_cert, roster FROM e2ee WHERE account_id = ?").get(accountId) as { root_cert: Buffer; roster: Buffer } | undefined;
       const certs = db.prepare("SELECT cert FROM camera_certs WHERE account_id = ? ORDER BY registered_at").all(accountId) as { cert: Buffer }[];
       return e2ee ? { accountId, rootCertificate: toBase64Url(e2ee.root_cert), roster: toBase64Url(e2ee.roster), cameraCertificates: certs.map((c) => toBase64Url(c.cert)) } : null;
@@ -299,5 +334,61 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
   route("GET", "/v1/shared/:to/clips/:id", async (ctx) => {
     const { id, row } = await sharedClipRequest(ctx);
     sendFile(ctx.res, h.clipFile(id), row.size);
+  });
+
+  route("POST", "/v1/clip-shares", async (ctx) => {
+    const s = h.session(ctx);
+    if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may share a clip");
+    const body: Json = parseJsonObject(await readBody(ctx.req, MAILBOX_BODY_LIMIT));
+    onlyFields(body, ["envelope"]);
+    const text = body.envelope;
+    if (typeof text !== "string" || !/^[A-Za-z0-9_-]+$/.test(text)) httpFail(400, "E_FORMAT", "envelope must be base64url");
+    const bytes = fromBase64Url(text);
+    const e2ee = db.prepare("SELECT root_cert FROM e2ee WHERE account_id = ?").get(s.accountId) as { root_cert: Buffer } | undefined;
+    if (!e2ee) httpFail(409, "E_STATE", "end-to-end encryption is not on for this account");
+    let to: string;
+    let facts;
+    try {
+      const envelope = parseClipShareEnvelope(bytes);
+      facts = envelope.facts;
+      if (facts.accountId !== s.accountId) httpFail(403, "E_FOREIGN_ACCOUNT", "the clip share names another account; nothing was stored");
+      if (!Buffer.from(envelope.root).equals(e2ee.root_cert)) httpFail(403, "E_FOREIGN_ACCOUNT", "the clip share carries another account root; nothing was stored");
+      checkClipShareEnvelope(crypto, envelope);
+      to = toHex(crypto.sha256(facts.key));
+    } catch (error) {
+      if (isSealcamError(error) && !("status" in error)) httpFail(400, error.code, error.message);
+      throw error;
+    }
+    const clip = db.prepare("SELECT account_id, head_sha256 FROM clips WHERE clip_id = ? AND complete = 1 AND deleted_at IS NULL").get(facts.clipId) as { account_id: string; head_sha256: string } | undefined;
+    if (!clip || clip.account_id !== s.accountId) httpFail(404, "E_NOT_FOUND", "no complete clip with this id in this account; nothing was stored");
+    if (clip.head_sha256 !== facts.headHash) httpFail(400, "E_MISADDRESSED", "the clip share names another head than the stored clip's; nothing was stored");
+    const t = now();
+    if (t >= facts.notAfter) httpFail(400, "E_SHARE_EXPIRED", "the clip share has already ended; nothing was stored");
+    db.transaction(() => {
+      if (db.prepare("SELECT 1 FROM clip_shares WHERE to_hash = ?").get(to)) httpFail(409, "E_CONFLICT", "a clip share for this key is already stored");
+      db.prepare("INSERT INTO clip_shares (to_hash, account_id, share_id, clip_id, head_sha256, not_after, envelope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .run(to, s.accountId, facts.shareId, facts.clipId, facts.headHash, facts.notAfter, Buffer.from(bytes), t);
+    })();
+    sendJson(ctx.res, 200, { to, shareId: facts.shareId, clipId: facts.clipId, notAfter: facts.notAfter });
+  });
+
+  route("GET", "/v1/clip-shares/:to", async (ctx) => {
+    const to = address(ctx);
+    await h.noBody(ctx);
+    proof(ctx, to);
+    const share = clipShareOf(to);
+    if (!share) httpFail(404, "E_NOT_FOUND", "no clip share for this key (withdrawn by the owner, or never made)");
+    if (now() >= share.not_after) httpFail(410, "E_SHARE_EXPIRED", "this clip share has ended; ask the owner for a new one");
+    sendJson(ctx.res, 200, { envelope: toBase64Url(share.envelope), clipId: share.clip_id });
+  });
+
+  route("DELETE", "/v1/clip-shares/:to", async (ctx) => {
+    const to = address(ctx);
+    const s = h.session(ctx);
+    if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may withdraw a clip share");
+    await h.noBody(ctx);
+    const gone = db.prepare("DELETE FROM clip_shares WHERE to_hash = ? AND account_id = ?").run(to, s.accountId);
+    if (gone.changes !== 1) httpFail(404, "E_NOT_FOUND", "no clip share of this account for this key");
+    sendJson(ctx.res, 200, { deleted: to });
   });
 }
