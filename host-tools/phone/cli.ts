@@ -189,6 +189,7 @@ const COMMANDS: Command[] = [
       stream: { type: "string", multiple: true, arg: "S", help: "what to share: video (default video)" },
       from: { type: "string", arg: "T", help: "share clips captured from T (ISO 8601; default now)" },
       until: { type: "string", arg: "T", help: "until T (ISO 8601): a temporary share; without it no end" },
+      pool: { type: "string", arg: "NAME", help: "add the viewer to shared pool NAME: its key is rotated, the new one goes to every member" },
       yes: { type: "boolean", short: "y", help: "do not ask (needed when not on a terminal)" },
     },
     summary: "share clips with a viewer: a new stream key, in the roster, delivered to the viewer's key via the mailbox",
@@ -225,6 +226,15 @@ const COMMANDS: Command[] = [
           return EXIT.FAILED;
         }
       }
+      const pool = args.string("pool");
+      if (pool !== undefined) {
+        if (args.string("from") !== undefined || args.string("until") !== undefined) throw new UsageError("a pool's key has no window: --pool takes no --from/--until");
+        const { addPoolMember } = await import("./share");
+        const p = await addPoolMember(phone, pool, invite, { cameras: args.list("camera"), streams: ["video"] });
+        out(`Pool ${p.pool.name}: ${p.pool.members.length} member(s); its key was rotated (share ${p.pool.shareId}, roster version ${p.rosterVersion}) and the new key is in every member's mailbox.`);
+        out("Cameras wrap new clips to the new key from their next roster refresh; the old key gets none from then on.");
+        return EXIT.OK;
+      }
       const r = await createShare(phone, { invite, cameras: args.list("camera"), streams: ["video"], notBefore: time("from"), notAfter: time("until") ?? null });
       out(`Shared: share ${r.shareId} (stream key ${r.keyId.slice(0, 16)}), roster version ${r.rosterVersion}; the key is in the viewer's mailbox.`);
       out("Cameras wrap new clips to it from their next roster refresh; clips recorded before are not shared.");
@@ -252,9 +262,88 @@ const COMMANDS: Command[] = [
     },
   },
   {
-    name: "revoke", args: "SHARE", positionals: ONE, options: {}, summary: "stop a share: publish a roster without its key",
+    name: "share-clip", args: "CLIP", positionals: ONE,
+    options: {
+      to: { type: "string", arg: "INVITE", help: "deliver the clip's key to this viewer (an invite or a file holding it) instead of printing a token" },
+      until: { type: "string", arg: "T", help: "the share ends at T (ISO 8601; default 24 hours from now)" },
+      yes: { type: "boolean", short: "y", help: "do not ask (needed with --to when not on a terminal)" },
+    },
+    summary: "share ONE clip: its key wrapped to a fresh temporary key, stored beside the clip; prints a token (a bearer secret)",
     run: async (args, { out }) => {
-      const { revokeShare } = await import("./share");
+      const { shareClip, inviteFingerprint } = await import("./share");
+      const fs = await import("node:fs");
+      const phone = openPhone(args);
+      const untilText = args.string("until");
+      let notAfter: number | undefined;
+      if (untilText !== undefined) {
+        const t = Date.parse(untilText);
+        if (!/^\d{4}-\d\d-\d\dT/.test(untilText) || !Number.isFinite(t)) throw new UsageError(`--until must be an ISO 8601 time such as 2026-05-01T18:00:00Z, not '${untilText}'`);
+        notAfter = t;
+      }
+      const to = args.string("to");
+      let invite: string | undefined;
+      if (to !== undefined) {
+        invite = to.startsWith("SEALCAM-INVITE:") ? to : (() => {
+          try {
+            return fs.readFileSync(to, "utf8").trim().split("\n")[0];
+          } catch {
+            throw new UsageError(`--to: '${to}' is neither an invite (SEALCAM-INVITE:1:...) nor a readable file`);
+          }
+        })();
+        out(`Viewer key fingerprint: ${inviteFingerprint(phone, invite)}  (compare it with the one the viewer's 'sealcam viewer init' printed)`);
+        if (!args.flag("yes")) {
+          if (!process.stdin.isTTY || !process.stdout.isTTY) {
+            out("Nothing was shared. Compare the fingerprint, then run again with --yes.");
+            return EXIT.FAILED;
+          }
+          if (!(await confirm("Does it match what the viewer reads to you? Share this clip? [y/N] "))) {
+            out("Nothing was shared.");
+            return EXIT.FAILED;
+          }
+        }
+      }
+      const r = await shareClip(phone, { clip: args.positionals[0], notAfter, invite });
+      out(`Shared clip ${r.clipId} from ${r.cameraId} until ${new Date(r.notAfter).toISOString()} (clip share ${r.shareId}, address ${r.address}).`);
+      if (r.token) {
+        out("This token opens this one clip until then, for ANYONE who holds it (a bearer secret). It is shown only now;");
+        out("send it privately; the viewer gives it to 'sealcam viewer accept --token-file F' (or SEALCAM_SHARE_TOKEN, or types it):");
+        out("");
+        out(r.token);
+        out("");
+      } else {
+        out(`Its key is in the viewer's mailbox (fingerprint ${r.viewerFingerprint}); 'sealcam viewer accept' takes it.`);
+      }
+      out(`Withdraw it with 'sealcam phone revoke --clip-share ${r.address}'.`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "revoke", args: "SHARE", synopsis: "SHARE | --pool NAME --member FINGERPRINT | --clip-share ADDRESS", positionals: { min: 0, max: 1 },
+    options: {
+      pool: { type: "string", arg: "NAME", help: "remove a member from shared pool NAME (the pool's key is rotated without it)" },
+      member: { type: "string", arg: "FINGERPRINT", help: "the member's key fingerprint (as 'phone share --pool' printed it)" },
+      "clip-share": { type: "string", arg: "ADDRESS", help: "withdraw a clip share (its address, as 'phone share-clip' printed it)" },
+    },
+    summary: "stop a share: publish a roster without its key (or rotate a pool without a member, or withdraw a clip share)",
+    run: async (args, { out }) => {
+      const { revokeShare, removePoolMember, withdrawClipShare } = await import("./share");
+      const pool = args.string("pool");
+      const clipShare = args.string("clip-share");
+      if (pool !== undefined) {
+        const member = args.required("member", "--pool needs --member FINGERPRINT (the member to remove)");
+        if (args.positionals.length > 0) throw new UsageError("give either SHARE or --pool NAME --member FINGERPRINT");
+        const r = await removePoolMember(openPhone(args), pool, member);
+        out(`Removed ${r.removed} from pool ${pool}: roster version ${r.rosterVersion}; ${r.pool ? `the pool's new key went to its ${r.pool.members.length} remaining member(s)` : "no member is left, the pool's key is revoked"}.`);
+        out("The removed member keeps every clip sealed to the old key before cameras refresh their roster (a key once given cannot be taken back); it gets nothing sealed after.");
+        return EXIT.OK;
+      }
+      if (clipShare !== undefined) {
+        await withdrawClipShare(openPhone(args), clipShare);
+        out(`Withdrew clip share ${clipShare}: the cloud no longer serves it.`);
+        out("Whoever already opened the clip keeps what they saw; a copy of the envelope and the clip they kept still opens until its end time.");
+        return EXIT.OK;
+      }
+      if (args.positionals.length !== 1) throw new UsageError("revoke needs SHARE (see 'sealcam phone shares'), or --pool NAME --member FINGERPRINT, or --clip-share ADDRESS");
       const r = await revokeShare(openPhone(args), args.positionals[0]);
       out(`Revoked ${r.holder}: roster version ${r.rosterVersion}.`);
       out("Cameras stop wrapping new clips to it from their next roster refresh.");

@@ -42,6 +42,8 @@ export interface ShareRequest {
   notBefore?: number;
   /** ms since the epoch; null: a DSK (no end). */
   notAfter: number | null;
+  /** A grant to the cloud (cloud-share.ts): holder "cloud", share id "cloud-<hex>", `snapshot` only. */
+  cloud?: boolean;
 }
 
 export interface ShareListing {
@@ -72,8 +74,10 @@ export async function createShare(phone: Phone, request: ShareRequest): Promise<
   if (viewer.kind !== "p256") fail("E_FORMAT", "invite: the viewer key must be P-256");
   for (const c of request.cameras) if (!isCameraId(c)) fail("E_ARGUMENT", `--camera ${c} is not a camera id`);
   const notBefore = request.notBefore ?? Math.floor(Date.now() / 1000) * 1000;
-  const shareId = nodeCrypto.randomBytes(6).toString("hex");
-  const scope: StreamScope = { cameras: request.cameras, streams: request.streams, notBefore, notAfter: request.notAfter, holder: `share:${shareId}` };
+  // The cloud may hold a snapshot key and nothing else (PROTOCOL §14.11).
+  if (request.cloud && (request.streams.length !== 1 || request.streams[0] !== "snapshot")) fail("E_ARGUMENT", "the cloud may only be given the snapshot stream (--stream snapshot): it never holds a video key");
+  const shareId = (request.cloud ? "cloud-" : "") + nodeCrypto.randomBytes(6).toString("hex");
+  const scope: StreamScope = { cameras: request.cameras, streams: request.streams, notBefore, notAfter: request.notAfter, holder: request.cloud ? "cloud" : `share:${shareId}` };
 
   const { state, client, roster } = await currentRoster(phone);
   if (roster.entries.length >= ROSTER_MAX_ENTRIES) {
@@ -124,7 +128,7 @@ export async function listShares(phone: Phone): Promise<ShareListing[]> {
 /** Publishes the next roster without the share's stream key. */
 export async function revokeShare(phone: Phone, share: string): Promise<{ rosterVersion: number; holder: string }> {
   const { state, client, roster } = await currentRoster(phone);
-  const holder = share.includes(":") ? share : `share:${share}`;
+  const holder = share === "cloud" || share.includes(":") ? share : `share:${share}`;
   const keep = roster.entries.filter((e) => !(e.role === "stream" && e.certificate.streamScope?.holder === holder));
   if (keep.length === roster.entries.length) fail("E_NOT_FOUND", `no active share ${share} in the roster (see 'sealcam phone shares')`);
   const signer = await phone.unlockSigningKey();
@@ -346,4 +350,11 @@ export async function removePoolMember(phone: Phone, name: string, member: strin
   const r = await rotatePool(phone, pool, pool.members.filter((m) => m !== gone[0]));
   savePools(phone, [...pools.filter((p) => p.name !== name), ...(r.pool ? [r.pool] : [])]);
   return { pool: r.pool, rosterVersion: r.rosterVersion, removed: gone[0].fingerprint };
+}
+
+/** Withdraws a clip share (its address: hex SHA-256 of the TDSK's SPKI): the cloud deletes its envelope. */
+export async function withdrawClipShare(phone: Phone, address: string): Promise<void> {
+  if (!/^[0-9a-f]{64}$/.test(address)) fail("E_ARGUMENT", `'${address}' is not a clip share address (64 hex characters, as 'phone share-clip' printed it)`);
+  const client = new CloudClient(phone.options.cloud, phone.state().token);
+  await client.json("DELETE", `/v1/clip-shares/${address}`);
 }

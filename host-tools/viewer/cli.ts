@@ -5,6 +5,7 @@
  * The viewer folder comes from --home, else SEALCAM_VIEWER_HOME. No secret is ever an argument.
  */
 import { EXIT, runTool, UsageError, type Args, type Command } from "../cli-kit";
+import { readSecret } from "../cli-kit/secrets";
 import { Viewer } from "./viewer";
 
 function printable(text: string): string {
@@ -43,18 +44,38 @@ const COMMANDS: Command[] = [
     },
   },
   {
-    name: "accept", options: {}, summary: "fetch shares from the cloud mailbox, verify them and keep their keys",
+    name: "accept",
+    options: {
+      token: { type: "boolean", help: "accept a clip share token (sealcam-share:1:...) instead: from --token-file, SEALCAM_SHARE_TOKEN or typed (hidden)" },
+      "token-file": { type: "string", arg: "F", help: "a file whose first line is the clip share token (implies --token)" },
+    },
+    summary: "fetch shares from the cloud mailbox (or take a clip share token), verify them and keep their keys",
     run: async (args, { out }) => {
+      if (args.flag("token") || args.string("token-file") !== undefined) {
+        // The token is a bearer secret: never an argument (ps shows those), never printed back.
+        const token = await readSecret({ what: "the clip share token", file: args.string("token-file"), fileOption: "--token-file", env: "SEALCAM_SHARE_TOKEN" });
+        const viewer = openViewer(args);
+        const r = await viewer.acceptToken(token);
+        out(`accepted clip share ${r.share.shareId} from account ${printable(r.share.accountId)}: clip ${r.share.clipId} until ${new Date(r.share.notAfter).toISOString()}`);
+        if (r.pinnedNow) {
+          const { fingerprint } = await import("../phone/share-envelope");
+          const { fromBase64Url } = await import("../../firmware/core/bytes");
+          out(`account root fingerprint: ${fingerprint(viewer.crypto, fromBase64Url(viewer.state().account!.rootCertificate))}  (pinned now: trust on first use; compare it with the owner's 'sealcam phone shares' output)`);
+        }
+        out(`Open it with 'sealcam viewer open ${r.share.clipId} --out F'.`);
+        return EXIT.OK;
+      }
       const result = await openViewer(args).accept();
       for (const s of result.accepted) {
         const until = s.scope.notAfter === null ? "no end" : new Date(s.scope.notAfter).toISOString();
         out(`accepted share ${s.shareId} from account ${printable(s.accountId)}: ${s.scope.cameras.length ? s.scope.cameras.join(", ") : "every camera"}, ${s.scope.streams.join(", ")}, from ${new Date(s.scope.notBefore).toISOString()} until ${until}`);
       }
+      for (const c of result.acceptedClips) out(`accepted clip share ${c.shareId} from account ${printable(c.accountId)}: clip ${c.clipId} until ${new Date(c.notAfter).toISOString()}`);
       for (const r of result.refused) out(`REFUSED message ${r.id}: ${printable(r.message)} [${r.code}]`);
       if (result.rootFingerprint) {
         out(`account root fingerprint: ${result.rootFingerprint}${result.pinnedNow ? "  (pinned now: trust on first use; compare it with the owner's 'sealcam phone shares' output)" : ""}`);
       }
-      if (result.accepted.length === 0 && result.refused.length === 0) out("No shares waiting.");
+      if (result.accepted.length === 0 && result.acceptedClips.length === 0 && result.refused.length === 0) out("No shares waiting.");
       return result.refused.length > 0 ? EXIT.FAILED : EXIT.OK;
     },
   },

@@ -29,7 +29,10 @@ import { writeFileAtomic } from "../cloud/files";
 import { proofMessage } from "../cloud/mailbox";
 import { MAX_HEAD_BYTES } from "../cloud/clip-format";
 import { NodeCrypto } from "../platform/node-crypto";
-import { encodeInvite, fingerprint, openShareEnvelope, parseShareEnvelope, scopeValue } from "../phone/share-envelope";
+import {
+  checkClipShareEnvelope, encodeInvite, fingerprint, givenClipKeyUnwrapper, openClipShareEnvelope, openClipShareKeyEnvelope, openShareEnvelope,
+  parseClipShareEnvelope, parseClipShareToken, parseMailboxEnvelope, parseShareEnvelope, scopeValue,
+} from "../phone/share-envelope";
 import { cameraIdentity, checkClipBinding, verifyClipHead } from "../phone/verify-head";
 import { cloudFetch } from "../phone/client";
 
@@ -42,15 +45,32 @@ export interface ViewerShare {
   acceptedAt: number;
 }
 
+/** One clip shared with this viewer (PROTOCOL §14.11): its TDSK's address and the verified clip share envelope. */
+export interface ViewerClipShare {
+  shareId: string;
+  accountId: string;
+  clipId: string;
+  headHash: string;
+  notAfter: number;
+  /** Hex SHA-256 of the TDSK's SPKI: where the cloud keeps the share, and the TDSK's key id in the keystore. */
+  address: string;
+  /** The TDSK's SPKI, base64url. */
+  spki: string;
+  /** The clip share envelope, base64url (verified when accepted; verified again on open). */
+  envelope: string;
+  acceptedAt: number;
+}
+
 export interface ViewerState {
   version: 1;
   cloud: string;
   spki: string; // base64url
   account: { accountId: string; rootCertificate: string; rosterVersion: number } | null;
   shares: ViewerShare[];
+  clipShares?: ViewerClipShare[];
 }
 
-interface Keystore { version: 1; kind: "sealcam-viewer-keys"; viewer: string; streams: Record<string, string> }
+interface Keystore { version: 1; kind: "sealcam-viewer-keys"; viewer: string; streams: Record<string, string>; clipShares?: Record<string, string> }
 
 export interface SharedClip {
   clipId: string;
@@ -145,19 +165,18 @@ export class Viewer {
     return { invite: encodeInvite(spki), fingerprint: fingerprint(this.crypto, spki) };
   }
 
-  /** One proof-protected request (a fresh challenge each time). */
-  async #request(method: string, pathName: string): Promise<Response> {
-    const state = this.state();
+  /** One proof-protected request (a fresh challenge each time), with this viewer's key or `as` (a TDSK's). */
+  async #request(method: string, pathName: string, as?: { scalarHex: string; spki: string }): Promise<Response> {
     const base = this.cloud.replace(/\/$/, "");
-    const to = this.address();
+    const spki = as ? as.spki : this.state().spki;
+    const to = toHex(this.crypto.sha256(fromBase64Url(spki)));
     const call = (m: string, p: string, headers: Record<string, string> = {}): Promise<Response> => cloudFetch(base, p, { method: m, headers });
     const { nonce } = (await (await call("GET", `/v1/mailbox/${to}/challenge`)).json()) as { nonce: string };
     if (typeof nonce !== "string" || !/^[0-9a-f]{32}$/.test(nonce)) fail("E_FORMAT", "the cloud's challenge is malformed");
-    const keys = this.#keys();
-    const key = this.#import(keys.viewer);
+    const key = this.#import(as ? as.scalarHex : this.#keys().viewer);
     try {
       const sig = this.crypto.ecdsaP256Sign(key, proofMessage(to, nonce, method, pathName));
-      return await call(method, pathName, { "x-sealcam-viewer-key": state.spki, "x-sealcam-nonce": nonce, "x-sealcam-proof": toBase64Url(sig) });
+      return await call(method, pathName, { "x-sealcam-viewer-key": spki, "x-sealcam-nonce": nonce, "x-sealcam-proof": toBase64Url(sig) });
     } finally {
       this.crypto.p256Destroy(key);
     }
@@ -182,19 +201,27 @@ export class Viewer {
    * first pins the account root). Each refused envelope is reported with its code and left in the mailbox;
    * nothing is stored for it. Accepted ones are deleted from the mailbox.
    */
-  async accept(): Promise<{ accepted: ViewerShare[]; refused: { id: string; code: string; message: string }[]; rootFingerprint: string | null; pinnedNow: boolean }> {
+  async accept(): Promise<{ accepted: ViewerShare[]; acceptedClips: ViewerClipShare[]; refused: { id: string; code: string; message: string }[]; rootFingerprint: string | null; pinnedNow: boolean }> {
     const listing = (await (await this.#request("GET", `/v1/mailbox/${this.address()}`)).json()) as { messages?: { id?: unknown; envelope?: unknown }[] };
     if (!Array.isArray(listing.messages)) fail("E_FORMAT", "the cloud's mailbox listing is not a list");
     const accepted: ViewerShare[] = [];
+    const acceptedClips: ViewerClipShare[] = [];
     const refused: { id: string; code: string; message: string }[] = [];
     let pinnedNow = false;
     for (const m of listing.messages) {
       const id = typeof m?.id === "string" && /^[0-9a-f]{32}$/.test(m.id) ? m.id : "(invalid id)";
       try {
         if (typeof m?.envelope !== "string") fail("E_FORMAT", "message has no envelope");
-        const share = this.acceptEnvelope(fromBase64Url(m.envelope));
-        if (share.pinnedNow) pinnedNow = true;
-        accepted.push(share.share);
+        const bytes = fromBase64Url(m.envelope);
+        if (parseMailboxEnvelope(bytes).kind === "clip-key") {
+          const clip = await this.acceptClipShareKey(bytes);
+          if (clip.pinnedNow) pinnedNow = true;
+          acceptedClips.push(clip.share);
+        } else {
+          const share = this.acceptEnvelope(bytes);
+          if (share.pinnedNow) pinnedNow = true;
+          accepted.push(share.share);
+        }
         if (id !== "(invalid id)") await this.#request("DELETE", `/v1/mailbox/${this.address()}/${id}`).catch(() => undefined);
       } catch (error) {
         if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
@@ -202,7 +229,7 @@ export class Viewer {
       }
     }
     const account = this.state().account;
-    return { accepted, refused, rootFingerprint: account ? fingerprint(this.crypto, fromBase64Url(account.rootCertificate)) : null, pinnedNow };
+    return { accepted, acceptedClips, refused, rootFingerprint: account ? fingerprint(this.crypto, fromBase64Url(account.rootCertificate)) : null, pinnedNow };
   }
 
   /** Verifies one envelope and stores its stream key (0600). Throws its typed error; stores nothing then. */
@@ -239,6 +266,129 @@ export class Viewer {
       shares: existing ? state.shares : [...state.shares, share],
     });
     return { share, pinnedNow };
+  }
+
+  /**
+   * Accepts a clip share token (`sealcam-share:1:...`, the TDSK private key; PROTOCOL §14.11): fetches the clip
+   * share envelope from the TDSK's address with a proof of that key, verifies it (#acceptClipShare) and keeps
+   * the TDSK (0600). Throws its typed error; stores nothing then.
+   */
+  async acceptToken(token: string): Promise<{ share: ViewerClipShare; pinnedNow: boolean }> {
+    const scalar = parseClipShareToken(token);
+    let spki: Uint8Array;
+    try {
+      const key = this.crypto.p256Import(scalar);
+      spki = spkiFromP256(this.crypto.p256PublicKey(key));
+      this.crypto.p256Destroy(key);
+    } catch {
+      wipe(scalar);
+      return fail("E_FORMAT", "clip share token: not a P-256 private key");
+    }
+    const scalarHex = toHex(scalar);
+    wipe(scalar);
+    return this.#acceptClipShare(scalarHex, spki);
+  }
+
+  /** Accepts a clip share key envelope from the mailbox (a TDSK delivered to this viewer), then its clip share. */
+  async acceptClipShareKey(bytes: Uint8Array): Promise<{ share: ViewerClipShare; pinnedNow: boolean }> {
+    const message = parseMailboxEnvelope(bytes);
+    if (message.kind !== "clip-key") return fail("E_FORMAT", "not a clip share key envelope");
+    this.#checkPinned(message.envelope.root, message.envelope.facts.accountId);
+    const viewerKey = this.#import(this.#keys().viewer);
+    let tdsk: P256PrivateKey;
+    try {
+      tdsk = openClipShareKeyEnvelope(this.crypto, message.envelope, this.address(), viewerKey);
+    } finally {
+      this.crypto.p256Destroy(viewerKey);
+    }
+    const scalar = this.crypto.p256Export(tdsk);
+    this.crypto.p256Destroy(tdsk);
+    const scalarHex = toHex(scalar);
+    wipe(scalar);
+    return this.#acceptClipShare(scalarHex, message.envelope.facts.key);
+  }
+
+  #checkPinned(root: Uint8Array, accountId: string): void {
+    const account = this.state().account;
+    if (account && (!constantTimeEqual(root, fromBase64Url(account.rootCertificate)) || accountId !== account.accountId)) {
+      fail("E_FOREIGN_ACCOUNT", `this share is signed by another account (${accountId.slice(0, 40)}) than the one this viewer pinned (${account.accountId}); it was not accepted`);
+    }
+  }
+
+  async #acceptClipShare(scalarHex: string, spki: Uint8Array): Promise<{ share: ViewerClipShare; pinnedNow: boolean }> {
+    const address = toHex(this.crypto.sha256(spki));
+    const as = { scalarHex, spki: toBase64Url(spki) };
+    const reply = (await (await this.#request("GET", `/v1/clip-shares/${address}`, as)).json()) as { envelope?: unknown };
+    if (typeof reply.envelope !== "string" || !/^[A-Za-z0-9_-]+$/.test(reply.envelope)) fail("E_FORMAT", "the cloud's clip share is malformed");
+    const bytes = fromBase64Url(reply.envelope);
+    const envelope = parseClipShareEnvelope(bytes);
+    this.#checkPinned(envelope.root, envelope.facts.accountId);
+    if (!constantTimeEqual(envelope.facts.key, spki)) fail("E_MISADDRESSED", "the cloud served a clip share sealed to another key; it was not accepted");
+    checkClipShareEnvelope(this.crypto, envelope);
+    if (Date.now() >= envelope.facts.notAfter) fail("E_SHARE_EXPIRED", `this clip share ended at ${new Date(envelope.facts.notAfter).toISOString()}; ask the owner for a new one`);
+    const state = this.state();
+    const keys = this.#keys();
+    const f = envelope.facts;
+    const share: ViewerClipShare = {
+      shareId: f.shareId, accountId: f.accountId, clipId: f.clipId, headHash: f.headHash, notAfter: f.notAfter, address, spki: toBase64Url(spki),
+      envelope: reply.envelope, acceptedAt: Date.now(),
+    };
+    this.#saveKeys({ ...keys, clipShares: { ...(keys.clipShares ?? {}), [address]: scalarHex } });
+    const pinnedNow = state.account === null;
+    this.#save({
+      ...state,
+      account: state.account ?? { accountId: f.accountId, rootCertificate: toBase64Url(envelope.root), rosterVersion: 0 },
+      clipShares: [...(state.clipShares ?? []).filter((c) => c.address !== address), share],
+    });
+    return { share, pinnedNow };
+  }
+
+  /**
+   * Opens a clip shared on its own (a clip share): the clip and the account's camera certificates fetched with a
+   * proof of the TDSK, the head verified against the pinned root and bound to the id, then the envelope opened
+   * for exactly this clip id and head hash (E_MISADDRESSED) before its notAfter (E_SHARE_EXPIRED), and the clip
+   * opened with the firmware's opener (the key must match the signed commitment; every segment, the footer).
+   */
+  async #openClipShare(share: ViewerClipShare, file: string | null): Promise<{ plaintext: Uint8Array; clipId: string; cameraId: string; contentType: string }> {
+    const keys = this.#keys();
+    const scalarHex = keys.clipShares?.[share.address] ?? fail("E_STATE", `the key of clip share ${share.shareId} is missing from the keystore`);
+    const as = { scalarHex, spki: share.spki };
+    if (Date.now() >= share.notAfter) fail("E_SHARE_EXPIRED", `clip share ${share.shareId} ended at ${new Date(share.notAfter).toISOString()}; ask the owner for a new one`);
+    const state = this.state();
+    const root = parseCertificate(fromBase64Url(state.account!.rootCertificate));
+    const listing = (await (await this.#request("GET", `/v1/shared/${share.address}/accounts`, as)).json()) as { accounts?: { accountId?: unknown; cameraCertificates?: unknown }[] };
+    const account = Array.isArray(listing.accounts) ? listing.accounts.find((a) => a?.accountId === share.accountId) : undefined;
+    if (!account || !Array.isArray(account.cameraCertificates)) fail("E_NOT_FOUND", "the cloud serves no account data for this clip share");
+    const cameraCertificates = (account.cameraCertificates as unknown[]).filter((c): c is string => typeof c === "string").map((certificate) => ({ certificate }));
+    let sealed: Uint8Array;
+    if (file) sealed = new Uint8Array(fs.readFileSync(file));
+    else {
+      const res = await this.#request("GET", `/v1/shared/${share.address}/clips/${share.clipId}`, as);
+      const declared = Number(res.headers.get("content-length") ?? "0");
+      if (declared > MAX_SHARED_CLIP_BYTES) fail("E_LIMIT", "the clip is larger than this viewer accepts");
+      sealed = new Uint8Array(await res.arrayBuffer());
+    }
+    const head = parseClipHead(sealed);
+    const headBytes = sealed.subarray(0, head.headLength);
+    const verified = verifyClipHead(this.crypto, headBytes, root, cameraCertificates);
+    const tdsk = this.#import(scalarHex);
+    let clipKey: Uint8Array;
+    try {
+      clipKey = openClipShareEnvelope(this.crypto, parseClipShareEnvelope(fromBase64Url(share.envelope)), tdsk, { clipId: verified.clipId, headHash: toHex(this.crypto.sha256(headBytes)) }, Date.now());
+    } finally {
+      this.crypto.p256Destroy(tdsk);
+    }
+    try {
+      const opener = new ClipOpener({
+        crypto: this.crypto, unwrappers: [givenClipKeyUnwrapper(verified.header.recipients, clipKey)],
+        camera: (header) => cameraIdentity(this.crypto, header, root, cameraCertificates),
+      });
+      const parts = opener.push(sealed).map((p) => Uint8Array.from(p));
+      const last = opener.end();
+      return { plaintext: Buffer.concat([...parts, last.plaintext]), clipId: verified.clipId, cameraId: verified.cameraId, contentType: verified.contentType };
+    } finally {
+      wipe(clipKey);
+    }
   }
 
   /** The sharing account as the cloud serves it: its current roster verified against the pinned root, camera certificates. */
@@ -326,6 +476,15 @@ export class Viewer {
     if (!out && !framesDir) fail("E_ARGUMENT", "open needs somewhere to write: --out FILE or --frames DIR");
     const state = this.state();
     if (!state.account) fail("E_STATE", "this viewer has accepted no share yet: run 'sealcam viewer accept'");
+    // A clip shared on its own: by its id, or a sealed file whose head names its id.
+    const isFile = fs.existsSync(clip);
+    const clipIdAsked = isFile ? toHex(parseClipHead(new Uint8Array(fs.readFileSync(clip))).header.clipId) : clip;
+    const clipShare = (state.clipShares ?? []).find((c) => c.clipId === clipIdAsked);
+    if (clipShare) {
+      const opened = await this.#openClipShare(clipShare, isFile ? clip : null);
+      const frames = this.#write(opened.plaintext, opened.contentType, out, framesDir);
+      return { clipId: opened.clipId, cameraId: opened.cameraId, bytes: opened.plaintext.length, frames, shareId: clipShare.shareId };
+    }
     const root = parseCertificate(fromBase64Url(state.account.rootCertificate));
     const account = await this.#account();
     let sealed: Uint8Array;
@@ -372,8 +531,14 @@ export class Viewer {
     } finally {
       this.crypto.p256Destroy(streamKey);
     }
+    const frames = this.#write(plaintext, verified.contentType, out, framesDir);
+    return { clipId: verified.clipId, cameraId: verified.cameraId, bytes: plaintext.length, frames, shareId: share.shareId };
+  }
+
+  /** Writes verified plaintext: frames (JPEG) to `framesDir`, the bytes to `out` (via a temporary name). */
+  #write(plaintext: Uint8Array, contentType: string, out: string | undefined, framesDir: string | undefined): number {
     let frames = 0;
-    if (framesDir && verified.contentType === CONTENT_TYPE_FRAMES) {
+    if (framesDir && contentType === CONTENT_TYPE_FRAMES) {
       fs.mkdirSync(framesDir, { recursive: true });
       const reader = new FrameReader();
       for (const frame of reader.push(plaintext)) {
@@ -387,7 +552,7 @@ export class Viewer {
       fs.writeFileSync(partial, plaintext, { mode: 0o600, flag: "wx" });
       fs.renameSync(partial, path.resolve(out));
     }
-    return { clipId: verified.clipId, cameraId: verified.cameraId, bytes: plaintext.length, frames, shareId: share.shareId };
+    return frames;
   }
 
   /** Accepted shares with their scope (public facts) for `viewer shares`-like listings. */
