@@ -27,6 +27,7 @@ import { createLogger, errorFields, type LogFields, type Logger, type LogLevel, 
 import { RETENTION_MAX_DAYS, applyRetention, deleteClips, sweep, type SweepResult } from "./retention";
 import { attachLiveRelay } from "./live";
 import { registerMailbox } from "./mailbox";
+import { registerTimeline } from "./timeline";
 import packageJson from "../../package.json";
 
 /** The API generation `GET /v1/info` announces; it changes only with an incompatible change of docs/CLOUD-API.md. */
@@ -1067,6 +1068,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     try {
       await completePartFile(id, clip.head_length, raw, size);
       await writer.run("UPDATE clips SET complete = 1, segment_count = ?, footer_sha256 = ?, size = ? WHERE clip_id = ?", [count, hash, size, id]);
+      timeline.completed(id);
       fs.rmSync(clipDir(id), { recursive: true, force: true });
     } finally {
       completing.delete(id);
@@ -1146,6 +1148,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   // Sharing: the mailbox and the viewers' shared-clip routes (mailbox.ts, docs/CLOUD-API.md).
   registerMailbox({ db, route, session, noBody, now, clipFile });
+  const timeline = registerTimeline({ db, route, session, noBody, now, clipFile, dataDir, options }); // timeline.ts: cloud key, timeline, alerts
 
   // ------------------------------------------------------------------------------------------- server
   // Timeouts cut slow clients (slow-loris): headers within headersTimeout, the whole request within

@@ -51,12 +51,15 @@ function clipJson(c: ListedClip): Record<string, unknown> {
   return {
     verified: true, clipId: c.clipId, cameraId: c.cameraId, sequence: c.sequence, startTime: c.startTime,
     contentType: c.contentType, segmentSize: c.segmentSize, rosterVersion: c.rosterVersion, uploadComplete: c.complete,
+    snapshot: c.snapshot ? { snapshotId: c.snapshot.snapshotId, startTime: c.snapshot.startTime, uploadComplete: c.snapshot.complete, verifiedLink: true } : null,
   };
 }
 
 function clipLine(c: ListedClip): string {
   if (!c.verified) return `${c.clipId}  UNVERIFIED (${printable(c.reason)})`;
-  return `${c.clipId}  ${c.cameraId}  seq ${c.sequence}  ${new Date(c.startTime).toISOString()}  ${c.contentType}  roster v${c.rosterVersion}${c.complete ? "" : "  (still uploading)"}`;
+  const line = `${c.clipId}  ${c.cameraId}  seq ${c.sequence}  ${new Date(c.startTime).toISOString()}  ${c.contentType}  roster v${c.rosterVersion}${c.complete ? "" : "  (still uploading)"}`;
+  // The snapshot's link to this clip is in its camera-signed header (verified), not the cloud's listing.
+  return c.snapshot ? `${line}\n  snapshot ${c.snapshot.snapshotId} (verified link)${c.snapshot.complete ? "" : " (still uploading)"}` : line;
 }
 
 function cameraLines(c: CameraListing): string[] {
@@ -486,7 +489,8 @@ const COMMANDS: Command[] = [
       const phone = openPhone(args);
       if (max !== undefined) phone.options.maxClipBytes = max;
       const result = await phone.open(args.positionals[0], file, frames, {}, { video });
-      out(`Verified clip ${result.clipId} from camera ${result.cameraId}: ${result.bytes} bytes${frames ? `, ${result.frames} frames in ${frames}` : ""}.`);
+      if (result.snapshotOf) out(`Verified snapshot ${result.clipId} of clip ${result.snapshotOf} from camera ${result.cameraId}: a ${result.bytes}-byte JPEG.`);
+      else out(`Verified clip ${result.clipId} from camera ${result.cameraId}: ${result.bytes} bytes${frames ? `, ${result.frames} frames in ${frames}` : ""}.`);
       const v = result.video;
       if (v) out(`Video: ${v.file} (${v.kind === "avi" ? "MJPEG AVI" : "H.264 MP4"}, ${v.frames} frames, ${v.width}x${v.height}, ${(v.durationMs / 1000).toFixed(2)} s, ${v.framesPerSecond.toFixed(2)} frames/s).`);
       return EXIT.OK;

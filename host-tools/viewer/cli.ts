@@ -83,10 +83,19 @@ const COMMANDS: Command[] = [
     name: "clips", options: { json: { type: "boolean", help: "JSON only on stdout (one array)" } },
     summary: "list the clips shared with this viewer (each head verified against the pinned account root)",
     run: async (args, { out }) => {
-      const { clips, refused } = await openViewer(args).clips();
-      if (args.flag("json")) out(JSON.stringify([...clips.map((c) => ({ verified: true, ...c })), ...refused.map((r) => ({ verified: false, ...r }))]));
-      else {
-        for (const c of clips) out(`${c.clipId}  ${c.cameraId}  seq ${c.sequence}  ${new Date(c.startTime).toISOString()}  share ${c.shareId}`);
+      const { clips, refused, snapshots } = await openViewer(args).clips();
+      if (args.flag("json")) {
+        out(JSON.stringify([
+          ...clips.map((c) => ({ verified: true, ...c, snapshot: c.snapshot ?? null })), ...snapshots.map((c) => ({ verified: true, ...c })),
+          ...refused.map((r) => ({ verified: false, ...r })),
+        ]));
+      } else {
+        for (const c of clips) {
+          out(`${c.clipId}  ${c.cameraId}  seq ${c.sequence}  ${new Date(c.startTime).toISOString()}  share ${c.shareId}`);
+          if (c.snapshot) out(`  snapshot ${c.snapshot.snapshotId} (verified link)`);
+        }
+        // Snapshots shared without their clip (a snapshot-only share): listed on their own, with the clip they name.
+        for (const c of snapshots) if (!clips.some((x) => x.snapshot?.snapshotId === c.clipId)) out(`${c.clipId}  ${c.cameraId}  ${new Date(c.startTime).toISOString()}  snapshot of ${c.snapshotOf}  share ${c.shareId}`);
         for (const r of refused) out(`${r.clipId}  UNVERIFIED (${printable(r.reason)})`);
       }
       return EXIT.OK;

@@ -80,6 +80,10 @@ export interface SharedClip {
   contentType: string;
   /** The share whose key the head lists. */
   shareId: string;
+  /** On a snapshot (FORMAT §3.1): the clip id its signed header names. */
+  snapshotOf?: string;
+  /** On a clip: its snapshot, when a verified snapshot shared with this viewer names it (same camera). */
+  snapshot?: { snapshotId: string; startTime: number };
 }
 
 const MAX_SHARED_CLIP_BYTES = 2 * 1024 * 1024 * 1024;
@@ -407,14 +411,15 @@ export class Viewer {
   }
 
   /** The clips the cloud says are shared with this viewer, each verified by its signed head (camera cert chains to the pinned root). */
-  async clips(): Promise<{ clips: SharedClip[]; refused: { clipId: string; reason: string }[] }> {
+  async clips(): Promise<{ clips: SharedClip[]; refused: { clipId: string; reason: string }[]; snapshots: SharedClip[] }> {
     const state = this.state();
-    if (!state.account) return { clips: [], refused: [] };
+    if (!state.account) return { clips: [], refused: [], snapshots: [] };
     const root = parseCertificate(fromBase64Url(state.account.rootCertificate));
     const { cameraCertificates } = await this.#account();
     const listing = (await (await this.#request("GET", `/v1/shared/${this.address()}/clips`)).json()) as { clips?: { clipId?: unknown }[] };
     if (!Array.isArray(listing.clips)) fail("E_FORMAT", "the cloud's shared clip list is not a list");
     const clips: SharedClip[] = [];
+    const snapshots: SharedClip[] = [];
     const refused: { clipId: string; reason: string }[] = [];
     const mine = new Map(state.shares.map((s) => [s.keyId, s]));
     for (const item of listing.clips) {
@@ -431,13 +436,20 @@ export class Viewer {
         checkClipBinding(head.header, { clipId });
         const entry = head.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
         if (!entry) fail("E_NO_RECIPIENT", "the clip is not wrapped to any stream key this viewer holds");
-        clips.push({ clipId, cameraId: head.cameraId, sequence: head.sequence, startTime: head.startTime, contentType: head.contentType, shareId: mine.get(toHex(entry.kid))!.shareId });
+        const item: SharedClip = { clipId, cameraId: head.cameraId, sequence: head.sequence, startTime: head.startTime, contentType: head.contentType, shareId: mine.get(toHex(entry.kid))!.shareId };
+        if (head.header.snapshotOf) snapshots.push({ ...item, snapshotOf: toHex(head.header.snapshotOf) });
+        else clips.push(item);
       } catch (error) {
         if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
         refused.push({ clipId, reason: `${error.code}: ${error.message}` });
       }
     }
-    return { clips, refused };
+    // Pairing from verified heads only: the snapshot's signed `of` names the clip, both from the same camera.
+    for (const c of clips) {
+      const snap = snapshots.find((x) => x.snapshotOf === c.clipId && x.cameraId === c.cameraId);
+      if (snap) c.snapshot = { snapshotId: snap.clipId, startTime: snap.startTime };
+    }
+    return { clips, refused, snapshots };
   }
 
   /**
@@ -446,18 +458,18 @@ export class Viewer {
    * outside the key's window; else E_SHARE_REVOKED when a held key's scope covers the clip entirely but the
    * account's current roster (verified) no longer lists that key; else E_NO_RECIPIENT.
    */
-  #whyNot(cameraId: string, startTime: number, rosterKeyIds: Set<string> | null): never {
+  #whyNot(cameraId: string, startTime: number, rosterKeyIds: Set<string> | null, stream: "video" | "snapshot" = "video"): never {
     const shares = this.state().shares;
     for (const s of shares) {
-      const covers = scopeCovers(s.scope, { cameraId, stream: "video", captureTime: startTime });
-      const coversWhere = scopeCovers({ ...s.scope, notBefore: 0, notAfter: null }, { cameraId, stream: "video", captureTime: startTime });
+      const covers = scopeCovers(s.scope, { cameraId, stream, captureTime: startTime });
+      const coversWhere = scopeCovers({ ...s.scope, notBefore: 0, notAfter: null }, { cameraId, stream, captureTime: startTime });
       if (coversWhere && !covers && startTime >= s.scope.notBefore && s.scope.notAfter !== null) {
         fail("E_SHARE_EXPIRED", `share ${s.shareId} ended at ${new Date(s.scope.notAfter).toISOString()}; this clip was captured at ${new Date(startTime).toISOString()}, after it`);
       }
     }
     if (rosterKeyIds) {
       for (const s of shares) {
-        if (scopeCovers(s.scope, { cameraId, stream: "video", captureTime: startTime }) && !rosterKeyIds.has(s.keyId)) {
+        if (scopeCovers(s.scope, { cameraId, stream, captureTime: startTime }) && !rosterKeyIds.has(s.keyId)) {
           fail("E_SHARE_REVOKED", `share ${s.shareId} was revoked (the account's current roster no longer lists its key): clips sealed after the camera learned of it are not shared with you`);
         }
       }
@@ -512,9 +524,11 @@ export class Viewer {
     if (!fs.existsSync(clip)) checkClipBinding(verified.header, { clipId: clip });
     const mine = new Map(state.shares.map((s) => [s.keyId, s]));
     const entry = verified.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
-    if (!entry) this.#whyNot(verified.cameraId, verified.startTime, account.rosterKeyIds);
+    // A snapshot (signed `of`) is the `snapshot` stream; anything else a clip of the `video` stream.
+    const stream = verified.header.snapshotOf ? "snapshot" : "video";
+    if (!entry) this.#whyNot(verified.cameraId, verified.startTime, account.rosterKeyIds, stream);
     const share = mine.get(toHex(entry.kid))!;
-    if (!scopeCovers(share.scope, { cameraId: verified.cameraId, stream: "video", captureTime: verified.startTime })) {
+    if (!scopeCovers(share.scope, { cameraId: verified.cameraId, stream, captureTime: verified.startTime })) {
       fail("E_SHARE_EXPIRED", `clip captured at ${new Date(verified.startTime).toISOString()} is outside share ${share.shareId}'s window; not opened`);
     }
     const keys = this.#keys();
