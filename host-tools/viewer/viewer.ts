@@ -90,7 +90,8 @@ const MAX_SHARED_CLIP_BYTES = 2 * 1024 * 1024 * 1024;
 
 export class Viewer {
   readonly crypto = new NodeCrypto();
-  constructor(readonly home: string, readonly cloudOverride?: string) {}
+  /** `now`: this viewer's clock (ms since the epoch), which decides when a clip share has ended. */
+  constructor(readonly home: string, readonly cloudOverride?: string, readonly now: () => number = Date.now) {}
 
   get statePath(): string {
     return path.join(this.home, "viewer.json");
@@ -222,7 +223,7 @@ export class Viewer {
           if (clip.pinnedNow) pinnedNow = true;
           acceptedClips.push(clip.share);
         } else {
-          const share = this.acceptEnvelope(bytes);
+          const share = await this.acceptShare(bytes);
           if (share.pinnedNow) pinnedNow = true;
           accepted.push(share.share);
         }
@@ -236,8 +237,27 @@ export class Viewer {
     return { accepted, acceptedClips, refused, rootFingerprint: account ? fingerprint(this.crypto, fromBase64Url(account.rootCertificate)) : null, pinnedNow };
   }
 
-  /** Verifies one envelope and stores its stream key (0600). Throws its typed error; stores nothing then. */
-  acceptEnvelope(bytes: Uint8Array): { share: ViewerShare; pinnedNow: boolean } {
+  /**
+   * Accepts a share envelope only if the sharing account's current roster (fetched through the proof route,
+   * verified against the envelope's root and never older than the newest seen) still lists its stream key:
+   * a revoked share's envelope, replayed, is E_SHARE_REVOKED and nothing is stored.
+   */
+  async acceptShare(bytes: Uint8Array): Promise<{ share: ViewerShare; pinnedNow: boolean }> {
+    const envelope = parseShareEnvelope(bytes);
+    this.#checkPinned(envelope.root, envelope.facts.accountId);
+    const listing = (await (await this.#request("GET", `/v1/shared/${this.address()}/accounts`)).json()) as { accounts?: { accountId?: unknown; roster?: unknown }[] };
+    const account = Array.isArray(listing.accounts) ? listing.accounts.find((a) => a?.accountId === envelope.facts.accountId) : undefined;
+    if (!account || typeof account.roster !== "string") fail("E_SHARE_REVOKED", "the cloud serves no current roster of the sharing account for this viewer: the share is not (or no longer) active; nothing was accepted");
+    const pinned = this.state().account;
+    const roster = verifyRoster(this.crypto, fromBase64Url(account.roster), envelope.root, { minVersion: pinned ? pinned.rosterVersion : 1, accountId: envelope.facts.accountId });
+    return this.acceptEnvelope(bytes, new Set(roster.streamKeys.map((k) => toHex(k.keyId))));
+  }
+
+  /**
+   * Verifies one envelope and stores its stream key (0600); with `rosterKeyIds` (the current roster's stream
+   * keys), a key not listed is E_SHARE_REVOKED. Throws its typed error; stores nothing then.
+   */
+  acceptEnvelope(bytes: Uint8Array, rosterKeyIds?: Set<string>): { share: ViewerShare; pinnedNow: boolean } {
     const state = this.state();
     const envelope = parseShareEnvelope(bytes);
     if (state.account) {
@@ -256,6 +276,10 @@ export class Viewer {
     const keyId = toHex(this.crypto.sha256(opened.stream.spki));
     const scalar = this.crypto.p256Export(opened.key);
     this.crypto.p256Destroy(opened.key);
+    if (rosterKeyIds && !rosterKeyIds.has(keyId)) {
+      wipe(scalar);
+      fail("E_SHARE_REVOKED", `share ${envelope.facts.shareId} was revoked: the account's current roster no longer lists its key; nothing was accepted`);
+    }
     const existing = state.shares.find((s) => s.shareId === envelope.facts.shareId && s.accountId === envelope.facts.accountId);
     const share: ViewerShare = existing ?? {
       shareId: envelope.facts.shareId, accountId: envelope.facts.accountId, streamCertificate: toBase64Url(envelope.facts.streamCertificate),
@@ -329,7 +353,7 @@ export class Viewer {
     this.#checkPinned(envelope.root, envelope.facts.accountId);
     if (!constantTimeEqual(envelope.facts.key, spki)) fail("E_MISADDRESSED", "the cloud served a clip share sealed to another key; it was not accepted");
     checkClipShareEnvelope(this.crypto, envelope);
-    if (Date.now() >= envelope.facts.notAfter) fail("E_SHARE_EXPIRED", `this clip share ended at ${new Date(envelope.facts.notAfter).toISOString()}; ask the owner for a new one`);
+    if (this.now() >= envelope.facts.notAfter) fail("E_SHARE_EXPIRED", `this clip share ended at ${new Date(envelope.facts.notAfter).toISOString()}; ask the owner for a new one`);
     const state = this.state();
     const keys = this.#keys();
     const f = envelope.facts;
@@ -357,12 +381,13 @@ export class Viewer {
     const keys = this.#keys();
     const scalarHex = keys.clipShares?.[share.address] ?? fail("E_STATE", `the key of clip share ${share.shareId} is missing from the keystore`);
     const as = { scalarHex, spki: share.spki };
-    if (Date.now() >= share.notAfter) fail("E_SHARE_EXPIRED", `clip share ${share.shareId} ended at ${new Date(share.notAfter).toISOString()}; ask the owner for a new one`);
+    if (this.now() >= share.notAfter) fail("E_SHARE_EXPIRED", `clip share ${share.shareId} ended at ${new Date(share.notAfter).toISOString()}; ask the owner for a new one`);
     const state = this.state();
     const root = parseCertificate(fromBase64Url(state.account!.rootCertificate));
     const listing = (await (await this.#request("GET", `/v1/shared/${share.address}/accounts`, as)).json()) as { accounts?: { accountId?: unknown; cameraCertificates?: unknown }[] };
     const account = Array.isArray(listing.accounts) ? listing.accounts.find((a) => a?.accountId === share.accountId) : undefined;
-    if (!account || !Array.isArray(account.cameraCertificates)) fail("E_NOT_FOUND", "the cloud serves no account data for this clip share");
+    // The cloud lists the account for a clip share only while the share is stored and has not ended.
+    if (!account || !Array.isArray(account.cameraCertificates)) fail("E_SHARE_REVOKED", `the cloud no longer serves clip share ${share.shareId}: the owner withdrew it`);
     const cameraCertificates = (account.cameraCertificates as unknown[]).filter((c): c is string => typeof c === "string").map((certificate) => ({ certificate }));
     let sealed: Uint8Array;
     if (file) sealed = new Uint8Array(fs.readFileSync(file));
@@ -378,7 +403,7 @@ export class Viewer {
     const tdsk = this.#import(scalarHex);
     let clipKey: Uint8Array;
     try {
-      clipKey = openClipShareEnvelope(this.crypto, parseClipShareEnvelope(fromBase64Url(share.envelope)), tdsk, { clipId: verified.clipId, headHash: toHex(this.crypto.sha256(headBytes)) }, Date.now());
+      clipKey = openClipShareEnvelope(this.crypto, parseClipShareEnvelope(fromBase64Url(share.envelope)), tdsk, { clipId: verified.clipId, headHash: toHex(this.crypto.sha256(headBytes)) }, this.now());
     } finally {
       this.crypto.p256Destroy(tdsk);
     }
@@ -497,6 +522,7 @@ export class Viewer {
       const frames = this.#write(opened.plaintext, opened.contentType, out, framesDir);
       return { clipId: opened.clipId, cameraId: opened.cameraId, bytes: opened.plaintext.length, frames, shareId: clipShare.shareId };
     }
+    if (state.shares.length === 0) fail("E_NO_RECIPIENT", "this clip is not shared with this viewer: it holds no stream key and no clip share for it");
     const root = parseCertificate(fromBase64Url(state.account.rootCertificate));
     const account = await this.#account();
     let sealed: Uint8Array;
