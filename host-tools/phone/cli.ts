@@ -15,6 +15,7 @@ import { EXIT, runTool, UsageError, type Args, type Command, type Options } from
 import { choosePhone, readConfig, writeConfig } from "../cli-kit/config";
 import { readSecret } from "../cli-kit/secrets";
 import { Phone, type ListedClip, type CameraListing } from "./phone";
+import type { StreamName } from "../../firmware/core/stream-scope";
 import { ADD_CAMERA_USAGE, addCameraCommand } from "./add-camera";
 
 /** Secrets someone might pass as arguments, and the safe ways to give each. */
@@ -60,6 +61,51 @@ function clipLine(c: ListedClip): string {
   const line = `${c.clipId}  ${c.cameraId}  seq ${c.sequence}  ${new Date(c.startTime).toISOString()}  ${c.contentType}  roster v${c.rosterVersion}${c.complete ? "" : "  (still uploading)"}`;
   // The snapshot's link to this clip is in its camera-signed header (verified), not the cloud's listing.
   return c.snapshot ? `${line}\n  snapshot ${c.snapshot.snapshotId} (verified link)${c.snapshot.complete ? "" : " (still uploading)"}` : line;
+}
+
+/** One timeline event or alert: time, camera, clip, and the snapshot or why the cloud shows none. */
+function eventLine(e: { time: number; cameraId: string; clipId: string; snapshotId: string | null; image: { base64: string } | null; reason: string | null; detail: string | null }): string {
+  const what = e.image ? `snapshot ${e.snapshotId} (${Buffer.from(e.image.base64, "base64").length}-byte JPEG, decrypted by the cloud)` : `no image: ${printable(e.reason ?? "")}${e.detail ? ` (${printable(e.detail)})` : ""}`;
+  return `${new Date(e.time).toISOString()}  ${printable(e.cameraId)}  clip ${printable(e.clipId)}  ${what}`;
+}
+
+async function writeImage(dir: string, snapshotId: string, base64: string): Promise<void> {
+  const fs = await import("node:fs");
+  if (!/^[0-9a-f]{32}$/.test(snapshotId)) return;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${snapshotId}.jpg`), Buffer.from(base64, "base64"), { mode: 0o600 });
+}
+
+/** `share --to cloud`: the cloud's invite, its fingerprint, confirmation, a snapshot-only grant (cloud-features.ts). */
+async function shareToCloud(args: Args, out: (line: string) => void): Promise<number> {
+  if (args.string("pool") !== undefined) throw new UsageError("--to cloud takes no --pool");
+  const { checkCloudStreams, cloudInvite, shareWithCloud } = await import("./cloud-features");
+  const streams = checkCloudStreams(args.list("stream"));
+  const time = (name: string): number | undefined => {
+    const text = args.string(name);
+    if (text === undefined) return undefined;
+    const t = Date.parse(text);
+    if (!/^\d{4}-\d\d-\d\dT/.test(text) || !Number.isFinite(t)) throw new UsageError(`--${name} must be an ISO 8601 time such as 2026-05-01T18:00:00Z, not '${text}'`);
+    return Math.floor(t / 1000) * 1000;
+  };
+  const phone = openPhone(args);
+  const invite = await cloudInvite(phone);
+  out(`Cloud key fingerprint: ${invite.fingerprint}  (the key this cloud holds; it will open snapshots only, never video)`);
+  if (!args.flag("yes")) {
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      out("Nothing was shared. Check the fingerprint, then run again with --yes.");
+      return EXIT.FAILED;
+    }
+    if (!(await confirm("Grant the cloud a snapshot key? [y/N] "))) {
+      out("Nothing was shared.");
+      return EXIT.FAILED;
+    }
+  }
+  const r = await shareWithCloud(phone, { cameras: args.list("camera"), streams, notBefore: time("from"), notAfter: time("until") ?? null, invite });
+  out(`Shared with the cloud: share ${r.shareId} (snapshot only; stream key ${r.keyId.slice(0, 16)}), roster version ${r.rosterVersion}.`);
+  out("From the cameras' next roster refresh the cloud can open their snapshots for the timeline and preview alerts; never video.");
+  out("Stop it with 'sealcam phone revoke cloud' (snapshots it already opened stay known to it).");
+  return EXIT.OK;
 }
 
 function cameraLines(c: CameraListing): string[] {
@@ -187,9 +233,9 @@ const COMMANDS: Command[] = [
   {
     name: "share", synopsis: "--to INVITE_FILE|INVITE",
     options: {
-      to: { type: "string", arg: "INVITE", help: "the viewer's invite (SEALCAM-INVITE:1:..., no secret) or a file holding it" },
+      to: { type: "string", arg: "INVITE", help: "the viewer's invite (SEALCAM-INVITE:1:..., no secret) or a file holding it;\n'cloud': grant the cloud a snapshot-only key (timeline, preview alerts)" },
       camera: { type: "string", multiple: true, arg: "C", help: "a camera to share (repeat; default every camera)" },
-      stream: { type: "string", multiple: true, arg: "S", help: "what to share: video (default video)" },
+      stream: { type: "string", multiple: true, arg: "S", help: "what to share: video, snapshot (repeat; default video; --to cloud: snapshot only)" },
       from: { type: "string", arg: "T", help: "share clips captured from T (ISO 8601; default now)" },
       until: { type: "string", arg: "T", help: "until T (ISO 8601): a temporary share; without it no end" },
       pool: { type: "string", arg: "NAME", help: "add the viewer to shared pool NAME: its key is rotated, the new one goes to every member" },
@@ -200,6 +246,7 @@ const COMMANDS: Command[] = [
       const { createShare, inviteFingerprint } = await import("./share");
       const fs = await import("node:fs");
       const to = args.required("to", "share needs --to INVITE (the viewer's invite, or a file holding it)");
+      if (to === "cloud") return shareToCloud(args, out);
       const invite = to.startsWith("SEALCAM-INVITE:") ? to : (() => {
         try {
           return fs.readFileSync(to, "utf8").trim().split("\n")[0];
@@ -215,7 +262,7 @@ const COMMANDS: Command[] = [
         return Math.floor(t / 1000) * 1000;
       };
       const streams = args.list("stream");
-      for (const s of streams) if (s !== "video") throw new UsageError(`--stream ${s}: only video can be shared so far`);
+      for (const s of streams) if (s !== "video" && s !== "snapshot") throw new UsageError(`--stream ${s}: video or snapshot`);
       const phone = openPhone(args);
       const fingerprint = inviteFingerprint(phone, invite);
       out(`Viewer key fingerprint: ${fingerprint}  (compare it with the one the viewer's 'sealcam viewer init' printed)`);
@@ -238,7 +285,8 @@ const COMMANDS: Command[] = [
         out("Cameras wrap new clips to the new key from their next roster refresh; the old key gets none from then on.");
         return EXIT.OK;
       }
-      const r = await createShare(phone, { invite, cameras: args.list("camera"), streams: ["video"], notBefore: time("from"), notAfter: time("until") ?? null });
+      const chosen: StreamName[] = streams.length === 0 ? ["video"] : (["video", "snapshot"] as const).filter((s) => streams.includes(s));
+      const r = await createShare(phone, { invite, cameras: args.list("camera"), streams: chosen, notBefore: time("from"), notAfter: time("until") ?? null });
       out(`Shared: share ${r.shareId} (stream key ${r.keyId.slice(0, 16)}), roster version ${r.rosterVersion}; the key is in the viewer's mailbox.`);
       out("Cameras wrap new clips to it from their next roster refresh; clips recorded before are not shared.");
       return EXIT.OK;
@@ -447,6 +495,61 @@ const COMMANDS: Command[] = [
       }
       await phone.disable();
       out("End-to-end encryption is off; all keys are deleted.");
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "timeline", options: {
+      ...JSON_OPTION,
+      limit: { type: "string", arg: "N", help: "at most N events, newest first (1..200, default 50)" },
+      images: { type: "string", arg: "DIR", help: "write each event's snapshot JPEG (as the cloud decrypted it) into DIR" },
+    },
+    summary: "the cloud's event timeline: snapshots it can open (after 'share --to cloud --stream snapshot'), else why not",
+    run: async (args, { out }) => {
+      const limit = args.int("limit", 1, 200);
+      const { timeline } = await import("./cloud-features");
+      const t = await timeline(openPhone(args), limit);
+      const dir = args.string("images");
+      for (const e of t.events) if (dir && e.image && e.snapshotId) await writeImage(dir, e.snapshotId, e.image.base64);
+      if (args.flag("json")) out(JSON.stringify(t.events));
+      else {
+        for (const e of t.events) out(eventLine(e));
+        if (t.events.length === 0) out("No events.");
+        out(t.grants.some((g) => g.active) ? "The cloud holds an active snapshot key: it can open snapshots (and nothing else) from its grant on." : "The cloud holds no active snapshot key: it cannot open new snapshots.");
+      }
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "alerts", options: {
+      ...JSON_OPTION,
+      count: { type: "string", arg: "N", help: "stop after N alerts" },
+      seconds: { type: "string", arg: "S", help: "stop after S seconds (default: until interrupted)" },
+      images: { type: "string", arg: "DIR", help: "write each alert's snapshot JPEG into DIR" },
+    },
+    summary: "follow preview alerts: one line per snapshot the cameras upload, with the picture when the cloud may open it",
+    run: async (args, { out }) => {
+      const count = args.int("count", 1, 1_000_000);
+      const seconds = args.int("seconds", 1, 7 * 24 * 3600);
+      const dir = args.string("images");
+      const { followAlerts } = await import("./cloud-features");
+      const writes: Promise<void>[] = [];
+      const sub = followAlerts(openPhone(args), (e) => {
+        if (dir && e.image && e.snapshotId) writes.push(writeImage(dir, e.snapshotId, e.image.base64));
+        out(args.flag("json") ? JSON.stringify(e) : eventLine(e));
+      }, { count });
+      const stop = () => sub.close();
+      process.once("SIGINT", stop);
+      const timer = seconds ? setTimeout(stop, seconds * 1000) : undefined;
+      try {
+        await sub.ready;
+        if (!args.flag("json")) out("Subscribed to preview alerts.");
+        await sub.done;
+      } finally {
+        if (timer) clearTimeout(timer);
+        process.removeListener("SIGINT", stop);
+      }
+      await Promise.all(writes);
       return EXIT.OK;
     },
   },
