@@ -90,13 +90,13 @@ export class FileBlobStore implements BlobStore {
   async putHead(clipId: string, head: Uint8Array): Promise<"new" | "already"> {
     checkClipId(clipId);
     if (head.length === 0) blobFail("E_FORMAT", "the head is empty");
-    for (const file of [this.partFile(clipId), this.sealedFile(clipId)]) {
-      const stored = await this.readPrefix(file, head.length);
+    // The upload, the complete clip, an upload begun by an older cloud (its head alone in clips/<id>/head).
+    for (const [file, exact] of [[this.partFile(clipId), false], [this.sealedFile(clipId), false], [path.join(this.clipDir(clipId), "head"), true]] as const) {
+      const stored = await this.readPrefix(file, head.length + (exact ? 1 : 0));
       if (stored === null) continue;
       if (stored.length === head.length && constantTimeEqual(stored, head)) return "already";
       blobFail("E_CONFLICT", "a different clip with this id is stored");
     }
-    if (await this.legacyHead(clipId)) blobFail("E_CONFLICT", "an upload of this clip by an older cloud is stored; finish or delete it");
     await writeFileAtomicAsync(this.partFile(clipId), head);
     return "new";
   }
@@ -302,10 +302,6 @@ export class FileBlobStore implements BlobStore {
     } finally {
       await handle.close();
     }
-  }
-
-  private legacyHead(clipId: string): Promise<boolean> {
-    return exists(path.join(this.clipDir(clipId), "head"));
   }
 
   /**
