@@ -1148,6 +1148,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
 
   // Sharing: the mailbox and the viewers' shared-clip routes (mailbox.ts, docs/CLOUD-API.md).
   registerMailbox({ db, route, session, noBody, now, clipFile });
+  (await import("./web-viewer")).registerWebViewer({ route }); // the browser-key viewer page at /viewer/ (web-viewer.ts)
   const timeline = registerTimeline({ db, route, session, noBody, now, clipFile, dataDir, options }); // timeline.ts: cloud key, timeline, alerts
 
   // ------------------------------------------------------------------------------------------- server

@@ -25,6 +25,7 @@ import { concat, toHex, wipe } from "../../firmware/core/bytes";
 import { SealcamError, fail } from "../../firmware/core/errors";
 import { spkiFromRsa } from "../../firmware/core/keys";
 import type { Crypto, P256PrivateKey, Sha256 } from "../../firmware/platform/crypto";
+import type { CryptoKey, SubtleCrypto, WebCrypto } from "./webcrypto";
 
 const P256_ORDER = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
 
@@ -98,7 +99,7 @@ export class BrowserCrypto implements Crypto {
   readonly #ecdh = new Map<string, EcdhAnswer>();
   #misses = new Map<string, Miss>();
 
-  constructor(webCrypto: { subtle: SubtleCrypto; getRandomValues<T extends ArrayBufferView | null>(array: T): T } = globalThis.crypto) {
+  constructor(webCrypto: WebCrypto) {
     this.#subtle = webCrypto.subtle;
     this.#random = (array) => void webCrypto.getRandomValues(array);
   }
