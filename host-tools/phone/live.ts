@@ -35,6 +35,8 @@ export interface LiveOptions {
   cloudUrl?: string;
   /** Each frame as it is released. */
   onFrame?(frame: { index: number; time: number; jpeg: Uint8Array; latencyMs: number }): void;
+  /** Aborting it ends the watch from the phone's side, as reaching `durationMs` does (the loopback viewer's Stop). */
+  signal?: AbortSignal;
 }
 
 export interface LiveReport {
@@ -152,6 +154,8 @@ export async function watchLive(phone: Phone, cameraId: string, options: LiveOpt
       ws.once("open", () => {
         timers.push(setTimeout(() => finish(undefined, "phone"), options.durationMs ?? 10_000));
       });
+      if (options.signal?.aborted) finish(undefined, "phone");
+      options.signal?.addEventListener("abort", () => finish(undefined, "phone"), { once: true });
       ws.on("message", (data: Buffer, isBinary) => {
         if (settled || !isBinary) return;
         try {

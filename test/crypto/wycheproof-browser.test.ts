@@ -12,7 +12,7 @@ import { concat, fromHex, toBase64Url, toHex } from "../../firmware/core/bytes";
 import { openSingleShot, sealSingleShot } from "../../firmware/core/hpke";
 import { loadWycheproof } from "../helpers/wycheproof";
 
-const crypto = new BrowserCrypto(webcrypto as unknown as globalThis.Crypto);
+const crypto = new BrowserCrypto(webcrypto);
 const node = new NodeCrypto();
 const hex = (v: unknown) => fromHex(v as string);
 
@@ -24,7 +24,7 @@ async function held(scalar: Uint8Array): Promise<HeldKey> {
     { name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"],
   );
   await expect(webcrypto.subtle.exportKey("jwk", key)).rejects.toThrow();
-  return new HeldKey(key as unknown as CryptoKey, point);
+  return new HeldKey(key, point);
 }
 
 function scalar32(v: unknown): Uint8Array {
