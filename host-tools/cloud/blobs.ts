@@ -190,6 +190,45 @@ export function checkRange(range: ByteRange | undefined, size: number): ByteRang
   return { start: range.start, end: Math.min(range.end, size - 1) };
 }
 
+/** What the metadata database says of a clip id: a complete clip, an upload in progress, or no row at all. */
+export type ClipState = "complete" | "uploading" | null;
+
+export interface OrphanSweep {
+  /** Entries removed, by kind. */
+  removed: { clip: number; upload: number; temp: number; multipart: number };
+  /** Entries left because they changed at or after the cutoff (may still be being written). */
+  recent: number;
+}
+
+/**
+ * The sweeper's orphan step over any store (the rules of docs/CLOUD-API.md §Deletion and retention, step 4):
+ * a complete clip with no row; an upload with no row, or of a clip that is complete (a crash between
+ * completing it and removing the parts); leftovers of interrupted writes; unfinished multipart uploads.
+ * Only entries last changed before `cutoff` (ms since the epoch) are removed; a row that is there is never
+ * second-guessed (an upload of a clip whose row says "uploading" stays, however old: stale uploads are
+ * deleted through their rows).
+ */
+export async function removeOrphanBlobs(store: BlobStore, stateOf: (clipId: string) => ClipState | Promise<ClipState>, cutoff: number): Promise<OrphanSweep> {
+  const result: OrphanSweep = { removed: { clip: 0, upload: 0, temp: 0, multipart: 0 }, recent: 0 };
+  const doomed: BlobEntry[] = [];
+  for await (const entry of store.list()) {
+    let orphan: boolean;
+    if (entry.kind === "temp" || entry.kind === "multipart") orphan = true;
+    else {
+      const state = await stateOf(entry.clipId as string);
+      orphan = entry.kind === "clip" ? state === null : state !== "uploading";
+    }
+    if (!orphan) continue;
+    if (entry.lastModified >= cutoff) result.recent++;
+    else doomed.push(entry); // removed after the listing: some stores list from a snapshot of pages
+  }
+  for (const entry of doomed) {
+    await store.removeEntry(entry);
+    result.removed[entry.kind]++;
+  }
+  return result;
+}
+
 /** Where clip bodies go, parsed from `--blobs` (and `--s3-endpoint`). */
 export type BlobsConfig =
   | { kind: "files"; dataDir: string }

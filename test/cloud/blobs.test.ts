@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as nodeCrypto from "node:crypto";
 import type { Readable } from "node:stream";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { parseBlobsOption, openBlobStore, type BlobEntry, type BlobStore, type FinalizeInput } from "../../host-tools/cloud/blobs";
+import { parseBlobsOption, openBlobStore, removeOrphanBlobs, type BlobEntry, type BlobStore, type ClipState, type FinalizeInput } from "../../host-tools/cloud/blobs";
 import { FileBlobStore } from "../../host-tools/cloud/blobs-files";
 import { S3BlobStore, S3_MIN_PART } from "../../host-tools/cloud/blobs-s3";
 import { startS3rver, type S3rverHandle } from "../helpers/s3rver";
@@ -321,6 +321,32 @@ describe.each([
     expect(await collect(store.list())).toEqual([]);
     // Only entries it lists.
     expect(await code(store.removeEntry({ kind: "clip", clipId: done.id, key: "../../etc/passwd", lastModified: 0 }))).toBe("E_ARGUMENT");
+  });
+
+  test("the orphan sweep removes what no row accounts for, once older than the cutoff, and nothing else", async () => {
+    const kept = makeClip("sweep-kept", 1000, 2, 1016); // complete, row complete
+    const keptUpload = makeClip("sweep-uploading", 1000, 2, 1016); // uploading, row uploading
+    const lost = makeClip("sweep-no-row", 1000, 2, 1016); // complete, no row
+    const lostUpload = makeClip("sweep-upload-no-row", 1000, 2, 1016); // uploading, no row
+    const leftover = makeClip("sweep-leftover", 1000, 2, 1016); // complete, row complete, parts left by a crash
+    const notRecorded = makeClip("sweep-not-recorded", 1000, 2, 1016); // complete, row still "uploading" (crash before the row was updated)
+    for (const c of [kept, lost, leftover, notRecorded]) {
+      await upload(store, c);
+      await store.finalize(c.id, c.input);
+    }
+    await upload(store, keptUpload, [1]);
+    await upload(store, lostUpload, [0]);
+    await body.leaveParts(leftover);
+    const rows = new Map<string, ClipState>([[kept.id, "complete"], [keptUpload.id, "uploading"], [leftover.id, "complete"], [notRecorded.id, "uploading"]]);
+    const stateOf = (id: string) => rows.get(id) ?? null;
+    // Everything was just written: with the cutoff an hour ago nothing goes.
+    const early = await removeOrphanBlobs(store, stateOf, Date.now() - 3600_000);
+    expect(early).toEqual({ removed: { clip: 0, upload: 0, temp: 0, multipart: 0 }, recent: 3 });
+    const swept = await removeOrphanBlobs(store, stateOf, Date.now() + 3600_000);
+    expect(swept).toEqual({ removed: { clip: 1, upload: 2, temp: 0, multipart: 0 }, recent: 0 });
+    expect((await body.names()).sort()).toEqual([kept, keptUpload, leftover, notRecorded].flatMap((c) =>
+      c === keptUpload ? (store.kind === "files" ? [`clips/${c.id}/`, `clips/${c.id}/clip`] : [`uploads/${c.id}/head`, `uploads/${c.id}/seg-0000000001`]) : [`clips/${c.id}.sealed`]).sort());
+    await store.finalize(notRecorded.id, notRecorded.input); // and the clip the row did not yet know is whole
   });
 
   test("a 12 MiB clip (a multipart upload on S3: parts of at least 5 MiB but the last)", async () => {
