@@ -60,7 +60,7 @@ export interface CameraAppConfig {
   motion: MotionConfig;
   /** Live view (docs/PROTOCOL.md §13). */
   live: LiveConfig;
-  /** Snapshots (docs/FORMAT.md §3.1, PROTOCOL §14.11): one small preview JPEG per clip, sealed on its own. */
+  /** Snapshots (docs/FORMAT.md §3.1, PROTOCOL §14.14): one small preview JPEG per clip, sealed on its own. */
   snapshot: SnapshotConfig;
 }
 

@@ -93,7 +93,7 @@ export class Recorder {
     // Stream keys (sharing, PROTOCOL §14) get the clip only when their certified scope covers this camera, the
     // video stream and this clip's capture time: decided here from the verified roster and the camera's clock,
     // never from anything the cloud says.
-    // The cloud may hold a snapshot-only key (holder "cloud", PROTOCOL §14.11) and never a video key: the camera
+    // The cloud may hold a snapshot-only key (holder "cloud", PROTOCOL §14.14) and never a video key: the camera
     // enforces it too, whatever a certificate's scope says.
     const videoKeys = { streamKeys: roster.streamKeys.filter((k) => k.scope.holder !== "cloud") };
     const streams = streamRecipientsFor(videoKeys, { cameraId: this.identity.cameraId, stream: "video", captureTime: startTime });

@@ -1,5 +1,5 @@
 /**
- * Snapshots (docs/FORMAT.md §3.1, PROTOCOL §14.11): at trigger time the camera takes one small preview JPEG
+ * Snapshots (docs/FORMAT.md §3.1, PROTOCOL §14.14): at trigger time the camera takes one small preview JPEG
  * (Camera.capturePreview) and seals it as its OWN sealed object in the clip format: one segment whose plaintext
  * is the JPEG itself, content type `image/jpeg`, and the header field `of` naming the clip it previews. The
  * link is inside the camera-signed header, so a phone pairs snapshot and clip from verified heads only.

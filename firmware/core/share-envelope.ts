@@ -197,7 +197,7 @@ export function checkShareEnvelope(crypto: Crypto, envelope: ShareEnvelope): { r
   if (!stream.streamScope) fail("E_CERT", "share envelope: the certificate is not a stream-key certificate (no scope)");
   if (stream.publicKey.kind !== "p256") fail("E_CERT", "share envelope: the stream key is not P-256");
   if (!sameScope(stream.streamScope, envelope.facts.scope)) fail("E_FORMAT", "share envelope: the stated scope differs from the certificate's");
-  // A grant to the cloud (PROTOCOL §14.11) has holder "cloud" and a share id "cloud-<hex>".
+  // A grant to the cloud (PROTOCOL §14.14) has holder "cloud" and a share id "cloud-<hex>".
   const holder = stream.streamScope.holder;
   if (holder !== `share:${envelope.facts.shareId}` && !(holder === "cloud" && envelope.facts.shareId.startsWith("cloud-"))) fail("E_FORMAT", "share envelope: the certificate's holder is not this share");
   return { root, stream };

@@ -1,5 +1,5 @@
 /**
- * The cloud's own P-256 key pair (PROTOCOL §14.11): what an owner may grant a snapshot-only stream key to,
+ * The cloud's own P-256 key pair (PROTOCOL §14.14): what an owner may grant a snapshot-only stream key to,
  * through the mailbox, exactly as to a viewer. The cloud publishes its public key as an invite
  * (`GET /v1/cloud/invite`); the private key never leaves this file.
  *

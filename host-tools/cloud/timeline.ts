@@ -1,5 +1,5 @@
 /**
- * The cloud as an OPT-IN snapshot holder (docs/PROTOCOL.md §14.11, docs/CLOUD-API.md "Timeline and preview
+ * The cloud as an OPT-IN snapshot holder (docs/PROTOCOL.md §14.14, docs/CLOUD-API.md "Timeline and preview
  * alerts"):
  *
  *   GET /v1/cloud/invite      the cloud's own public key as an invite (SEALCAM-INVITE:1:...), its fingerprint and

@@ -1,5 +1,5 @@
 /**
- * The cloud's opt-in features, from the owner's phone (docs/PROTOCOL.md §14.11):
+ * The cloud's opt-in features, from the owner's phone (docs/PROTOCOL.md §14.14):
  *
  *   shareWithCloud   `phone share --to cloud --stream snapshot [--camera C]...`: fetches the cloud's invite
  *                    (GET /v1/cloud/invite), and shares a SNAPSHOT-ONLY stream key to it through the mailbox,

@@ -74,7 +74,7 @@ export async function createShare(phone: Phone, request: ShareRequest): Promise<
   if (viewer.kind !== "p256") fail("E_FORMAT", "invite: the viewer key must be P-256");
   for (const c of request.cameras) if (!isCameraId(c)) fail("E_ARGUMENT", `--camera ${c} is not a camera id`);
   const notBefore = request.notBefore ?? Math.floor(Date.now() / 1000) * 1000;
-  // The cloud may hold a snapshot key and nothing else (PROTOCOL §14.11).
+  // The cloud may hold a snapshot key and nothing else (PROTOCOL §14.14).
   if (request.cloud && (request.streams.length !== 1 || request.streams[0] !== "snapshot")) fail("E_ARGUMENT", "the cloud may only be given the snapshot stream (--stream snapshot): it never holds a video key");
   const shareId = (request.cloud ? "cloud-" : "") + nodeCrypto.randomBytes(6).toString("hex");
   const scope: StreamScope = { cameras: request.cameras, streams: request.streams, notBefore, notAfter: request.notAfter, holder: request.cloud ? "cloud" : `share:${shareId}` };

@@ -1,5 +1,5 @@
 /**
- * Snapshots and the cloud as an opt-in snapshot holder (FORMAT §3.1, PROTOCOL §14.11), with the camera firmware
+ * Snapshots and the cloud as an opt-in snapshot holder (FORMAT §3.1, PROTOCOL §14.14), with the camera firmware
  * in XS on the board simulator:
  *  - each clip yields a snapshot object whose SIGNED header links it (`of`) to the clip; the phone pairs them from
  *    verified heads and opens the snapshot: a JPEG (SOI..EOI) smaller than the clip's frames;
