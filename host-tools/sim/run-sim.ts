@@ -171,6 +171,8 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
         uploadRetryMaxMs: 2000,
         // Recording on its own: motion in the scene, 1 s of pre-roll, 2 s of cooldown after each clip.
         motion: { enabled: true, preRollMs: 1000, cooldownMs: 2000 },
+        // One preview snapshot per clip (FORMAT §3.1, PROTOCOL §14.14).
+        snapshot: { enabled: true, width: 160, height: 120, quality: 20 },
       },
       scene: "still",
       network: { ssid: WIFI.ssid, password: WIFI.password, allowedOrigin: new URL(cloudUrl).origin },
