@@ -211,3 +211,61 @@ test("refused with nothing stored: another account's envelope, another head, an 
   expect(fs.readFileSync(viewer.statePath, "utf8")).toBe(stateBefore);
   expect(fs.readFileSync(viewer.keystorePath, "utf8")).toBe(keysBefore);
 }, 90000);
+
+/** Runs `sealcam phone|viewer ARGV` in this process; stdout and stderr captured. */
+async function run(tool: "phone" | "viewer", argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const o = jest.spyOn(process.stdout, "write").mockImplementation((t: string | Uint8Array) => (out.push(String(t)), true));
+  const e = jest.spyOn(process.stderr, "write").mockImplementation((t: string | Uint8Array) => (err.push(String(t)), true));
+  try {
+    const main = tool === "phone" ? (await import("../../host-tools/phone/cli")).main : (await import("../../host-tools/viewer/cli")).main;
+    const code = await main(tool === "phone" ? [...argv, "--home", world.phoneA.home, "--cloud", world.cloudUrl] : argv);
+    return { code, out: out.join(""), err: err.join("") };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+    for (const k of Object.keys(env)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+}
+
+test("CLI: share-clip prints the token once, on stdout, said to be a bearer secret; viewer accept --token-file; revoke --clip-share", async () => {
+  const home = path.join(tmp, "cli-viewer");
+  new Viewer(home).init(world.cloudUrl);
+  const past = await run("phone", ["share-clip", c1, "--until", "2020-01-01T00:00:00Z"]);
+  expect(past.code).toBe(2);
+  expect(past.err).toMatch(/^sealcam phone: .*not in the future.*\[E_ARGUMENT\]\n$/);
+
+  const shared = await run("phone", ["share-clip", c1, "--until", new Date(Date.now() + 3600_000).toISOString()]);
+  expect(shared.code).toBe(0);
+  const tokens = shared.out.match(/sealcam-share:1:[A-Za-z0-9_-]{43}/g) ?? [];
+  expect(tokens).toHaveLength(1);
+  expect(shared.out).toMatch(/ANYONE who holds it \(a bearer secret\)/);
+  expect(shared.err).not.toContain("sealcam-share:");
+  const address = /--clip-share ([0-9a-f]{64})/.exec(shared.out)![1];
+
+  const tokenFile = path.join(tmp, "token.txt");
+  fs.writeFileSync(tokenFile, `${tokens[0]}\n`, { mode: 0o600 });
+  const accepted = await run("viewer", ["accept", "--token-file", tokenFile, "--home", home]);
+  expect(accepted.err).toBe("");
+  expect(accepted.code).toBe(0);
+  expect(accepted.out).toContain(`clip ${c1}`);
+  expect(accepted.out).not.toContain(tokens[0]);
+  // The token is never an argument: --token takes none.
+  const asArg = await run("viewer", ["accept", "--token", tokens[0], "--home", home]);
+  expect(asArg.code).toBe(2);
+  expect(asArg.out).not.toContain(tokens[0].slice(16));
+
+  const opened = await run("viewer", ["open", c1, "--out", path.join(tmp, "cli-c1.plain"), "--home", home]);
+  expect(opened.code).toBe(0);
+  expect(fs.readFileSync(path.join(tmp, "cli-c1.plain")).equals(await ownerBytes(c1))).toBe(true);
+
+  const withdrawn = await run("phone", ["revoke", "--clip-share", address]);
+  expect(withdrawn.code).toBe(0);
+  const after = await run("viewer", ["open", c1, "--out", path.join(tmp, "cli-after.plain"), "--home", home]);
+  expect(after.code).not.toBe(0);
+  expect(after.err).toMatch(/\[E_SHARE_REVOKED\]/);
+}, 60000);
