@@ -58,6 +58,10 @@ export interface S3BlobStoreOptions {
   minPartSize?: number;
   /** Use UploadPartCopy for pieces of at least minPartSize (default true; off by itself where NotImplemented). */
   copyParts?: boolean;
+  /** One request to the store, at most (default 60 s; then it fails and the SDK retries, 3 attempts). */
+  requestTimeoutMs?: number;
+  /** Connecting to the store, at most (default 5 s). */
+  connectTimeoutMs?: number;
 }
 
 const errorName = (error: unknown): string => (error as { name?: string }).name ?? "";
@@ -124,9 +128,12 @@ export class S3BlobStore implements BlobStore {
     this.location = `s3://${options.bucket}/${options.prefix}`;
     this.minPartSize = options.minPartSize ?? S3_MIN_PART;
     this.copyParts = options.copyParts ?? true;
+    // An explicit endpoint (MinIO, Ceph RGW, s3rver) without a region in the environment signs for us-east-1.
+    const region = options.region ?? (options.endpoint !== undefined && !process.env.AWS_REGION ? "us-east-1" : undefined);
     this.client = new S3Client({
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-      ...(options.region === undefined ? {} : { region: options.region }),
+      ...(region === undefined ? {} : { region }),
+      requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 5000, requestTimeout: options.requestTimeoutMs ?? 60_000, throwOnRequestTimeout: true },
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       forcePathStyle: options.forcePathStyle ?? false,
       // Checksums only where S3 requires them (DeleteObjects): plain bodies, no aws-chunked encoding,
@@ -139,6 +146,27 @@ export class S3BlobStore implements BlobStore {
   static open(options: S3BlobStoreOptions): S3BlobStore {
     if (options.minPartSize !== undefined && (!Number.isSafeInteger(options.minPartSize) || options.minPartSize < 1)) blobFail("E_ARGUMENT", "minPartSize must be a positive integer");
     return new S3BlobStore(options);
+  }
+
+  /**
+   * Opens the store and checks that the bucket answers a listing under the prefix, so that a wrong name,
+   * region or credentials show at start and not at the first upload.
+   */
+  static async connect(options: S3BlobStoreOptions): Promise<S3BlobStore> {
+    const store = S3BlobStore.open(options);
+    try {
+      await store.client.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: store.base, MaxKeys: 1 }));
+      return store;
+    } catch (error) {
+      store.client.destroy();
+      const name = errorName(error);
+      const message = (error as Error).message ?? "";
+      if (/region is missing/i.test(message)) blobFail("E_ARGUMENT", "no AWS region: set AWS_REGION (or give --s3-endpoint for a store that needs none)");
+      if (name === "CredentialsProviderError" || /credential/i.test(message)) blobFail("E_ARGUMENT", "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE");
+      if (name === "NoSuchBucket") blobFail("E_STORAGE", `the bucket ${JSON.stringify(store.bucket)} does not exist at the object store; create it or fix --blobs`);
+      if (name === "AccessDenied" || name === "InvalidAccessKeyId" || name === "SignatureDoesNotMatch") blobFail("E_STORAGE", `the object store refused to list ${store.location} (${name}); check the credentials and the bucket policy`);
+      throw storageError(error);
+    }
   }
 
   private clipKey(id: string): string {

@@ -274,5 +274,5 @@ export async function openBlobStore(config: BlobsConfig): Promise<BlobStore> {
     return FileBlobStore.open(config.dataDir);
   }
   const { S3BlobStore } = await import("./blobs-s3");
-  return S3BlobStore.open(config);
+  return S3BlobStore.connect(config);
 }

@@ -514,6 +514,10 @@ describe("--blobs and --s3-endpoint", () => {
       expect(store.kind).toBe("s3");
       await upload(store, clip);
       expect((await store.finalize(clip.id, clip.input)).size).toBe(clip.whole.length);
+      // A bucket that is not there, or credentials the store refuses, show at open, typed.
+      expect(await code(openBlobStore(parseBlobsOption("s3://no-such-bucket/x", dir, s3.endpoint)))).toBe("E_STORAGE");
+      process.env.AWS_ACCESS_KEY_ID = "NOT-A-KEY"; // (s3rver checks the key id but not SigV4 signatures)
+      expect(await code(openBlobStore(parseBlobsOption(`s3://${s3.bucket}/open`, dir, s3.endpoint)))).toBe("E_STORAGE");
     } finally {
       delete process.env.AWS_ACCESS_KEY_ID;
       delete process.env.AWS_SECRET_ACCESS_KEY;
