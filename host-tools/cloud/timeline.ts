@@ -11,7 +11,9 @@
  *
  * What the cloud can open is decided by the keys it holds, nothing else: the owner's phone shares a stream key
  * scoped to the `snapshot` stream only (holder "cloud") through the mailbox, addressed to the cloud key
- * (cloud-key.ts). The envelope stays in the mailbox, sealed to the cloud key: it is the cloud's grant at rest.
+ * (cloud-key.ts). The cloud takes envelopes addressed to it out of the mailbox (as a viewer deletes what it
+ * accepted, so they never count against the mailbox's 64-envelope limit) into its own table `cloud_grants`,
+ * still sealed to the cloud key: that is the cloud's grant at rest.
  * On use, the cloud opens it exactly as a viewer does (share-envelope.ts openShareEnvelope: the account's
  * signature, the certificate chain to the account root, the key matching the certificate) and then uses the
  * key only if its certified scope names the `snapshot` stream and nothing else, with holder "cloud"; an
@@ -114,9 +116,20 @@ export function registerTimeline<C extends MailboxCtx>(h: TimelineHooks<C>): Tim
   /** Opened snapshots by id: a snapshot's plaintext never changes once its footer verified. Bounded. */
   const images = new Map<string, { jpeg: Uint8Array; time: number; cameraId: string; of: string }>();
   const streams = new Map<string, Set<http.ServerResponse>>();
+  db.exec(`CREATE TABLE IF NOT EXISTS cloud_grants (
+    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, share_id TEXT NOT NULL, envelope BLOB NOT NULL, received_at INTEGER NOT NULL);
+  CREATE INDEX IF NOT EXISTS cloud_grants_account ON cloud_grants(account_id, received_at);`);
+
+  /** Moves envelopes addressed to the cloud's key from the mailbox into cloud_grants (one transaction). */
+  const acceptGrants = db.transaction(() => {
+    db.prepare("INSERT OR IGNORE INTO cloud_grants (id, account_id, share_id, envelope, received_at) SELECT id, account_id, share_id, envelope, created_at FROM mailbox WHERE to_hash = ?").run(cloudKey.address);
+    db.prepare("DELETE FROM mailbox WHERE to_hash = ?").run(cloudKey.address);
+  });
+  acceptGrants();
 
   function grantsOf(accountId: string, rootDer: Uint8Array): { grants: Grant[]; refused: string[] } {
-    const rows = db.prepare("SELECT id, envelope FROM mailbox WHERE to_hash = ? AND account_id = ? ORDER BY created_at, id").all(cloudKey.address, accountId) as { id: string; envelope: Buffer }[];
+    acceptGrants();
+    const rows = db.prepare("SELECT id, envelope FROM cloud_grants WHERE account_id = ? ORDER BY received_at, id").all(accountId) as { id: string; envelope: Buffer }[];
     const grants: Grant[] = [];
     const refused: string[] = [];
     for (const r of rows) {
@@ -286,6 +299,7 @@ export function registerTimeline<C extends MailboxCtx>(h: TimelineHooks<C>): Tim
 
   function notify(clipId: string): void {
     const row = db.prepare("SELECT clip_id, account_id, camera_id, start_time, content_type, size FROM clips WHERE clip_id = ? AND complete = 1 AND deleted_at IS NULL").get(clipId) as Row | undefined;
+    acceptGrants();
     if (!row || row.content_type !== CONTENT_TYPE_SNAPSHOT) return;
     const set = streams.get(row.account_id);
     if (!set || set.size === 0) return;
