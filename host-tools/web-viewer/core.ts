@@ -17,16 +17,16 @@
  * Synchronous firmware code runs over BrowserCrypto through `settle` (browser-crypto.ts). No Node built-ins.
  */
 import { asciiBytes, constantTimeEqual, fromBase64Url, fromHex, toBase64Url, toHex, wipe } from "../../firmware/core/bytes";
-import { ALG_HPKE_P256_STREAM, CONTENT_TYPE_FRAMES, MAX_HEADER_LENGTH, PREAMBLE_LENGTH, SIGNATURE_LENGTH } from "../../firmware/core/clip/constants";
+import { ALG_HPKE_P256_STREAM, CONTENT_TYPE_FRAMES, CONTENT_TYPE_SNAPSHOT, MAX_HEADER_LENGTH, PREAMBLE_LENGTH, SIGNATURE_LENGTH } from "../../firmware/core/clip/constants";
 import { FrameReader } from "../../firmware/core/clip/frames";
 import { parseClipHead } from "../../firmware/core/clip/head";
 import { ClipOpener, streamKeyUnwrapper } from "../../firmware/core/clip/opener";
 import { fail, SealcamError, type ErrorCode } from "../../firmware/core/errors";
 import { spkiFromP256 } from "../../firmware/core/keys";
 import { verifyRoster } from "../../firmware/core/roster";
-import { scopeCovers, type StreamScope } from "../../firmware/core/stream-scope";
+import { scopeCovers, type StreamName, type StreamScope } from "../../firmware/core/stream-scope";
 import { parseCertificate } from "../../firmware/core/x509";
-import { encodeInvite, fingerprint, openShareEnvelope, parseShareEnvelope } from "../phone/share-envelope";
+import { encodeInvite, fingerprint, openShareEnvelope, parseMailboxEnvelope, parseShareEnvelope } from "../../firmware/core/share-envelope";
 import { cameraIdentity, checkClipBinding, verifyClipHead, type ListedCameraCertificate } from "../phone/verify-head";
 import { BrowserCrypto, HeldKey } from "./browser-crypto";
 import type { CryptoKey, CryptoKeyPair, SubtleCrypto, WebCrypto } from "./webcrypto";
@@ -87,6 +87,10 @@ export interface SharedClipItem {
   sequence: number;
   startTime: number;
   shareId: string;
+  /** Its snapshot (FORMAT §3.1), when a verified snapshot shared with this browser names it in `of` (same camera). */
+  snapshot?: { snapshotId: string; startTime: number };
+  /** On a snapshot: the clip its signed header names. */
+  snapshotOf?: string;
 }
 
 export interface OpenedClip {
@@ -98,6 +102,8 @@ export interface OpenedClip {
   segments: number;
   frames: { time: number; jpeg: Uint8Array }[];
   recipients: { alg: string; keyId: string; mine: boolean }[];
+  /** On a snapshot: the clip its signed header names (its one "frame" is the JPEG). */
+  snapshotOf?: string;
 }
 
 const b64 = (bytes: Uint8Array): string => toBase64Url(bytes);
@@ -212,7 +218,11 @@ export class WebViewer {
       const id = typeof m?.id === "string" && /^[0-9a-f]{32}$/.test(m.id) ? m.id : "(invalid id)";
       try {
         if (typeof m?.envelope !== "string" || !/^[A-Za-z0-9_-]+$/.test(m.envelope)) fail("E_FORMAT", "message has no envelope");
-        const result = await this.acceptEnvelope(fromBase64Url(m.envelope));
+        const bytes = fromBase64Url(m.envelope);
+        if (parseMailboxEnvelope(bytes).kind === "clip-key") {
+          fail("E_STATE", "this is a single-clip share (PROTOCOL §14.11); this page accepts stream-key shares only: open it with 'sealcam viewer accept'");
+        }
+        const result = await this.acceptEnvelope(bytes);
         if (result.pinnedNow) pinnedNow = true;
         accepted.push(result.share);
         if (id !== "(invalid id)") await this.#request("DELETE", `/v1/mailbox/${to}/${id}`).catch(() => undefined);
@@ -243,8 +253,29 @@ export class WebViewer {
         this.crypto.p256Destroy(opened.key);
       }
     });
-    const key = await holdStreamKey(this.subtle, scalar, point);
     const keyId = toHex(this.crypto.sha256(spkiFromP256(point)));
+    // As `sealcam viewer accept`: only while the account's current roster (verified against the envelope's
+    // root, never older than the newest seen) lists the key; a revoked share's envelope, replayed, is refused.
+    const listing = (await (await this.#request("GET", `/v1/shared/${address}/accounts`)).json()) as { accounts?: { accountId?: unknown; roster?: unknown }[] };
+    const served = Array.isArray(listing.accounts) ? listing.accounts.find((a) => a?.accountId === envelope.facts.accountId) : undefined;
+    if (!served || typeof served.roster !== "string") {
+      wipe(scalar);
+      fail("E_SHARE_REVOKED", "the cloud serves no current roster of the sharing account for this browser: the share is not (or no longer) active; nothing was accepted");
+    }
+    const rosterBytes = fromBase64Url(served.roster);
+    let listed: boolean;
+    try {
+      const roster = await this.crypto.settle(() => verifyRoster(this.crypto, rosterBytes, envelope.root, { minVersion: account ? account.rosterVersion : 1, accountId: envelope.facts.accountId }));
+      listed = roster.streamKeys.some((k) => toHex(k.keyId) === keyId);
+    } catch (error) {
+      wipe(scalar);
+      throw error;
+    }
+    if (!listed) {
+      wipe(scalar);
+      fail("E_SHARE_REVOKED", `share ${envelope.facts.shareId} was revoked: the account's current roster no longer lists its key; nothing was accepted`);
+    }
+    const key = await holdStreamKey(this.subtle, scalar, point);
     const shares = await this.store.shares();
     const existing = shares.find((s) => s.shareId === envelope.facts.shareId && s.accountId === envelope.facts.accountId);
     const share: HeldShare = existing ?? {
@@ -283,9 +314,9 @@ export class WebViewer {
   }
 
   /** The clips the cloud says are shared with this browser, each verified by its signed head. */
-  async clips(): Promise<{ clips: SharedClipItem[]; refused: { clipId: string; reason: string }[] }> {
+  async clips(): Promise<{ clips: SharedClipItem[]; refused: { clipId: string; reason: string }[]; snapshots: SharedClipItem[] }> {
     const account = await this.store.account();
-    if (!account) return { clips: [], refused: [] };
+    if (!account) return { clips: [], refused: [], snapshots: [] };
     const root = parseCertificate(account.rootCertificate);
     const { cameraCertificates } = await this.#account(account);
     const to = await this.#address();
@@ -293,6 +324,7 @@ export class WebViewer {
     if (!Array.isArray(listing.clips)) fail("E_FORMAT", "the cloud's shared clip list is not a list");
     const mine = new Map((await this.store.shares()).map((s) => [s.keyId, s]));
     const clips: SharedClipItem[] = [];
+    const snapshots: SharedClipItem[] = [];
     const refused: { clipId: string; reason: string }[] = [];
     for (const item of listing.clips) {
       const clipId = typeof item?.clipId === "string" && /^[0-9a-f]{32}$/.test(item.clipId) ? item.clipId : null;
@@ -307,26 +339,33 @@ export class WebViewer {
         checkClipBinding(head.header, { clipId });
         const entry = head.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
         if (!entry) fail("E_NO_RECIPIENT", "the clip is not wrapped to any stream key this browser holds");
-        clips.push({ clipId, cameraId: head.cameraId, sequence: head.sequence, startTime: head.startTime, shareId: mine.get(toHex(entry.kid))!.shareId });
+        const listed: SharedClipItem = { clipId, cameraId: head.cameraId, sequence: head.sequence, startTime: head.startTime, shareId: mine.get(toHex(entry.kid))!.shareId };
+        if (head.header.snapshotOf) snapshots.push({ ...listed, snapshotOf: toHex(head.header.snapshotOf) });
+        else clips.push(listed);
       } catch (error) {
         if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
         refused.push({ clipId, reason: `${error.code}: ${error.message}` });
       }
     }
-    return { clips, refused };
+    // Pairing from verified heads only, as the CLI viewer: the snapshot's signed `of` names the clip, same camera.
+    for (const c of clips) {
+      const snap = snapshots.find((x) => x.snapshotOf === c.clipId && x.cameraId === c.cameraId);
+      if (snap) c.snapshot = { snapshotId: snap.clipId, startTime: snap.startTime };
+    }
+    return { clips, refused, snapshots };
   }
 
   /** Why a clip with a verified head has no entry for a held key (PROTOCOL §14.10), as the CLI viewer says it. */
-  #whyNot(shares: HeldShare[], cameraId: string, startTime: number, rosterKeyIds: Set<string>): never {
+  #whyNot(shares: HeldShare[], cameraId: string, startTime: number, rosterKeyIds: Set<string>, stream: StreamName): never {
     for (const s of shares) {
-      const covers = scopeCovers(s.scope, { cameraId, stream: "video", captureTime: startTime });
-      const coversWhere = scopeCovers({ ...s.scope, notBefore: 0, notAfter: null }, { cameraId, stream: "video", captureTime: startTime });
+      const covers = scopeCovers(s.scope, { cameraId, stream, captureTime: startTime });
+      const coversWhere = scopeCovers({ ...s.scope, notBefore: 0, notAfter: null }, { cameraId, stream, captureTime: startTime });
       if (coversWhere && !covers && startTime >= s.scope.notBefore && s.scope.notAfter !== null) {
         fail("E_SHARE_EXPIRED", `share ${s.shareId} ended at ${new Date(s.scope.notAfter).toISOString()}; this clip was captured at ${new Date(startTime).toISOString()}, after it`);
       }
     }
     for (const s of shares) {
-      if (scopeCovers(s.scope, { cameraId, stream: "video", captureTime: startTime }) && !rosterKeyIds.has(s.keyId)) {
+      if (scopeCovers(s.scope, { cameraId, stream, captureTime: startTime }) && !rosterKeyIds.has(s.keyId)) {
         fail("E_SHARE_REVOKED", `share ${s.shareId} was revoked (the account's current roster no longer lists its key): clips sealed after the camera learned of it are not shared with you`);
       }
     }
@@ -369,12 +408,15 @@ export class WebViewer {
     if ("clipId" in clip) checkClipBinding(verified.header, { clipId: clip.clipId });
     const mine = new Map(shares.map((s) => [s.keyId, s]));
     const entry = verified.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
-    if (!entry) this.#whyNot(shares, verified.cameraId, verified.startTime, served.rosterKeyIds);
+    // A snapshot (signed `of`) is the `snapshot` stream; anything else a clip of the `video` stream.
+    const stream: StreamName = verified.header.snapshotOf ? "snapshot" : "video";
+    if (!entry) this.#whyNot(shares, verified.cameraId, verified.startTime, served.rosterKeyIds, stream);
     const share = mine.get(toHex(entry.kid))!;
-    if (!scopeCovers(share.scope, { cameraId: verified.cameraId, stream: "video", captureTime: verified.startTime })) {
+    if (!scopeCovers(share.scope, { cameraId: verified.cameraId, stream, captureTime: verified.startTime })) {
       fail("E_SHARE_EXPIRED", `clip captured at ${new Date(verified.startTime).toISOString()} is outside share ${share.shareId}'s window; not opened`);
     }
-    if (verified.contentType !== CONTENT_TYPE_FRAMES) fail("E_FORMAT", `this page shows video clips only, not '${verified.contentType}'`);
+    const expected = stream === "snapshot" ? CONTENT_TYPE_SNAPSHOT : CONTENT_TYPE_FRAMES;
+    if (verified.contentType !== expected) fail("E_FORMAT", `this page shows video clips and JPEG snapshots only, not '${verified.contentType}'`);
     const streamKey = new HeldKey(share.key, share.publicKey);
     const { plaintext, segments } = await this.crypto.settle(() => {
       const opener = new ClipOpener({
@@ -393,12 +435,16 @@ export class WebViewer {
       }
       return { plaintext: out, segments: last.segmentCount };
     });
-    const reader = new FrameReader();
-    const frames = reader.push(plaintext).map((f) => ({ time: f.time, jpeg: Uint8Array.from(f.jpeg) }));
-    reader.end();
+    let frames: { time: number; jpeg: Uint8Array }[];
+    if (stream === "snapshot") frames = [{ time: verified.startTime, jpeg: plaintext }];
+    else {
+      const reader = new FrameReader();
+      frames = reader.push(plaintext).map((f) => ({ time: f.time, jpeg: Uint8Array.from(f.jpeg) }));
+      reader.end();
+    }
     return {
       clipId: verified.clipId, cameraId: verified.cameraId, sequence: verified.sequence, startTime: verified.startTime, shareId: share.shareId,
-      segments, frames,
+      segments, frames, snapshotOf: verified.header.snapshotOf ? toHex(verified.header.snapshotOf) : undefined,
       recipients: verified.header.recipients.map((r) => ({ alg: r.alg, keyId: toHex(r.kid), mine: mine.has(toHex(r.kid)) })),
     };
   }

@@ -2,10 +2,10 @@
  * The browser as a key holder (issue 13 §3, second mode; docs/VIEWER.md "Browser-key mode") in a real headless
  * Chromium against the real cloud and cameras whose firmware runs in XS. The page (served by the cloud at
  * /viewer/) makes its own non-extractable P-256 key; the test reads its invite from the page; the owner's
- * phone shares camera A's video to it; the cameras refresh their rosters and record; the page accepts the
- * share, lists the shared clip, opens it IN THE PAGE and draws its first frame on the canvas (pixels checked
- * against the phone's own decryption of the same clip). Out of scope: camera B's clip by id and an earlier
- * clip of camera A as a sealed file, both refused in the page with E_NO_RECIPIENT's message. The keys in
+ * phone shares camera A's video and snapshots to it; the cameras refresh their rosters and record; the page
+ * accepts the share, lists the shared clip with its snapshot as a thumbnail, opens it IN THE PAGE and draws its
+ * first frame on the canvas (pixels checked against the phone's own decryption of the same clip). Out of
+ * scope: camera B's clip by id and an earlier clip of camera A as a sealed file, both refused in the page with E_NO_RECIPIENT's message. The keys in
  * IndexedDB are non-extractable (exportKey rejects), and no response from the cloud carried key material.
  */
 import * as fs from "node:fs";
@@ -92,7 +92,12 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-webview-"));
   await buildWebViewer();
   await world.start();
-  camA = await world.board("cam-web-a");
+  camA = await world.board("cam-web-a", {
+    firmwareConfig: {
+      clipMs: 600, sensor: { width: 160, height: 120, quality: 20, framesPerSecond: 5 }, uploadRetryMs: 200, uploadRetryMaxMs: 500,
+      handshakeTimeoutMs: 5000, snapshot: { enabled: true, width: 160, height: 120, quality: 25 },
+    },
+  });
   camAId = (await world.enrolled(camA)).cameraId;
   camB = await world.board("cam-web-b");
   camBId = (await world.enrolled(camB)).cameraId;
@@ -152,7 +157,7 @@ test("browser-key mode: the page's own key, a share to it, a clip opened and dra
   });
   let shared;
   try {
-    shared = await createShare(world.phoneA, { invite, cameras: [camAId], streams: ["video"], notAfter: null });
+    shared = await createShare(world.phoneA, { invite, cameras: [camAId], streams: ["video", "snapshot"], notAfter: null });
   } finally {
     exportSpy.mockRestore();
   }
@@ -170,6 +175,12 @@ test("browser-key mode: the page's own key, a share to it, a clip opened and dra
   const rootFp = fingerprint(world.phoneA.crypto, fromBase64Url(world.phoneA.state().rootCertificate));
   expect(await page.textContent("#root-fingerprint")).toBe(rootFp);
   expect(await inPage(`Array.from(document.querySelectorAll("#clips button[data-clip]")).map((b) => b.dataset.clip)`)).toEqual([during]);
+
+  // Its snapshot (paired from verified heads, opened in the page with the held key) is shown as a thumbnail.
+  const listedByPhone = (await world.phoneA.clips()).find((c) => c.clipId === during);
+  const snapshotId = listedByPhone && listedByPhone.verified ? listedByPhone.snapshot?.snapshotId : undefined;
+  expect(snapshotId).toMatch(/^[0-9a-f]{32}$/);
+  await waitInPage(`(() => { const i = document.querySelector('#clips img[data-snapshot="${snapshotId}"]'); return !!i && i.complete && i.naturalWidth === 160; })()`);
 
   // Open it in the page: the first frame is drawn on the canvas, matching the phone's own decryption.
   await page.click(`#clips button[data-clip="${during}"]`);

@@ -81,7 +81,7 @@ async function accept(): Promise<void> {
 
 async function listClips(): Promise<void> {
   const { clips, refused } = await viewer.clips();
-  const body = $("clips");
+  const body = $<HTMLTableSectionElement>("clips");
   body.replaceChildren();
   for (const c of clips) {
     const button = document.createElement("button");
@@ -89,10 +89,30 @@ async function listClips(): Promise<void> {
     button.textContent = "Open";
     button.dataset.clip = c.clipId;
     button.addEventListener("click", () => void busy("opening", () => openClip({ clipId: c.clipId })));
-    body.append(row([new Date(c.startTime).toISOString(), c.cameraId, String(c.sequence), c.shareId, c.clipId.slice(0, 12), button]));
+    const preview = document.createElement("span");
+    preview.className = "snapshot";
+    preview.textContent = c.snapshot ? "…" : "none";
+    body.append(row([preview, new Date(c.startTime).toISOString(), c.cameraId, String(c.sequence), c.shareId, c.clipId.slice(0, 12), button]));
   }
-  for (const r of refused) body.append(row(["UNVERIFIED", "", "", "", r.clipId.slice(0, 12), r.reason]));
+  for (const r of refused) body.append(row(["", "UNVERIFIED", "", "", "", r.clipId.slice(0, 12), r.reason]));
   $("clip-count").textContent = `${clips.length} shared clip${clips.length === 1 ? "" : "s"}`;
+  // Each clip's snapshot, opened here like a clip (verified, decrypted with the held key), as a thumbnail.
+  for (const [i, c] of clips.entries()) {
+    if (!c.snapshot) continue;
+    const cell = body.rows[i].cells[0];
+    try {
+      const snap = await viewer.open({ clipId: c.snapshot.snapshotId });
+      if (snap.snapshotOf !== c.clipId || snap.cameraId !== c.cameraId) throw new SealcamError("E_FORMAT", "the snapshot does not name this clip");
+      const img = document.createElement("img");
+      img.alt = `snapshot of ${c.clipId.slice(0, 12)}`;
+      img.dataset.snapshot = c.snapshot.snapshotId;
+      img.src = URL.createObjectURL(new Blob([snap.frames[0].jpeg.slice().buffer], { type: "image/jpeg" }));
+      cell.replaceChildren(img);
+    } catch (error) {
+      cell.textContent = error instanceof SealcamError ? error.code : "E_INTERNAL";
+      cell.title = error instanceof SealcamError ? error.message : String(error);
+    }
+  }
   status("ready");
 }
 
