@@ -170,7 +170,7 @@ test("the clip list shows only what verified heads say; lies and bad heads are U
   const json = JSON.parse(jsonOut.stdout) as Record<string, unknown>[];
   expect(json.find((x) => x.clipId === a.clipId)).toEqual({
     verified: true, clipId: a.clipId, cameraId: "cam-front", sequence: a.sequence, startTime: a.startTime, contentType: CONTENT_TYPE_FRAMES,
-    segmentSize: 4096, rosterVersion: 1, uploadComplete: true,
+    segmentSize: 4096, rosterVersion: 1, uploadComplete: true, snapshot: null,
   });
   for (const x of json.filter((y) => y.verified === false)) expect(Object.keys(x).sort()).toEqual(["clipId", "reason", "verified"]);
 });
