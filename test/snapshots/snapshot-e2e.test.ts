@@ -247,6 +247,16 @@ test("the cloud: no grant, no image; video refused; snapshot grant opens later s
   expect(await eventFor(after.clipId)).toMatchObject({ snapshotId: after.snapshot!.snapshotId, image: null, reason: "revoked" });
   // What it was granted before stays open to it (by design).
   expect((await eventFor(granted.clipId)).reason).toBeNull();
+
+  // The CLI: `phone timeline --json --images DIR` writes exactly the images the cloud could open.
+  const images = path.join(tmp, "timeline-images");
+  const cli = await runPhone(["timeline", "--json", "--limit", "10", "--images", images]);
+  expect(cli.code).toBe(0);
+  const events = JSON.parse(cli.out) as TimelineEvent[];
+  expect(events.map((e) => e.clipId)).toEqual(expect.arrayContaining([before.clipId, granted.clipId, after.clipId]));
+  expect(fs.readdirSync(images).sort()).toEqual(events.filter((e) => e.image).map((e) => `${e.snapshotId}.jpg`).sort());
+  expect(fs.readdirSync(images)).toContain(`${granted.snapshot!.snapshotId}.jpg`);
+  expect((await runPhone(["timeline", "--limit", "0"])).code).toBe(2);
   crypto.p256Destroy(key);
 }, 120000);
 
