@@ -3,7 +3,8 @@
  * Chromium: the phone process watches a camera whose firmware runs in XS (session head verified, frames
  * decrypted in order by host-tools/phone/live.ts) and the page draws the newest frame. Checked: the frame
  * counter advances and the canvas pixels change between two reads; Stop ends the session on the camera; a
- * camera without its motion watcher refuses, and the page shows E_STATE with the camera's message.
+ * camera without its motion watcher refuses, and the page shows E_STATE with the camera's message. The clip list
+ * shows each clip's snapshot as a thumbnail.
  */
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -32,7 +33,7 @@ async function camera(name: string, motion: boolean): Promise<{ board: Simulated
   const board = await world.board(name, {
     firmwareConfig: {
       clipMs: 800, sensor: SENSOR, uploadRetryMs: 200, uploadRetryMaxMs: 500, handshakeTimeoutMs: 5000,
-      motion: { enabled: motion },
+      motion: { enabled: motion }, snapshot: { enabled: true, width: 160, height: 120, quality: 25 },
       live: { maxSessions: 2, maxDurationMs: 60_000, framesPerSecond: 10, retryMs: 300 },
     },
   });
@@ -107,4 +108,17 @@ test("Live on a camera whose motion watcher is off: the page shows E_STATE with 
   await waitInPage(`!document.getElementById("error").hidden`);
   expect(await page.textContent("#error")).toMatch(/^E_STATE: the camera's motion watcher is off \(live view needs it\): turn motion detection on/);
   expect(await inPage(`document.getElementById("screen").dataset.live ?? null`)).toBeNull();
+});
+
+test("the clip list shows each clip's snapshot (opened and verified by the phone process) as a thumbnail", async () => {
+  await world.record(watching);
+  const [clip] = await world.clips(watchingId, 1);
+  const listed = (await world.phoneA.clips()).find((c) => c.clipId === clip.clipId);
+  const snapshotId = listed && listed.verified ? listed.snapshot?.snapshotId : undefined;
+  expect(snapshotId).toMatch(/^[0-9a-f]{32}$/);
+  await page.click("#reload");
+  await waitInPage(`(() => { const i = document.querySelector('#clips img[data-snapshot="${snapshotId}"]'); return !!i && i.complete && i.naturalWidth === 160; })()`);
+  // Only listed clips' paired snapshots are served; anything else is refused.
+  const other = await inPage<number>(`fetch("/api/clips/${"0".repeat(32)}/snapshot").then((r) => r.status)`);
+  expect(other).toBe(422);
 });

@@ -209,6 +209,34 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     return promise;
   };
 
+  /**
+   * A listed clip's snapshot (FORMAT §3.1), opened by `Phone.open` like a clip (head, segment, footer verified;
+   * its signed `of` must name this clip, same camera), kept in memory once opened. Only clips of the last
+   * listing, and only the snapshot that listing paired with them from verified heads.
+   */
+  const snapshots = new Map<string, Promise<Uint8Array>>();
+  const openSnapshot = (clipId: string): Promise<Uint8Array> => {
+    const known = snapshots.get(clipId);
+    if (known) return known;
+    const clip = listed.get(clipId);
+    const snapshotId = clip?.snapshot?.snapshotId;
+    if (!clip || !snapshotId) return Promise.reject(new SealcamError("E_NOT_FOUND", "that clip has no verified snapshot in the last listing: reload the clip list"));
+    const work = (async () => {
+      const dir = fs.mkdtempSync(path.join(workDir, "snap-"));
+      try {
+        const file = path.join(dir, "snapshot.jpg");
+        const result = await phone.open(snapshotId, file, undefined, { cameraId: clip.cameraId });
+        if (result.snapshotOf !== clipId) throw new SealcamError("E_FORMAT", "the snapshot's signed header does not name this clip");
+        return new Uint8Array(fs.readFileSync(file));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    })();
+    snapshots.set(clipId, work);
+    work.catch(() => snapshots.delete(clipId));
+    return work;
+  };
+
   /** The recipients with what each is, from the current roster (verified against the pinned root). */
   const describeRecipients = async (sealing: SealingFacts) => {
     let roles = new Map<string, { role: string; name: string | null }>();
@@ -305,6 +333,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
             verified: true, clipId: c.clipId, cameraId: c.cameraId, sequence: c.sequence, startTime: c.startTime, contentType: c.contentType,
             rosterVersion: c.rosterVersion, uploadComplete: c.complete, durationMs: opened.get(c.clipId)?.index.durationMs ?? null,
             frames: opened.get(c.clipId)?.index.frames.length ?? null,
+            snapshot: c.snapshot && c.snapshot.complete ? { snapshotId: c.snapshot.snapshotId } : null,
           }
           : { verified: false, clipId: c.clipId, reason: c.reason }),
       });
@@ -313,6 +342,15 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     if (m && method === "POST") {
       try {
         return sendJson(res, 200, await clipSummary(await openClip(m[1])));
+      } catch (error) {
+        if (error instanceof SealcamError) return sendError(res, 422, error.code, error.message);
+        throw error;
+      }
+    }
+    m = /^\/api\/clips\/([0-9a-f]{32})\/snapshot$/.exec(route);
+    if (m && method === "GET") {
+      try {
+        return send(res, 200, "image/jpeg", await openSnapshot(m[1]));
       } catch (error) {
         if (error instanceof SealcamError) return sendError(res, 422, error.code, error.message);
         throw error;

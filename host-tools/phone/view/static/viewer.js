@@ -198,7 +198,7 @@ async function loadClips() {
     for (const c of clips) {
       if (!c.verified) {
         const tr = row([el("span", "UNVERIFIED", "bad"), `${c.reason} (listed as ${c.clipId}); it cannot be played`], "unverified");
-        tr.cells[1].colSpan = 4;
+        tr.cells[1].colSpan = 5;
         tr.cells[1].className = "reason";
         tr.dataset.clip = c.clipId;
         body.appendChild(tr);
@@ -213,13 +213,36 @@ async function loadClips() {
         action.addEventListener("click", () => openClip(c.clipId));
       }
       const duration = c.durationMs === null ? el("span", "after opening", "note") : seconds(c.durationMs);
-      const tr = row([when(c.startTime), el("span", c.cameraId, "mono"), c.sequence, duration, action]);
+      const snapshot = c.snapshot ? el("span", "…", "note") : el("span", "none", "note");
+      const tr = row([when(c.startTime), el("span", c.cameraId, "mono"), c.sequence, duration, action, snapshot]);
+      if (c.snapshot) void loadSnapshot(c.clipId, c.snapshot.snapshotId, tr.cells[5]);
       tr.dataset.clip = c.clipId;
       if (clip && clip.clipId === c.clipId) tr.className = "current";
       body.appendChild(tr);
     }
   } catch (error) {
     body.replaceChildren(row([`${error.code || "E_NETWORK"}: ${error.message}`, "", "", "", ""], "unverified"));
+  }
+}
+
+/** A clip's snapshot, opened and verified by the phone process (GET /api/clips/:id/snapshot), as a thumbnail. */
+async function loadSnapshot(clipId, snapshotId, cell) {
+  try {
+    const res = await fetch(`/api/clips/${clipId}/snapshot`, { credentials: "same-origin", cache: "no-store" });
+    if (!res.ok) {
+      const body = await res.json().catch(() => null);
+      throw new ApiError(body && body.error ? body.error.code : `HTTP_${res.status}`, body && body.error ? body.error.message : "snapshot not available");
+    }
+    const img = document.createElement("img");
+    img.className = "snapshot";
+    img.alt = `snapshot of ${clipId.slice(0, 12)}`;
+    img.dataset.snapshot = snapshotId;
+    img.src = URL.createObjectURL(await res.blob());
+    cell.replaceChildren(img);
+  } catch (error) {
+    const note = el("span", error.code || "E_NETWORK", "bad");
+    note.title = error.message;
+    cell.replaceChildren(note);
   }
 }
 
