@@ -12,6 +12,7 @@
  *   POST   /v1/clip-shares                  an enrolled phone stores a clip share envelope beside its clip
  *   GET    /v1/clip-shares/:to              the clip share envelope sealed to the TDSK whose SPKI hashes to `to` (proof)
  *   DELETE /v1/clip-shares/:to              the owner withdraws a clip share (phone session)
+ *   GET    /v1/clip-shares                  the account's clip shares, public facts only (phone session)
  *
  * A clip share (PROTOCOL §14.11) is addressed like a mailbox, by SHA-256 of its TDSK's SPKI: the holder of
  * the TDSK (the bearer of the token, or a viewer it was delivered to) proves possession of that key exactly as
@@ -370,6 +371,15 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
         .run(to, s.accountId, facts.shareId, facts.clipId, facts.headHash, facts.notAfter, Buffer.from(bytes), t);
     })();
     sendJson(ctx.res, 200, { to, shareId: facts.shareId, clipId: facts.clipId, notAfter: facts.notAfter });
+  });
+
+  route("GET", "/v1/clip-shares", async (ctx) => {
+    const s = h.session(ctx);
+    if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may list clip shares");
+    await h.noBody(ctx);
+    const rows = db.prepare("SELECT to_hash, share_id, clip_id, not_after, created_at FROM clip_shares WHERE account_id = ? ORDER BY created_at, to_hash").all(s.accountId) as { to_hash: string; share_id: string; clip_id: string; not_after: number; created_at: number }[];
+    const t = now();
+    sendJson(ctx.res, 200, { clipShares: rows.map((r) => ({ address: r.to_hash, shareId: r.share_id, clipId: r.clip_id, notAfter: r.not_after, createdAt: r.created_at, ended: t >= r.not_after })) });
   });
 
   route("GET", "/v1/clip-shares/:to", async (ctx) => {

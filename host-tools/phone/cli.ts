@@ -293,18 +293,22 @@ const COMMANDS: Command[] = [
     },
   },
   {
-    name: "shares", options: JSON_OPTION, summary: "list the active shares (the verified roster's stream keys)",
+    name: "shares", options: JSON_OPTION, summary: "list the active shares (the verified roster's stream keys) and clip shares",
     run: async (args, { out }) => {
-      const { listShares } = await import("./share");
+      const { listShares, listClipShares } = await import("./share");
       const phone = openPhone(args);
       const shares = await listShares(phone);
-      if (args.flag("json")) out(JSON.stringify(shares));
+      const clipShares = await listClipShares(phone);
+      if (args.flag("json")) out(JSON.stringify([...shares, ...clipShares.map((c) => ({ kind: "clip-share", ...c }))]));
       else {
         for (const s of shares) {
           const sc = s.scope;
           out(`${s.shareId}  ${s.holder}  ${sc.cameras.length ? sc.cameras.join(",") : "every camera"}  ${sc.streams.join(",")}  from ${new Date(sc.notBefore).toISOString()} until ${sc.notAfter === null ? "no end" : new Date(sc.notAfter).toISOString()}  key ${s.fingerprint}`);
         }
-        if (shares.length === 0) out("No active shares.");
+        for (const c of clipShares) {
+          out(`clip share ${c.shareId}  clip ${c.clipId}  until ${new Date(c.notAfter).toISOString()}${c.ended ? " (ended)" : ""}  address ${c.address}`);
+        }
+        if (shares.length === 0 && clipShares.length === 0) out("No active shares.");
         const { fingerprint } = await import("./share-envelope");
         const { fromBase64Url } = await import("../../firmware/core/bytes");
         out(`account root fingerprint: ${fingerprint(phone.crypto, fromBase64Url(phone.state().rootCertificate))}`);

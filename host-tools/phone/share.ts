@@ -358,3 +358,13 @@ export async function withdrawClipShare(phone: Phone, address: string): Promise<
   const client = new CloudClient(phone.options.cloud, phone.state().token);
   await client.json("DELETE", `/v1/clip-shares/${address}`);
 }
+
+export interface ClipShareListing { address: string; shareId: string; clipId: string; notAfter: number; createdAt: number; ended: boolean }
+
+/** The account's clip shares as the cloud stores them (public facts: address, clip, end). */
+export async function listClipShares(phone: Phone): Promise<ClipShareListing[]> {
+  const client = new CloudClient(phone.options.cloud, phone.state().token);
+  const { clipShares } = await client.json<{ clipShares?: unknown }>("GET", "/v1/clip-shares");
+  if (!Array.isArray(clipShares)) fail("E_FORMAT", "the cloud's clip share list is not a list");
+  return clipShares as ClipShareListing[];
+}

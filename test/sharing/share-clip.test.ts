@@ -245,19 +245,25 @@ test("CLI: share-clip prints the token once, on stdout, said to be a bearer secr
   expect(tokens).toHaveLength(1);
   expect(shared.out).toMatch(/ANYONE who holds it \(a bearer secret\)/);
   expect(shared.err).not.toContain("sealcam-share:");
+  const token = tokens[0] ?? "";
   const address = /--clip-share ([0-9a-f]{64})/.exec(shared.out)![1];
+  // `phone shares` lists it (public facts: the address, the clip, the end), never the token.
+  const listed = await run("phone", ["shares", "--json"]);
+  expect(listed.code).toBe(0);
+  expect(JSON.parse(listed.out)).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "clip-share", address, clipId: c1, ended: false })]));
+  expect(listed.out).not.toContain(token.slice(16));
 
   const tokenFile = path.join(tmp, "token.txt");
-  fs.writeFileSync(tokenFile, `${tokens[0]}\n`, { mode: 0o600 });
+  fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   const accepted = await run("viewer", ["accept", "--token-file", tokenFile, "--home", home]);
   expect(accepted.err).toBe("");
   expect(accepted.code).toBe(0);
   expect(accepted.out).toContain(`clip ${c1}`);
-  expect(accepted.out).not.toContain(tokens[0]);
+  expect(accepted.out).not.toContain(token);
   // The token is never an argument: --token takes none.
-  const asArg = await run("viewer", ["accept", "--token", tokens[0], "--home", home]);
+  const asArg = await run("viewer", ["accept", "--token", token, "--home", home]);
   expect(asArg.code).toBe(2);
-  expect(asArg.out).not.toContain(tokens[0].slice(16));
+  expect(asArg.out).not.toContain(token.slice(16));
 
   const opened = await run("viewer", ["open", c1, "--out", path.join(tmp, "cli-c1.plain"), "--home", home]);
   expect(opened.code).toBe(0);
@@ -265,6 +271,7 @@ test("CLI: share-clip prints the token once, on stdout, said to be a bearer secr
 
   const withdrawn = await run("phone", ["revoke", "--clip-share", address]);
   expect(withdrawn.code).toBe(0);
+  expect((JSON.parse((await run("phone", ["shares", "--json"])).out) as { address?: string }[]).some((x) => x.address === address)).toBe(false);
   const after = await run("viewer", ["open", c1, "--out", path.join(tmp, "cli-after.plain"), "--home", home]);
   expect(after.code).not.toBe(0);
   expect(after.err).toMatch(/\[E_SHARE_REVOKED\]/);
