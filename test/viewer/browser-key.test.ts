@@ -16,7 +16,7 @@ import * as jpeg from "jpeg-js";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { fromBase64Url, toBase64Url, toHex } from "../../firmware/core/bytes";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
-import { createShare } from "../../host-tools/phone/share";
+import { createShare, revokeShare } from "../../host-tools/phone/share";
 import { fingerprint } from "../../host-tools/phone/share-envelope";
 import { proofMessage as cloudProofMessage, PROOF_LABEL as CLOUD_PROOF_LABEL } from "../../host-tools/cloud/mailbox";
 import { proofMessage, PROOF_LABEL } from "../../host-tools/web-viewer/core";
@@ -290,4 +290,25 @@ test("browser-key mode: the page's own key, a share to it, a clip opened and dra
     ]).toContain(n);
   }
   expect(problems.filter((p) => !/Failed to load resource: the server responded with a status of 404/.test(p))).toEqual([]);
+});
+
+test("a share revoked before the page accepts it is refused in the page (E_SHARE_REVOKED), nothing stored", async () => {
+  const other = await (await browser.newContext()).newPage();
+  await other.goto(`${world.cloudUrl}/viewer/`);
+  const inOther = <T>(expression: string) => other.evaluate(expression) as Promise<T>;
+  const deadline = Date.now() + 20_000;
+  while ((await inOther<string>(`document.getElementById("status").textContent`)) !== "ready") {
+    if (Date.now() > deadline) throw new Error("the second page did not get ready");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const shared = await createShare(world.phoneA, { invite: await other.inputValue("#invite"), cameras: [camAId], streams: ["video"], notAfter: null });
+  await revokeShare(world.phoneA, shared.shareId);
+  await other.click("#accept");
+  while (!/refused/.test((await other.textContent("#mailbox-result")) ?? "")) {
+    if (Date.now() > deadline + 20_000) throw new Error("the mailbox result did not come");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(await other.textContent("#mailbox-result")).toMatch(new RegExp(`refused [0-9a-f]{8}: E_SHARE_REVOKED: share ${shared.shareId} was revoked`));
+  expect(await inOther(`new Promise((resolve) => { const r = indexedDB.open("sealcam-viewer"); r.onsuccess = () => { const g = r.result.transaction("kv").objectStore("kv").get("shares"); g.onsuccess = () => resolve(g.result ?? null); }; })`)).toBeNull();
+  expect(await other.textContent("#root-fingerprint")).toMatch(/none yet/);
 });
