@@ -106,7 +106,10 @@ async function listClips(): Promise<void> {
       const img = document.createElement("img");
       img.alt = `snapshot of ${c.clipId.slice(0, 12)}`;
       img.dataset.snapshot = c.snapshot.snapshotId;
-      img.src = URL.createObjectURL(new Blob([snap.frames[0].jpeg.slice().buffer], { type: "image/jpeg" }));
+      const url = URL.createObjectURL(new Blob([snap.frames[0].jpeg.slice().buffer], { type: "image/jpeg" }));
+      img.addEventListener("load", () => URL.revokeObjectURL(url), { once: true });
+      img.addEventListener("error", () => URL.revokeObjectURL(url), { once: true });
+      img.src = url;
       cell.replaceChildren(img);
     } catch (error) {
       cell.textContent = error instanceof SealcamError ? error.code : "E_INTERNAL";

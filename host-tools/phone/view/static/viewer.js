@@ -237,7 +237,10 @@ async function loadSnapshot(clipId, snapshotId, cell) {
     img.className = "snapshot";
     img.alt = `snapshot of ${clipId.slice(0, 12)}`;
     img.dataset.snapshot = snapshotId;
-    img.src = URL.createObjectURL(await res.blob());
+    const url = URL.createObjectURL(await res.blob());
+    img.addEventListener("load", () => URL.revokeObjectURL(url), { once: true });
+    img.addEventListener("error", () => URL.revokeObjectURL(url), { once: true });
+    img.src = url;
     cell.replaceChildren(img);
   } catch (error) {
     const note = el("span", error.code || "E_NETWORK", "bad");
