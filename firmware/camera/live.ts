@@ -1,7 +1,8 @@
 /**
  * Live view on the camera (docs/PROTOCOL.md §13): one outbound WebSocket to the cloud, signed like every
  * camera request; on each OPEN from the relay a live session (firmware/core/live) sealed to every phone of
- * the current verified roster, carrying the requester's challenge. Frames come from the watcher, the one
+ * the current verified roster and to every stream key of it whose scope covers stream `live`, this camera and
+ * the session's start on the camera's clock (never a key held by the cloud), carrying the requester's challenge. Frames come from the watcher, the one
  * reader of the camera (`offer`), so recording goes on untouched: a clip triggered meanwhile is recorded
  * from the same frames. Limits: `maxSessions` at once, `maxDurationMs` each, at most `framesPerSecond` per
  * session, and a frame is dropped (never sealed, never queued) when the socket is backed up.
@@ -13,6 +14,7 @@ import type { WebSocketClient, WebSocketConnection } from "../platform/websocket
 import { asciiBytes, asciiString, concat, readU32be, u32be } from "../core/bytes";
 import { signRequest } from "../core/request-auth";
 import { LiveSealer, MAX_LIVE_JPEG, CHALLENGE_LENGTH } from "../core/live/index";
+import { streamRecipientsFor } from "../core/stream-scope";
 import type { CameraIdentity } from "./cloud";
 import { describeError, type Events } from "./events";
 import type { RosterKeeper } from "./roster-keeper";
@@ -184,13 +186,22 @@ export class LiveView {
     }
     let sealer: LiveSealer;
     const roster = this.d.roster.current;
+    let streamCount = 0;
     try {
       const phones = [];
       for (const r of roster.recipients) if (r.kind === "hpke-p256") phones.push({ keyId: r.keyId, publicKey: r.publicKey });
+      const startTime = clock.now();
+      // The camera's decision (PROTOCOL §14.3) with stream "live" and the session's start on its own clock;
+      // a key held by the cloud never gets live view, whatever its scope lists. The roster's one limit of 16
+      // entries (one the data key) keeps phones + stream keys within the head's 15.
+      const liveKeys = { streamKeys: roster.streamKeys.filter((k) => k.scope.holder !== "cloud") };
+      const streams = streamRecipientsFor(liveKeys, { cameraId: this.d.identity.cameraId, stream: "live", captureTime: startTime })
+        .map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
+      streamCount = streams.length;
       sealer = new LiveSealer({
         crypto: this.d.crypto, cameraKey: this.d.identity.key, cameraId: this.d.identity.cameraId,
-        cameraCertHash: this.d.crypto.sha256(this.d.identity.certificate), rosterVersion: roster.version, phones,
-        startTime: clock.now(), challenge, maxDurationMs: config.maxDurationMs,
+        cameraCertHash: this.d.crypto.sha256(this.d.identity.certificate), rosterVersion: roster.version, phones, streams,
+        startTime, challenge, maxDurationMs: config.maxDurationMs,
       });
     } catch (error) {
       const { code, message } = describeError(error);
@@ -202,7 +213,7 @@ export class LiveView {
     this.sessions.set(channel, session);
     this.sessionsStarted++;
     conn.send(this.envelope(DATA, channel, sealer.headMessage));
-    events.info("live.start", "live session started", { channel, roster: roster.version, sessions: this.sessions.size });
+    events.info("live.start", "live session started", { channel, roster: roster.version, streams: streamCount, sessions: this.sessions.size });
   }
 
   /**
