@@ -93,7 +93,13 @@ export function proofMessage(to: string, nonce: string, method: string, path: st
   return asciiBytes(`${PROOF_LABEL}\n${to}\n${nonce}\n${method} ${path}`);
 }
 
-export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void {
+/** What the mailbox lends the rest of the cloud: its proof check (the live relay admits viewers with it). */
+export interface Mailbox {
+  /** Checks a proof of the key of address `to` over `METHOD path`; consumes the nonce only when it verifies. */
+  proof(req: http.IncomingMessage, to: string, method: string, path: string): void;
+}
+
+export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): Mailbox {
   const { db, route, now } = h;
   const crypto = new NodeCrypto();
   db.exec(SCHEMA);
@@ -401,4 +407,6 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     if (gone.changes !== 1) httpFail(404, "E_NOT_FOUND", "no clip share of this account for this key");
     sendJson(ctx.res, 200, { deleted: to });
   });
+
+  return { proof: (req, to, method, path) => proof({ req, res: undefined as unknown as http.ServerResponse, method, path, params: [] }, to) };
 }

@@ -1147,7 +1147,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   });
 
   // Sharing: the mailbox and the viewers' shared-clip routes (mailbox.ts, docs/CLOUD-API.md).
-  registerMailbox({ db, route, session, noBody, now, clipFile });
+  const mailbox = registerMailbox({ db, route, session, noBody, now, clipFile });
   (await import("./web-viewer")).registerWebViewer({ route }); // the browser-key viewer page at /viewer/ (web-viewer.ts)
   const timeline = registerTimeline({ db, route, session, noBody, now, clipFile, dataDir, options }); // timeline.ts: cloud key, timeline, alerts
 
@@ -1240,7 +1240,16 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   // Live view (live.ts): WebSocket upgrades, authenticated from their headers like the routes above.
   const upgradeCtx = (req: http.IncomingMessage): Ctx =>
     ({ req, res: undefined as unknown as http.ServerResponse, method: req.method ?? "GET", path: "", query: new URLSearchParams(), params: [], log: {} });
-  attachLiveRelay(server, { camera: (req) => cameraAuth(upgradeCtx(req), 0), phone: (req) => session(upgradeCtx(req)) }, { logger });
+  attachLiveRelay(server, {
+    camera: (req) => cameraAuth(upgradeCtx(req), 0), phone: (req) => session(upgradeCtx(req)),
+    // Viewers (PROTOCOL §13.6): the mailbox's proof of a stream key; the grant itself is decided in live.ts.
+    viewerProof: (req, to, target) => mailbox.proof(req, to, "GET", target),
+    cameraAccount: (cameraId) => {
+      const row = db.prepare("SELECT c.account_id, e.root_cert, e.roster FROM cameras c JOIN e2ee e ON e.account_id = c.account_id WHERE c.camera_id = ?").get(cameraId) as
+        { account_id: string; root_cert: Buffer; roster: Buffer } | undefined;
+      return row ? { accountId: row.account_id, rootCertificate: new Uint8Array(row.root_cert), roster: new Uint8Array(row.roster) } : null;
+    },
+  }, { logger, now });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error) => void writer.close().finally(() => reject(error)));
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
