@@ -235,7 +235,7 @@ const COMMANDS: Command[] = [
     options: {
       to: { type: "string", arg: "INVITE", help: "the viewer's invite (SEALCAM-INVITE:1:..., no secret) or a file holding it;\n'cloud': grant the cloud a snapshot-only key (timeline, preview alerts)" },
       camera: { type: "string", multiple: true, arg: "C", help: "a camera to share (repeat; default every camera)" },
-      stream: { type: "string", multiple: true, arg: "S", help: "what to share: video, snapshot (repeat; default video; --to cloud: snapshot only)" },
+      stream: { type: "string", multiple: true, arg: "S", help: "what to share: video, snapshot, live (repeat; default video; --to cloud: snapshot only)" },
       from: { type: "string", arg: "T", help: "share clips captured from T (ISO 8601; default now)" },
       until: { type: "string", arg: "T", help: "until T (ISO 8601): a temporary share; without it no end" },
       pool: { type: "string", arg: "NAME", help: "add the viewer to shared pool NAME: its key is rotated, the new one goes to every member" },
@@ -262,7 +262,7 @@ const COMMANDS: Command[] = [
         return Math.floor(t / 1000) * 1000;
       };
       const streams = args.list("stream");
-      for (const s of streams) if (s !== "video" && s !== "snapshot") throw new UsageError(`--stream ${s}: video or snapshot`);
+      for (const s of streams) if (s !== "video" && s !== "snapshot" && s !== "live") throw new UsageError(`--stream ${s}: video, snapshot or live`);
       const phone = openPhone(args);
       const fingerprint = inviteFingerprint(phone, invite);
       out(`Viewer key fingerprint: ${fingerprint}  (compare it with the one the viewer's 'sealcam viewer init' printed)`);
@@ -285,7 +285,7 @@ const COMMANDS: Command[] = [
         out("Cameras wrap new clips to the new key from their next roster refresh; the old key gets none from then on.");
         return EXIT.OK;
       }
-      const chosen: StreamName[] = streams.length === 0 ? ["video"] : (["video", "snapshot"] as const).filter((s) => streams.includes(s));
+      const chosen: StreamName[] = streams.length === 0 ? ["video"] : (["video", "snapshot", "live"] as const).filter((s) => streams.includes(s));
       const r = await createShare(phone, { invite, cameras: args.list("camera"), streams: chosen, notBefore: time("from"), notAfter: time("until") ?? null });
       out(`Shared: share ${r.shareId} (stream key ${r.keyId.slice(0, 16)}), roster version ${r.rosterVersion}; the key is in the viewer's mailbox.`);
       out("Cameras wrap new clips to it from their next roster refresh; clips recorded before are not shared.");
@@ -615,11 +615,9 @@ const COMMANDS: Command[] = [
       const seconds = args.int("seconds", 1, 24 * 3600) ?? 10;
       const stallMs = args.int("stall-ms", 500, 600_000);
       const frames = args.string("frames");
-      const { watchLive } = await import("./live");
+      const { watchLive, liveReportLines } = await import("./live");
       const r = await watchLive(openPhone(args), args.positionals[0], { durationMs: seconds * 1000, framesDir: frames, stallMs });
-      out(`Live session ${r.sessionId.slice(0, 11)} from camera ${r.cameraId} (roster v${r.rosterVersion}), verified and decrypted on this phone.`);
-      out(`${r.frames} frames in ${r.seconds.toFixed(1)} s: ${r.framesPerSecond.toFixed(1)} frames/s; latency capture -> decrypted p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms${frames ? `; frames in ${frames}` : ""}.`);
-      out(r.endedBy === "camera" ? `The camera ended the session${r.cameraReason ? ` (${r.cameraReason})` : ""}.` : "Session ended by this phone.");
+      for (const line of liveReportLines(r, "this phone", frames)) out(line);
       return EXIT.OK;
     },
   },

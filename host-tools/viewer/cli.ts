@@ -1,7 +1,8 @@
 /**
  * `sealcam viewer <command> --home DIR [...]`: a shared user (docs/PROTOCOL.md §14.8–14.10, docs/CLI.md).
  * init makes the viewer's key pair and prints the invite to give the owner; accept fetches and verifies shares
- * from the cloud mailbox; clips lists the clips shared with it (verified heads); open decrypts one.
+ * from the cloud mailbox; clips lists the clips shared with it (verified heads); open decrypts one; live watches
+ * a camera live with a share whose scope includes `live`.
  * The viewer folder comes from --home, else SEALCAM_VIEWER_HOME. No secret is ever an argument.
  */
 import { EXIT, runTool, UsageError, type Args, type Command } from "../cli-kit";
@@ -112,6 +113,25 @@ const COMMANDS: Command[] = [
       if (!args.string("out") && !args.string("frames")) throw new UsageError("open needs --out F or --frames DIR");
       const r = await openViewer(args).open(args.positionals[0], args.string("out"), args.string("frames"));
       out(`opened clip ${r.clipId} from ${r.cameraId} (share ${r.shareId}): ${r.bytes} bytes, ${r.frames} frames`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "live", args: "CAMERA", positionals: { min: 1, max: 1 },
+    options: {
+      frames: { type: "string", arg: "DIR", help: "write each live frame as frame-NNNNN-<capture ms>.jpg into DIR" },
+      seconds: { type: "string", arg: "N", help: "watch for N seconds, then end the session (default 10)" },
+      "stall-ms": { type: "string", arg: "MS", help: "no frame for MS milliseconds ends with E_STALL (default 5000)" },
+    },
+    summary: "watch a camera live with a share that includes live view (end-to-end encrypted; the cloud only relays)",
+    run: async (args, { out }) => {
+      const seconds = args.int("seconds", 1, 24 * 3600) ?? 10;
+      const stallMs = args.int("stall-ms", 500, 600_000);
+      const frames = args.string("frames");
+      const { liveReportLines } = await import("../phone/live");
+      const r = await openViewer(args).live(args.positionals[0], { durationMs: seconds * 1000, framesDir: frames, stallMs });
+      for (const line of liveReportLines(r, "this viewer", frames)) out(line);
+      out(`Watched with share ${r.shareId}.`);
       return EXIT.OK;
     },
   },

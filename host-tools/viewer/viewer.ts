@@ -35,6 +35,8 @@ import {
 } from "../phone/share-envelope";
 import { cameraIdentity, checkClipBinding, verifyClipHead } from "../phone/verify-head";
 import { cloudFetch } from "../phone/client";
+import { liveCamera, liveSocketUrl, runLiveSession, type LiveOptions, type LiveReport } from "../phone/live";
+import { isCameraId } from "../../firmware/core/request-auth";
 
 export interface ViewerShare {
   shareId: string;
@@ -172,16 +174,24 @@ export class Viewer {
 
   /** One proof-protected request (a fresh challenge each time), with this viewer's key or `as` (a TDSK's). */
   async #request(method: string, pathName: string, as?: { scalarHex: string; spki: string }): Promise<Response> {
+    const headers = await this.#proof(method, pathName, as);
+    return cloudFetch(this.cloud.replace(/\/$/, ""), pathName, { method, headers });
+  }
+
+  /**
+   * The proof of a key for one request (PROTOCOL §14.9): a fresh challenge for the key's address, and the
+   * ECDSA signature over METHOD and `target`. With this viewer's key, or `as` (a TDSK's, or a stream key's).
+   */
+  async #proof(method: string, target: string, as?: { scalarHex: string; spki: string }): Promise<Record<string, string>> {
     const base = this.cloud.replace(/\/$/, "");
     const spki = as ? as.spki : this.state().spki;
     const to = toHex(this.crypto.sha256(fromBase64Url(spki)));
-    const call = (m: string, p: string, headers: Record<string, string> = {}): Promise<Response> => cloudFetch(base, p, { method: m, headers });
-    const { nonce } = (await (await call("GET", `/v1/mailbox/${to}/challenge`)).json()) as { nonce: string };
+    const { nonce } = (await (await cloudFetch(base, `/v1/mailbox/${to}/challenge`, { method: "GET" })).json()) as { nonce: string };
     if (typeof nonce !== "string" || !/^[0-9a-f]{32}$/.test(nonce)) fail("E_FORMAT", "the cloud's challenge is malformed");
     const key = this.#import(as ? as.scalarHex : this.#keys().viewer);
     try {
-      const sig = this.crypto.ecdsaP256Sign(key, proofMessage(to, nonce, method, pathName));
-      return await call(method, pathName, { "x-sealcam-viewer-key": spki, "x-sealcam-nonce": nonce, "x-sealcam-proof": toBase64Url(sig) });
+      const sig = this.crypto.ecdsaP256Sign(key, proofMessage(to, nonce, method, target));
+      return { "x-sealcam-viewer-key": spki, "x-sealcam-nonce": nonce, "x-sealcam-proof": toBase64Url(sig) };
     } finally {
       this.crypto.p256Destroy(key);
     }
@@ -189,17 +199,9 @@ export class Viewer {
 
   /** For tests and tools: the proof headers for one request (a fresh challenge). */
   async proofHeaders(method: string, pathName: string): Promise<Record<string, string>> {
-    const to = this.address();
-    const res = await fetch(this.cloud.replace(/\/$/, "") + `/v1/mailbox/${to}/challenge`);
-    const { nonce } = (await res.json()) as { nonce: string };
-    const key = this.#import(this.#keys().viewer);
-    try {
-      const sig = this.crypto.ecdsaP256Sign(key, proofMessage(to, nonce, method, pathName));
-      return { "x-sealcam-viewer-key": this.state().spki, "x-sealcam-nonce": nonce, "x-sealcam-proof": toBase64Url(sig) };
-    } finally {
-      this.crypto.p256Destroy(key);
-    }
+    return this.#proof(method, pathName);
   }
+
 
   /**
    * Fetches the mailbox and accepts each envelope that verifies (share-envelope.ts openShareEnvelope; the
@@ -593,6 +595,56 @@ export class Viewer {
       fs.renameSync(partial, path.resolve(out));
     }
     return frames;
+  }
+
+  /**
+   * Watches a camera live with a stream key whose certified scope covers stream `live`, this camera and now
+   * (PROTOCOL §13.6): the socket is opened with a proof of that key (the cloud admits it only while the
+   * account's current roster lists it so), and the camera's head is verified and opened exactly as a phone
+   * does (runLiveSession, host-tools/phone/live.ts) with streamKeyUnwrapper. Several such shares: the newest
+   * first, the next one when the cloud says the first was revoked or ended.
+   */
+  async live(cameraId: string, options: LiveOptions = {}): Promise<LiveReport & { shareId: string }> {
+    if (!isCameraId(cameraId)) fail("E_ARGUMENT", "CAMERA must be a camera id (the camera names 'sealcam viewer clips' lists)");
+    const state = this.state();
+    if (!state.account) fail("E_STATE", "this viewer has accepted no share yet: run 'sealcam viewer accept'");
+    const t = this.now();
+    const query = { cameraId, stream: "live" as const, captureTime: t };
+    const forCamera = state.shares.filter((s) => scopeCovers({ ...s.scope, notBefore: 0, notAfter: null }, query)).sort((a, b) => b.acceptedAt - a.acceptedAt);
+    if (forCamera.length === 0) fail("E_NO_RECIPIENT", `none of this viewer's shares includes live view of camera ${cameraId}: ask the owner for one ('sealcam phone share --stream live')`);
+    const usable = forCamera.filter((s) => scopeCovers(s.scope, query));
+    if (usable.length === 0) {
+      const ended = forCamera.find((s) => s.scope.notAfter !== null && t >= s.scope.notAfter);
+      if (ended) fail("E_SHARE_EXPIRED", `share ${ended.shareId} ended at ${new Date(ended.scope.notAfter!).toISOString()}; ask the owner for a new one`);
+      fail("E_NO_RECIPIENT", `live view of camera ${cameraId} in share ${forCamera[0].shareId} starts at ${new Date(forCamera[0].scope.notBefore).toISOString()}`);
+    }
+    const root = parseCertificate(fromBase64Url(state.account.rootCertificate));
+    const account = await this.#account();
+    const keys = this.#keys();
+    let last: unknown;
+    for (const share of usable) {
+      const scalarHex = keys.streams[share.keyId] ?? fail("E_STATE", `the key of share ${share.shareId} is missing from the keystore`);
+      const spki = parseCertificate(fromBase64Url(share.streamCertificate)).spki;
+      const challenge = this.crypto.randomBytes(16);
+      const url = liveSocketUrl(options.cloudUrl ?? this.cloud, cameraId, challenge);
+      const target = `/v1/live/${cameraId}?challenge=${toBase64Url(challenge)}`;
+      const headers = await this.#proof("GET", target, { scalarHex, spki: toBase64Url(spki) });
+      const streamKey = this.#import(scalarHex);
+      try {
+        const report = await runLiveSession({
+          crypto: this.crypto, cameraId, challenge, url, headers,
+          camera: (header) => liveCamera(this.crypto, header, cameraId, root, account.cameraCertificates),
+          unwrappers: [streamKeyUnwrapper(this.crypto, fromHex(share.keyId), streamKey)],
+        }, options);
+        return { ...report, shareId: share.shareId };
+      } catch (error) {
+        last = error;
+        if (!(error instanceof SealcamError) || (error.code !== "E_SHARE_REVOKED" && error.code !== "E_SHARE_EXPIRED")) throw error;
+      } finally {
+        this.crypto.p256Destroy(streamKey);
+      }
+    }
+    throw last;
   }
 
   /** Accepted shares with their scope (public facts) for `viewer shares`-like listings. */
