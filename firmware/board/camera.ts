@@ -18,7 +18,7 @@ import CameraDevice from "embedded:io/image/in/camera";
 import Digital from "embedded:io/digital";
 import Timer from "timer";
 import { fail, SealcamError } from "../core/errors";
-import type { Camera, CameraConfig, Frame } from "../platform/camera";
+import type { Camera, CameraConfig, Frame, PreviewConfig } from "../platform/camera";
 import type { Log } from "../platform/log";
 
 export interface BoardCameraOptions {
@@ -98,6 +98,72 @@ export class BoardCamera implements Camera {
     return new Promise((resolve) => {
       this.waiters.push(resolve);
       this.deliver();
+    });
+  }
+
+  /**
+   * A snapshot's preview: esp32-camera fixes the frame size when the driver starts, so the stream (if any) is
+   * closed, the driver reopened at the preview size (QQVGA 160x120 or QVGA 320x240 as config asks) for one
+   * frame, closed, and the stream restarted at its own settings; readers waiting meanwhile keep waiting. The
+   * JPEG quality is the build's, as for the stream. At most 2 s for the frame. Untested on hardware
+   * (docs/HARDWARE.md "Snapshots"): the reopen costs a sensor restart, a few hundred ms of video at the
+   * trigger, which is why the recorder takes the preview before the clip's frames.
+   */
+  capturePreview(config: PreviewConfig): Promise<Frame | undefined> {
+    if (!(config.width > 0 && config.height > 0)) fail("E_ARGUMENT", "preview width and height must be positive");
+    const resume = this.config;
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.stop();
+    return new Promise((resolve) => {
+      let device: CameraDevice | undefined;
+      let timer: Timer | undefined;
+      const finish = (frame: Frame | undefined): void => {
+        if (timer) Timer.clear(timer);
+        timer = undefined;
+        if (device) {
+          try {
+            device.stop();
+            device.close();
+          } catch {
+            // the driver is gone either way
+          }
+        }
+        device = undefined;
+        if (resume) {
+          try {
+            this.start(resume);
+          } catch (error) {
+            this.options.log?.write("warn", "camera.preview", "the camera did not restart after the preview", { reason: error instanceof Error ? error.message : "unknown" });
+          }
+        }
+        this.waiters = waiters.concat(this.waiters);
+        this.deliver();
+        resolve(frame);
+      };
+      try {
+        device = new CameraDevice({
+          width: config.width,
+          height: config.height,
+          imageType: "jpeg",
+          format: "buffer",
+          onReadable: () => {
+            if (!device) return;
+            let buffer: ArrayBuffer | undefined;
+            try {
+              const got = device.read();
+              buffer = got instanceof ArrayBuffer ? got : undefined;
+            } catch {
+              buffer = undefined;
+            }
+            if (buffer && buffer.byteLength > 0) finish({ jpeg: new Uint8Array(buffer), time: Date.now() });
+          },
+        });
+        device.start();
+        timer = Timer.set(() => finish(undefined), 2000);
+      } catch {
+        finish(undefined);
+      }
     });
   }
 

@@ -4,7 +4,7 @@
  * message naming the key, rather than a camera that misbehaves later.
  */
 import { fail } from "../core/errors";
-import { DEFAULT_MOTION, type CameraAppConfig } from "../camera/config";
+import { DEFAULT_MOTION, DEFAULT_SNAPSHOT, type CameraAppConfig } from "../camera/config";
 import type { LogLevel } from "../platform/log";
 
 /** Where the console goes: "native" (our USB console) or "trace" (Moddable's xsbug trace). */
@@ -28,6 +28,8 @@ export interface BoardConfig {
   /** Motion schedule, "HH:MM-HH:MM,..." in local time ("" = always), and local time's offset from UTC. */
   motionSchedule: string;
   utcOffsetMinutes: number;
+  /** Seal one small preview JPEG per clip (FORMAT §3.1): what the clip lists and the timeline show. */
+  snapshots: boolean;
   httpTimeoutMs: number;
   tlsVerify: boolean;
   /** Recording frame size and rate. */
@@ -48,6 +50,7 @@ export const BOARD_DEFAULTS: BoardConfig = {
   motion: true,
   motionSchedule: "",
   utcOffsetMinutes: 0,
+  snapshots: true,
   httpTimeoutMs: 30_000,
   tlsVerify: true,
   frameWidth: 640,
@@ -98,6 +101,7 @@ export function readBoardConfig(source: unknown): BoardConfig {
     triggerPin: asInt(raw, "triggerPin", d.triggerPin, -1, 48),
     pirPin: asInt(raw, "pirPin", d.pirPin, -1, 48),
     motion: asBool(raw, "motion", d.motion),
+    snapshots: asBool(raw, "snapshots", d.snapshots),
     motionSchedule: typeof pick(raw, "motionSchedule") === "string" ? (pick(raw, "motionSchedule") as string) : d.motionSchedule,
     utcOffsetMinutes: asInt(raw, "utcOffsetMinutes", d.utcOffsetMinutes, -840, 840),
     httpTimeoutMs: asInt(raw, "httpTimeoutMs", d.httpTimeoutMs, 1000, 600_000),
@@ -120,5 +124,7 @@ export function cameraAppConfig(board: BoardConfig): Partial<CameraAppConfig> {
       ...DEFAULT_MOTION, enabled: board.motion, schedule: board.motionSchedule, utcOffsetMinutes: board.utcOffsetMinutes,
       detectIntervalMs: 1000, minEventMs: 1000, gapMs: 2500,
     },
+    // A snapshot per clip by default, as a user of any home camera expects a thumbnail (docs/CAMERA.md).
+    snapshot: { ...DEFAULT_SNAPSHOT, enabled: board.snapshots },
   };
 }

@@ -60,7 +60,25 @@ export interface CameraAppConfig {
   motion: MotionConfig;
   /** Live view (docs/PROTOCOL.md §13). */
   live: LiveConfig;
+  /** Snapshots (docs/FORMAT.md §3.1, PROTOCOL §14.14): one small preview JPEG per clip, sealed on its own. */
+  snapshot: SnapshotConfig;
 }
+
+export interface SnapshotConfig {
+  /** Take one per clip (needs a Camera with capturePreview; a camera without one seals no snapshot). */
+  enabled: boolean;
+  /** Preview size: QQVGA 160x120 by default, at most 640x480. */
+  width: number;
+  height: number;
+  /** esp32-camera JPEG quality 0 (best) .. 63. */
+  quality: number;
+}
+
+/**
+ * Off unless the configuration turns it on (`sealcam sim` does; docs/CAMERA.md "Snapshots"): a snapshot is one
+ * more sealed object per clip on the queue and the cloud.
+ */
+export const DEFAULT_SNAPSHOT: SnapshotConfig = { enabled: false, width: 160, height: 120, quality: 20 };
 
 export const DEFAULT_MOTION: MotionConfig = {
   enabled: false,
@@ -95,6 +113,7 @@ export const DEFAULT_CONFIG: CameraAppConfig = {
   uploadRetryMaxMs: 60_000,
   motion: DEFAULT_MOTION,
   live: DEFAULT_LIVE,
+  snapshot: DEFAULT_SNAPSHOT,
 };
 
 export function resolveConfig(partial: Partial<CameraAppConfig> = {}): CameraAppConfig {
@@ -103,6 +122,7 @@ export function resolveConfig(partial: Partial<CameraAppConfig> = {}): CameraApp
     sensor: { ...DEFAULT_CONFIG.sensor, ...(partial.sensor ?? {}) },
     motion: { ...DEFAULT_MOTION, ...(partial.motion ?? {}) },
     live: { ...DEFAULT_LIVE, ...(partial.live ?? {}) },
+    snapshot: { ...DEFAULT_SNAPSHOT, ...(partial.snapshot ?? {}) },
   };
   const positive = (name: keyof CameraAppConfig): void => {
     const v = config[name];
@@ -117,7 +137,19 @@ export function resolveConfig(partial: Partial<CameraAppConfig> = {}): CameraApp
     fail("E_ARGUMENT", "config segmentSize must be 4096..1048576");
   }
   checkMotion(config.motion);
+  checkSnapshot(config.snapshot);
   return config;
+}
+
+function checkSnapshot(s: SnapshotConfig): void {
+  if (typeof s.enabled !== "boolean") fail("E_ARGUMENT", "config snapshot.enabled must be true or false");
+  const range = (name: "width" | "height" | "quality", min: number, max: number): void => {
+    const v = s[name];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) fail("E_ARGUMENT", `config snapshot.${name} must be an integer ${min}..${max}`);
+  };
+  range("width", 16, 640);
+  range("height", 16, 480);
+  range("quality", 0, 63);
 }
 
 function checkMotion(m: MotionConfig): void {

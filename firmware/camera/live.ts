@@ -1,7 +1,8 @@
 /**
  * Live view on the camera (docs/PROTOCOL.md §13): one outbound WebSocket to the cloud, signed like every
  * camera request; on each OPEN from the relay a live session (firmware/core/live) sealed to every phone of
- * the current verified roster, carrying the requester's challenge. Frames come from the watcher, the one
+ * the current verified roster and to every stream key of it whose scope covers stream `live`, this camera and
+ * the session's start on the camera's clock (never a key held by the cloud), carrying the requester's challenge. Frames come from the watcher, the one
  * reader of the camera (`offer`), so recording goes on untouched: a clip triggered meanwhile is recorded
  * from the same frames. Limits: `maxSessions` at once, `maxDurationMs` each, at most `framesPerSecond` per
  * session, and a frame is dropped (never sealed, never queued) when the socket is backed up.
@@ -13,6 +14,7 @@ import type { WebSocketClient, WebSocketConnection } from "../platform/websocket
 import { asciiBytes, asciiString, concat, readU32be, u32be } from "../core/bytes";
 import { signRequest } from "../core/request-auth";
 import { LiveSealer, MAX_LIVE_JPEG, CHALLENGE_LENGTH } from "../core/live/index";
+import { streamRecipientsFor } from "../core/stream-scope";
 import type { CameraIdentity } from "./cloud";
 import { describeError, type Events } from "./events";
 import type { RosterKeeper } from "./roster-keeper";
@@ -30,10 +32,15 @@ export interface LiveConfig {
   maxBufferedBytes: number;
   /** Wait before reconnecting the socket. */
   retryMs: number;
+  /**
+   * The watcher counts as running only if it handed live view a frame within this long (ms); else a new
+   * session is refused with E_STATE (motion off, watcher stopped or crashed, sensor delivering nothing).
+   */
+  watcherStaleMs: number;
 }
 
 export const DEFAULT_LIVE: LiveConfig = {
-  enabled: true, maxSessions: 2, maxDurationMs: 5 * 60 * 1000, framesPerSecond: 10, maxBufferedBytes: 128 * 1024, retryMs: 2000,
+  enabled: true, maxSessions: 2, maxDurationMs: 5 * 60 * 1000, framesPerSecond: 10, maxBufferedBytes: 128 * 1024, retryMs: 2000, watcherStaleMs: 2000,
 };
 
 export const LIVE_PATH = "/v1/camera/live";
@@ -61,7 +68,7 @@ export interface LiveDeps {
   cloudUrl: string;
   /** May the socket be up now (Wi-Fi up, registered, running)? */
   online(): boolean;
-  /** Is a frame source (the watcher) running? */
+  /** Does a frame source (the motion watcher) exist and has it been started? */
   hasFrames(): boolean;
 }
 
@@ -76,6 +83,8 @@ export class LiveView {
   private running = false;
   private retryTimer: number | undefined;
   private readonly sessions = new Map<number, Session>();
+  /** Clock time of the last frame offered (from the watcher, or the recorder while a clip records). */
+  private lastOffered = -Infinity;
   sessionsStarted = 0;
   framesSent = 0;
   framesDropped = 0;
@@ -168,19 +177,31 @@ export class LiveView {
       this.closeChannel(conn, channel, `E_LIMIT: at most ${config.maxSessions} live sessions at once`);
       return;
     }
-    if (!this.d.hasFrames()) {
-      this.closeChannel(conn, channel, "E_STATE: the camera is not watching (live view needs the motion watcher)");
+    if (!this.watching) {
+      events.info("live.refused", "live session refused: the motion watcher is not running", {});
+      this.closeChannel(conn, channel, this.d.hasFrames()
+        ? `E_STATE: the camera's motion watcher has delivered no frame for ${config.watcherStaleMs} ms (sensor stopped or failed); restart the camera, then try again`
+        : "E_STATE: the camera's motion watcher is off (live view needs it): turn motion detection on in the camera's config, then try again");
       return;
     }
     let sealer: LiveSealer;
     const roster = this.d.roster.current;
+    let streamCount = 0;
     try {
       const phones = [];
       for (const r of roster.recipients) if (r.kind === "hpke-p256") phones.push({ keyId: r.keyId, publicKey: r.publicKey });
+      const startTime = clock.now();
+      // The camera's decision (PROTOCOL §14.3) with stream "live" and the session's start on its own clock;
+      // a key held by the cloud never gets live view, whatever its scope lists. The roster's one limit of 16
+      // entries (one the data key) keeps phones + stream keys within the head's 15.
+      const liveKeys = { streamKeys: roster.streamKeys.filter((k) => k.scope.holder !== "cloud") };
+      const streams = streamRecipientsFor(liveKeys, { cameraId: this.d.identity.cameraId, stream: "live", captureTime: startTime })
+        .map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
+      streamCount = streams.length;
       sealer = new LiveSealer({
         crypto: this.d.crypto, cameraKey: this.d.identity.key, cameraId: this.d.identity.cameraId,
-        cameraCertHash: this.d.crypto.sha256(this.d.identity.certificate), rosterVersion: roster.version, phones,
-        startTime: clock.now(), challenge, maxDurationMs: config.maxDurationMs,
+        cameraCertHash: this.d.crypto.sha256(this.d.identity.certificate), rosterVersion: roster.version, phones, streams,
+        startTime, challenge, maxDurationMs: config.maxDurationMs,
       });
     } catch (error) {
       const { code, message } = describeError(error);
@@ -192,11 +213,20 @@ export class LiveView {
     this.sessions.set(channel, session);
     this.sessionsStarted++;
     conn.send(this.envelope(DATA, channel, sealer.headMessage));
-    events.info("live.start", "live session started", { channel, roster: roster.version, sessions: this.sessions.size });
+    events.info("live.start", "live session started", { channel, roster: roster.version, streams: streamCount, sessions: this.sessions.size });
+  }
+
+  /**
+   * Is the motion watcher running, as live view needs it (PROTOCOL §13): it exists (motion on), was started,
+   * and handed over a frame within `watcherStaleMs`.
+   */
+  get watching(): boolean {
+    return this.d.hasFrames() && this.d.clock.now() - this.lastOffered <= this.d.config.watcherStaleMs;
   }
 
   /** A captured frame (from the watcher or the recorder): sealed into each session that wants one now. */
   offer(frame: Frame): void {
+    this.lastOffered = this.d.clock.now();
     const conn = this.conn;
     if (!conn || this.sessions.size === 0) return;
     const { config } = this.d;

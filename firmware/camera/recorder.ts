@@ -16,12 +16,13 @@ import { CONTENT_TYPE_FRAMES } from "../core/clip/constants";
 import { encodeFrame } from "../core/clip/frames";
 import type { CameraAppConfig } from "./config";
 import type { CameraIdentity } from "./cloud";
-import type { Events } from "./events";
+import { describeError, type Events } from "./events";
 import type { RosterKeeper } from "./roster-keeper";
 import type { CameraStore } from "./store";
 import type { ClipQueue } from "../queue/queue";
 import type { Uplink } from "./uplink";
 import { streamRecipientsFor } from "../core/stream-scope";
+import { sealSnapshot, shortId } from "./snapshot";
 
 export interface ClipReport {
   sequence: number;
@@ -31,6 +32,8 @@ export interface ClipReport {
   sealedBytes: number;
   recipients: number;
   rosterVersion: number;
+  /** The clip's snapshot object id (hex), when one was sealed (config.snapshot, snapshot.ts). */
+  snapshotId?: string;
 }
 
 /**
@@ -90,7 +93,10 @@ export class Recorder {
     // Stream keys (sharing, PROTOCOL §14) get the clip only when their certified scope covers this camera, the
     // video stream and this clip's capture time: decided here from the verified roster and the camera's clock,
     // never from anything the cloud says.
-    const streams = streamRecipientsFor(roster, { cameraId: this.identity.cameraId, stream: "video", captureTime: startTime });
+    // The cloud may hold a snapshot-only key (holder "cloud", PROTOCOL §14.14) and never a video key: the camera
+    // enforces it too, whatever a certificate's scope says.
+    const videoKeys = { streamKeys: roster.streamKeys.filter((k) => k.scope.holder !== "cloud") };
+    const streams = streamRecipientsFor(videoKeys, { cameraId: this.identity.cameraId, stream: "video", captureTime: startTime });
     const sealer = new ClipSealer({
       crypto: this.crypto,
       cameraKey: this.identity.key,
@@ -104,6 +110,8 @@ export class Recorder {
       segmentSize: this.config.segmentSize,
     });
     const clipId = sealer.clipId;
+    // The snapshot: taken now (trigger time), sealed and handed to the uplink BEFORE the clip's parts.
+    const snapshotId = await this.snapshot(clipId, roster);
     const queueClip = this.queue.nextClip();
     this.events.info("record.start", "recording a clip", {
       reason: reason.slice(0, 24), sequence, clip: toHex(clipId).slice(0, 16), roster: roster.version, recipients: roster.recipients.length, streams: streams.length, preRoll,
@@ -149,9 +157,41 @@ export class Recorder {
       sequence, clipId: toHex(clipId), frames, plaintextBytes, sealedBytes,
       recipients: roster.recipients.length, rosterVersion: roster.version,
     };
+    if (snapshotId) report.snapshotId = snapshotId;
     this.events.info("record.done", "clip sealed", {
       sequence, clip: report.clipId.slice(0, 16), frames, sealedBytes, queued: this.uplink.depth,
     });
     return report;
+  }
+
+  /**
+   * Takes, seals and delivers the snapshot of clip `clipId` (snapshot.ts) when config.snapshot.enabled and the
+   * camera has a preview mode. A failure is logged and the clip records without one. Returns its id (hex).
+   */
+  private async snapshot(clipId: Uint8Array, roster: RosterKeeper["current"]): Promise<string | undefined> {
+    const capture = this.camera.capturePreview;
+    if (!this.config.snapshot.enabled || !capture) return undefined;
+    const { width, height, quality } = this.config.snapshot;
+    try {
+      const preview = await capture.call(this.camera, { width, height, quality });
+      if (!preview) {
+        this.events.warn("snapshot.fail", "no preview frame came; the clip records without a snapshot", { clip: shortId(clipId) });
+        return undefined;
+      }
+      const sealed = sealSnapshot({
+        crypto: this.crypto, cameraKey: this.identity.key, cameraId: this.identity.cameraId,
+        cameraCertHash: this.crypto.sha256(this.identity.certificate), sequence: this.store.reserveSequence(), roster,
+      }, preview, clipId);
+      const queueClip = this.queue.nextClip();
+      for (const part of sealed.parts) await this.uplink.deliver(queueClip, part);
+      this.events.info("snapshot.done", "snapshot sealed", {
+        clip: shortId(clipId), snapshot: shortId(sealed.id), jpegBytes: sealed.jpegBytes, sealedBytes: sealed.sealedBytes, streams: sealed.streams,
+      });
+      return toHex(sealed.id);
+    } catch (error) {
+      const { code, message } = describeError(error);
+      this.events.warn("snapshot.fail", "could not seal the snapshot; the clip records without one", { clip: shortId(clipId), code, reason: message.slice(0, 80) });
+      return undefined;
+    }
   }
 }

@@ -12,7 +12,7 @@
  * write). Crypto is not here: it is the native module (issue 4's NativeCrypto).
  */
 import { fail } from "../core/errors";
-import type { Camera, CameraConfig, Frame } from "../platform/camera";
+import type { Camera, CameraConfig, Frame, PreviewConfig } from "../platform/camera";
 import type { Clock } from "../platform/clock";
 import type { SerialConsole } from "../platform/console";
 import type { FlashPartition } from "../platform/flash";
@@ -298,6 +298,13 @@ export class SimCamera implements Camera {
   }
   async readFrame(): Promise<Frame | undefined> {
     const reply = await this.channel.call("camera.read", {});
+    if (reply === null) return undefined;
+    const frame = asObject(reply);
+    return { jpeg: asBytes(frame.jpeg), time: asNumber(frame.time) };
+  }
+  /** The synthetic camera renders the current scene at the preview size (host-tools/board-sim). */
+  async capturePreview(config: PreviewConfig): Promise<Frame | undefined> {
+    const reply = await this.channel.call("camera.preview", { width: config.width, height: config.height, quality: config.quality });
     if (reply === null) return undefined;
     const frame = asObject(reply);
     return { jpeg: asBytes(frame.jpeg), time: asNumber(frame.time) };

@@ -284,6 +284,10 @@ export class BoardServices {
         const frame = await this.camera.next();
         return frame ? { jpeg: frame.jpeg, time: frame.time, index: frame.index } : null;
       }
+      case "camera.preview": {
+        const frame = this.camera.preview({ width: num(p.width), height: num(p.height), quality: num(p.quality) });
+        return { jpeg: frame.jpeg, time: frame.time };
+      }
       default:
         throw new SealcamError("E_ARGUMENT", `board-sim: unknown method ${method}`);
     }

@@ -223,6 +223,7 @@ export class SyntheticCamera {
   private nextDue = 0;
   frameIndex = 0;
   framesProduced = 0;
+  previewsTaken = 0;
   /** What the camera films; scene time counts from `sceneStart` (ms, the `now` clock). */
   scene: Scene = { kind: "drift" };
   sceneStart = 0;
@@ -257,6 +258,21 @@ export class SyntheticCamera {
 
   get isRunning(): boolean {
     return this.running;
+  }
+
+  /**
+   * A preview (a clip's snapshot): the scene as it is now, at the preview's size and quality, whether or not
+   * the frame stream runs; the stream's own pacing and frame numbers are untouched. Throws on a size outside
+   * 16..640 x 16..480 (the board's preview sizes are QQVGA and QVGA).
+   */
+  preview(options: FrameOptions): { jpeg: Uint8Array; time: number } {
+    const { width, height, quality } = options;
+    if (!(Number.isInteger(width) && Number.isInteger(height) && width >= 16 && width <= 640 && height >= 16 && height <= 480)) {
+      throw new Error("camera preview size must be 16..640 x 16..480");
+    }
+    const time = this.now();
+    this.previewsTaken++;
+    return { jpeg: sceneFrame(this.scene, this.frameIndex, this.sceneTime(time), { width, height, quality }), time };
   }
 
   /** The next frame (paced), or undefined if the camera is stopped. */

@@ -20,7 +20,7 @@ export const POSTED = [
   "camera.stop", "wifi.stopAp", "wifi.disconnect", "setup.respond", "setup.close", "board.step", "board.fatal",
   "ws.send", "ws.close",
 ];
-export const CALLS = ["board.boot", "flash.read", "clock.sleep", "wifi.startAp", "setup.listen", "wifi.connect", "http.request", "camera.read", "ws.connect"];
+export const CALLS = ["board.boot", "flash.read", "clock.sleep", "wifi.startAp", "setup.listen", "wifi.connect", "http.request", "camera.read", "camera.preview", "ws.connect"];
 
 export interface XsFirmware {
   binary: string;

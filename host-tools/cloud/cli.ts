@@ -5,7 +5,7 @@
 import { isSealcamError } from "../../firmware/core/errors";
 import { EXIT, report, runTool, UsageError, type Args, type Context } from "../cli-kit";
 import { isLogLevel, LOG_LEVELS } from "./log";
-import { normalizePublicUrl, startCloud } from "./server";
+import { normalizePublicUrl, startCloud, type CloudOptions } from "./server";
 
 export async function main(argv: string[]): Promise<number> {
   return runTool({
@@ -25,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
         quiet: { type: "boolean", help: "no logs (same as --log-level silent)" },
         "sweep-interval": { type: "string", arg: "SECS", default: "3600", help: "how often expired clips and leftovers are removed (0 = only at start)" },
         grace: { type: "string", arg: "SECS", default: "10", help: "on SIGTERM/SIGINT, how long requests in flight may take to finish" },
+        "key-file": { type: "string", arg: "F", help: "the cloud's own P-256 key (snapshot grants; created 0600 if missing)\n(default DIR/cloud-key.json; several nodes must share one file)" },
       },
       details: "A second SIGTERM/SIGINT stops at once. Exit 0 after a clean stop.",
       run: serve,
@@ -56,10 +57,11 @@ async function serve(args: Args, ctx: Context): Promise<number> {
   const io = ctx.io;
   let cloud: Awaited<ReturnType<typeof startCloud>>;
   try {
-    cloud = await startCloud({
+    const options: CloudOptions & { cloudKeyFile?: string } = {
       dataDir: values.data, db, port, host: values.host, publicUrl: values["public-url"],
-      logLevel: level, sweepIntervalMs: sweepSeconds * 1000,
-    });
+      logLevel: level, sweepIntervalMs: sweepSeconds * 1000, cloudKeyFile: args.string("key-file"),
+    };
+    cloud = await startCloud(options);
   } catch (error) {
     const code = isSealcamError(error) ? error.code : (error as NodeJS.ErrnoException).code;
     return report(io, "cloud", Object.assign(new Error(`cannot start: ${(error as Error).message}`), { code }));

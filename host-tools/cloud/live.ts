@@ -2,13 +2,21 @@
  * The live-view relay (docs/PROTOCOL.md §13, docs/CLOUD-API.md "Live view"): WebSocket upgrades on the
  * cloud's node:http server, handled with `ws` in noServer mode. Each camera keeps one socket
  * (`GET /v1/camera/live`, authenticated from its signed headers before the upgrade); a phone asks for a
- * session with its own socket (`GET /v1/live/:cameraId?challenge=…`, bearer session). The relay pairs them
- * by a channel number and copies opaque bytes: it cannot read a frame, and it stores nothing.
+ * session with its own socket (`GET /v1/live/:cameraId?challenge=…`, bearer session). A viewer (no account
+ * session) asks on the same path with a proof of a stream key instead (the mailbox's scheme, PROTOCOL §13.6):
+ * admitted only while the camera's account's CURRENT roster lists that key with `live` in scope for this
+ * camera, now (liveViewerGrant). The relay pairs requester and camera by a channel number and copies opaque
+ * bytes: it cannot read a frame, and it stores nothing.
  */
 import type * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import { fromBase64Url } from "../../firmware/core/bytes";
+import { fromBase64Url, toHex } from "../../firmware/core/bytes";
+import { isSealcamError } from "../../firmware/core/errors";
+import { verifyRoster } from "../../firmware/core/roster";
+import { scopeCovers } from "../../firmware/core/stream-scope";
+import type { Crypto } from "../../firmware/platform/crypto";
+import { NodeCrypto } from "../platform/node-crypto";
 import { HttpError, describeError } from "./http-util";
 import type { Store } from "./store";
 import type { Logger } from "./log";
@@ -25,6 +33,21 @@ export interface LiveAuth {
   camera(req: http.IncomingMessage): Promise<{ cameraId: string; accountId: string }>;
   /** Authenticates a phone's upgrade request (bearer session); throws an HttpError. */
   phone(req: http.IncomingMessage): Promise<{ accountId: string }>;
+  /**
+   * A viewer's proof of possession of the key whose SPKI hashes to `to` (the mailbox's scheme, PROTOCOL §14.9:
+   * headers x-sealcam-viewer-key, x-sealcam-nonce, x-sealcam-proof) over `GET <target>`, target = the request's
+   * path and query as sent. Consumes the nonce only when the proof verifies; throws an HttpError (E_AUTH, E_REPLAY).
+   * Without it (and cameraAccount) viewers are refused.
+   */
+  viewerProof?(req: http.IncomingMessage, to: string, target: string): void | Promise<void>;
+  /** The account of a registered camera, with its root certificate and current roster (DER), or null. */
+  cameraAccount?(cameraId: string): LiveCameraAccount | null | Promise<LiveCameraAccount | null>;
+}
+
+export interface LiveCameraAccount {
+  accountId: string;
+  rootCertificate: Uint8Array;
+  roster: Uint8Array;
 }
 
 export interface LiveOptions {
@@ -37,6 +60,8 @@ export interface LiveOptions {
   phonesPerAccount?: number;
   /** A phone whose socket holds more unsent bytes than this misses messages (it then sees E_GAP). Default 4 MiB. */
   maxPhoneBuffer?: number;
+  /** The cloud's clock (ms), which decides whether a viewer's stream key is in its window. Default Date.now. */
+  now?: () => number;
 }
 
 interface CameraLink { cameraId: string; accountId: string; ws: WebSocket; phones: Map<number, PhoneLink> }
@@ -64,7 +89,8 @@ function reasonText(payload: Buffer): string {
 function refuse(socket: Duplex, error: unknown): void {
   const reply = describeError(error);
   const body = JSON.stringify({ code: reply.code, message: reply.message });
-  const status = `${reply.status} ${reply.status === 401 ? "Unauthorized" : reply.status === 404 ? "Not Found" : reply.status === 429 ? "Too Many Requests" : "Error"}`;
+  const reasons: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 410: "Gone", 429: "Too Many Requests" };
+  const status = `${reply.status} ${reasons[reply.status] ?? "Error"}`;
   socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
@@ -72,6 +98,44 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
+}
+
+/**
+ * May the holder of the stream key `keyId` (proven) watch `cameraId` live now (PROTOCOL §13.6)? The account's
+ * current roster, verified against its root, must list the key as a stream key whose scope covers stream
+ * `live`, this camera and `now` (the cloud's clock; the camera decides again on its own clock), held by a
+ * viewer, never by the cloud. Throws a typed HttpError otherwise, checked in this order:
+ *
+ *   403 E_SHARE_REVOKED  the current roster does not list the key (revoked, rotated away, or never shared)
+ *   403 E_NO_RECIPIENT   listed, but its scope names other cameras, not the `live` stream, or holder `cloud`
+ *   403 E_NO_RECIPIENT   listed and covering camera and stream, but `now` is before its notBefore
+ *   410 E_SHARE_EXPIRED  listed and covering camera and stream, but `now` is at or after its notAfter
+ *
+ * Returns the share's holder (for the log).
+ */
+export function liveViewerGrant(crypto: Crypto, account: LiveCameraAccount, keyId: Uint8Array, cameraId: string, now: number): string {
+  let roster;
+  try {
+    roster = verifyRoster(crypto, account.roster, account.rootCertificate, { minVersion: 1, accountId: account.accountId });
+  } catch (error) {
+    // The stored roster was verified when it was published; failing now is the cloud's own fault.
+    throw new HttpError(500, "E_INTERNAL", `the account's stored roster does not verify (${isSealcamError(error) ? error.code : "error"})`);
+  }
+  const id = toHex(keyId);
+  const key = roster.streamKeys.find((k) => toHex(k.keyId) === id);
+  if (!key) throw new HttpError(403, "E_SHARE_REVOKED", "the account's current roster does not list this stream key (the share was revoked, or never made): ask the owner for a share with live view");
+  const scope = key.scope;
+  if (scope.holder === "cloud" || !scopeCovers({ ...scope, notBefore: 0, notAfter: null }, { cameraId, stream: "live", captureTime: now })) {
+    throw new HttpError(403, "E_NO_RECIPIENT", `this share does not include live view of camera ${cameraId}: ask the owner for a share with --stream live`);
+  }
+  if (now < scope.notBefore) throw new HttpError(403, "E_NO_RECIPIENT", `this share's live view starts at ${new Date(scope.notBefore).toISOString()}`);
+  if (scope.notAfter !== null && now >= scope.notAfter) throw new HttpError(410, "E_SHARE_EXPIRED", `this share ended at ${new Date(scope.notAfter).toISOString()}; ask the owner for a new one`);
+  return scope.holder;
+}
+
+/** A viewer's live request carries the mailbox's proof headers instead of a bearer session. */
+function isViewerRequest(req: http.IncomingMessage): boolean {
+  return req.headers.authorization === undefined && req.headers["x-sealcam-viewer-key"] !== undefined;
 }
 
 /**
@@ -85,6 +149,8 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
   const phonesPerCamera = options.phonesPerCamera ?? 4;
   const phonesPerAccount = options.phonesPerAccount ?? 8;
   const maxPhoneBuffer = options.maxPhoneBuffer ?? 4 * 1024 * 1024;
+  const now = options.now ?? (() => Date.now());
+  const crypto = new NodeCrypto();
   let nextChannel = 1;
   const log = options.logger;
 
@@ -133,17 +199,66 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
     ws.on("error", () => ws.terminate());
   }
 
-  function onPhone(ws: WebSocket, accountId: string, camera: CameraLink, challenge: Uint8Array): void {
+  function onPhone(ws: WebSocket, accountId: string, camera: CameraLink, challenge: Uint8Array, viewerKey?: string): void {
     const channel = nextChannel;
     nextChannel = nextChannel >= 0xffffffff ? 1 : nextChannel + 1;
     const phone: PhoneLink = { channel, accountId, camera, ws };
     camera.phones.set(channel, phone);
     phonesByAccount.set(accountId, (phonesByAccount.get(accountId) ?? 0) + 1);
-    log?.info("live.phone", { cameraId: camera.cameraId, channel });
+    log?.info(viewerKey ? "live.viewer" : "live.phone", { cameraId: camera.cameraId, channel, ...(viewerKey ? { key: viewerKey.slice(0, 16) } : {}) });
     // Nothing from the phone is relayed: it only ever closes.
     ws.on("close", () => dropPhone(phone, true, "end: the phone left"));
     ws.on("error", () => ws.terminate());
     camera.ws.send(envelope(ENVELOPE_OPEN, channel, challenge));
+  }
+
+  function challengeOf(url: URL): Uint8Array {
+    const text = url.searchParams.get("challenge") ?? "";
+    let challenge: Uint8Array;
+    try {
+      challenge = fromBase64Url(text);
+    } catch {
+      challenge = new Uint8Array(0);
+    }
+    if (challenge.length !== 16) throw new HttpError(400, "E_FORMAT", "query 'challenge' must be 16 random bytes, base64url");
+    return challenge;
+  }
+
+  /**
+   * A viewer (PROTOCOL §13.6): the proof of a stream key over this request, then that key's live grant in the
+   * camera account's current roster, then the same camera and limit checks as a phone's. Every refusal is an
+   * HTTP error before any upgrade; the camera hears of nothing unless all pass.
+   */
+  async function upgradeViewer(req: http.IncomingMessage, socket: Duplex, head: Buffer, cameraId: string, url: URL): Promise<void> {
+    try {
+      const challenge = challengeOf(url);
+      if (!auth.viewerProof || !auth.cameraAccount) throw new HttpError(401, "E_AUTH", "this cloud does not admit viewers to live view");
+      const keyText = req.headers["x-sealcam-viewer-key"];
+      if (typeof keyText !== "string" || !/^[A-Za-z0-9_-]{1,200}$/.test(keyText)) throw new HttpError(401, "E_AUTH", "malformed proof headers");
+      const keyId = crypto.sha256(fromBase64Url(keyText));
+      const to = toHex(keyId);
+      await auth.viewerProof(req, to, req.url ?? "");
+      const account = await auth.cameraAccount(cameraId);
+      if (!account) throw new HttpError(404, "E_NOT_FOUND", `camera ${cameraId} is not online for live view`);
+      liveViewerGrant(crypto, account, keyId, cameraId, now());
+      const camera = cameras.get(cameraId);
+      if (!camera || camera.accountId !== account.accountId || camera.ws.readyState !== WebSocket.OPEN) {
+        throw new HttpError(404, "E_NOT_FOUND", `camera ${cameraId} is not online for live view`);
+      }
+      if (camera.phones.size >= phonesPerCamera) throw new HttpError(429, "E_RATE_LIMIT", `at most ${phonesPerCamera} live sessions per camera`);
+      if ((phonesByAccount.get(account.accountId) ?? 0) >= phonesPerAccount) {
+        throw new HttpError(429, "E_RATE_LIMIT", `at most ${phonesPerAccount} live sessions per account`);
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        if (camera.ws.readyState !== WebSocket.OPEN || cameras.get(camera.cameraId) !== camera) {
+          ws.close(1011, "E_NETWORK: the camera went offline");
+          return;
+        }
+        onPhone(ws, account.accountId, camera, challenge, to);
+      });
+    } catch (error) {
+      refuse(socket, error);
+    }
   }
 
   async function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -161,6 +276,10 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
       }
       const m = /^\/v1\/live\/([a-z0-9][a-z0-9-]{0,63})$/.exec(url.pathname);
       if (!m) throw new HttpError(404, "E_NOT_FOUND", "no such endpoint");
+      if (isViewerRequest(req)) {
+        await upgradeViewer(req, socket, head, m[1], url);
+        return;
+      }
       const phone = await auth.phone(req);
       const text = url.searchParams.get("challenge") ?? "";
       let challenge: Uint8Array;

@@ -9,6 +9,15 @@
  *   GET    /v1/shared/:to/clips             clips whose head has a stream entry for a key shared to `to` (proof)
  *   GET    /v1/shared/:to/clips/:id/head    that clip's signed head                             (proof)
  *   GET    /v1/shared/:to/clips/:id         that clip's ciphertext                              (proof)
+ *   POST   /v1/clip-shares                  an enrolled phone stores a clip share envelope beside its clip
+ *   GET    /v1/clip-shares/:to              the clip share envelope sealed to the TDSK whose SPKI hashes to `to` (proof)
+ *   DELETE /v1/clip-shares/:to              the owner withdraws a clip share (phone session)
+ *   GET    /v1/clip-shares                  the account's clip shares, public facts only (phone session)
+ *
+ * A clip share (PROTOCOL §14.11) is addressed like a mailbox, by SHA-256 of its TDSK's SPKI: the holder of
+ * the TDSK (the bearer of the token, or a viewer it was delivered to) proves possession of that key exactly as
+ * a viewer does, and /v1/shared/:to/... then serves it that one clip (and the account data to verify its head)
+ * until the share's notAfter.
  *
  * The proof: headers x-sealcam-viewer-key (base64url SPKI, SHA-256 = to), x-sealcam-nonce (from the
  * challenge), x-sealcam-proof (base64url raw r||s ECDSA P-256 SHA-256 signature over
@@ -28,7 +37,7 @@ import { ALG_HPKE_P256_STREAM } from "../../firmware/core/clip/constants";
 import { parseClipHead } from "../../firmware/core/clip/head";
 import { isSealcamError } from "../../firmware/core/errors";
 import { parseSpki } from "../../firmware/core/keys";
-import { checkShareEnvelope, parseShareEnvelope } from "../phone/share-envelope";
+import { checkClipShareEnvelope, checkClipShareKeyEnvelope, checkShareEnvelope, parseClipShareEnvelope, parseMailboxEnvelope } from "../phone/share-envelope";
 import { NodeCrypto } from "../platform/node-crypto";
 import type { Store } from "./store";
 import { httpFail, parseJsonObject, onlyFields, readBody, sendFile, sendJson, type Json } from "./http-util";
@@ -48,7 +57,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const CLIP_ID = /^[0-9a-f]{32}$/;
 const MESSAGE_ID = /^[0-9a-f]{32}$/;
 
-// The tables are created by migration 2 (migrations.ts).
+// The tables are created by migrations 2 and 3 (migrations.ts).
 
 /** What the mailbox needs of a request (server.ts's Ctx has at least this). */
 export interface MailboxCtx { req: http.IncomingMessage; res: http.ServerResponse; method: string; path: string; params: string[] }
@@ -69,7 +78,13 @@ export function proofMessage(to: string, nonce: string, method: string, path: st
   return asciiBytes(`${PROOF_LABEL}\n${to}\n${nonce}\n${method} ${path}`);
 }
 
-export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void {
+/** What the mailbox lends the rest of the cloud: its proof check (the live relay admits viewers with it). */
+export interface Mailbox {
+  /** Checks a proof of the key of address `to` over `METHOD path`; consumes the nonce only when it verifies. */
+  proof(req: http.IncomingMessage, to: string, method: string, path: string): Promise<void>;
+}
+
+export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): Mailbox {
   const { store, route, now } = h;
   const crypto = new NodeCrypto();
   // Recipient key ids of a clip's head, by clip id and head hash (a head never changes once stored).
@@ -125,15 +140,22 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     const bytes = fromBase64Url(text);
     const e2ee = (await store.get("SELECT root_cert FROM e2ee WHERE account_id = ?", [s.accountId])) as { root_cert: Buffer } | undefined;
     if (!e2ee) httpFail(409, "E_STATE", "end-to-end encryption is not on for this account");
-    let kid: string;
+    // A share envelope (a stream key: recorded so /v1/shared serves the clips wrapped to it) or a clip share
+    // key envelope (a TDSK: the viewer reaches the clip through the TDSK's own address, nothing is recorded).
+    let kid: string | null = null;
     let shareId: string;
     try {
-      const envelope = parseShareEnvelope(bytes);
+      const message = parseMailboxEnvelope(bytes);
+      const envelope = message.envelope;
       if (envelope.facts.to !== to) httpFail(400, "E_MISADDRESSED", "the envelope is addressed to another mailbox than `to`; nothing was stored");
       if (envelope.facts.accountId !== s.accountId) httpFail(403, "E_FOREIGN_ACCOUNT", "the envelope names another account; nothing was stored");
       if (!Buffer.from(envelope.root).equals(e2ee.root_cert)) httpFail(403, "E_FOREIGN_ACCOUNT", "the envelope carries another account root; nothing was stored");
-      const { stream } = checkShareEnvelope(crypto, envelope);
-      kid = toHex(crypto.sha256(stream.spki));
+      if (message.kind === "stream") {
+        const { stream } = checkShareEnvelope(crypto, message.envelope);
+        kid = toHex(crypto.sha256(stream.spki));
+      } else {
+        checkClipShareKeyEnvelope(crypto, message.envelope);
+      }
       shareId = envelope.facts.shareId;
     } catch (error) {
       if (isSealcamError(error) && !("status" in error)) httpFail(400, error.code, error.message);
@@ -145,8 +167,9 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
       const waiting = ((await tx.get("SELECT COUNT(*) AS n FROM mailbox WHERE to_hash = ?", [to])) as { n: number }).n;
       if (waiting >= MAILBOX_MAX_MESSAGES) httpFail(413, "E_LIMIT", `this mailbox already holds ${MAILBOX_MAX_MESSAGES} envelopes; the viewer must accept them first`);
       if ((await tx.get("SELECT 1 FROM shares WHERE to_hash = ? AND account_id = ? AND share_id = ?", [to, s.accountId, shareId]))) httpFail(409, "E_CONFLICT", "this share was already sent");
+      if ((await tx.get("SELECT 1 FROM mailbox WHERE to_hash = ? AND account_id = ? AND share_id = ?", [to, s.accountId, shareId]))) httpFail(409, "E_CONFLICT", "this share was already sent");
       (await tx.run("INSERT INTO mailbox (id, to_hash, account_id, share_id, envelope, created_at) VALUES (?, ?, ?, ?, ?, ?)", [id, to, s.accountId, shareId, Buffer.from(bytes), t]));
-      (await tx.run("INSERT INTO shares (to_hash, account_id, share_id, stream_kid, created_at) VALUES (?, ?, ?, ?, ?)", [to, s.accountId, shareId, kid, t]));
+      if (kid !== null) (await tx.run("INSERT INTO shares (to_hash, account_id, share_id, stream_kid, created_at) VALUES (?, ?, ?, ?, ?)", [to, s.accountId, shareId, kid, t]));
     });
     sendJson(ctx.res, 200, { id });
   });
@@ -240,19 +263,34 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     return out;
   }
 
+  /** The clip share addressed to `to` (a TDSK's address), if any: its clip until not_after. */
+  async function clipShareOf(to: string): Promise<{ account_id: string; share_id: string; clip_id: string; head_sha256: string; not_after: number; envelope: Buffer } | undefined> {
+    return (await store.get("SELECT account_id, share_id, clip_id, head_sha256, not_after, envelope FROM clip_shares WHERE to_hash = ?", [to])) as
+      { account_id: string; share_id: string; clip_id: string; head_sha256: string; not_after: number; envelope: Buffer } | undefined;
+  }
+
   async function sharedClip(to: string, id: string): Promise<ClipRow> {
     const kids = await sharedKids(to);
     const row = (await store.get("SELECT clip_id, account_id, camera_id, head_sha256, head_length, start_time, content_type, size, created_at FROM clips WHERE clip_id = ? AND complete = 1 AND deleted_at IS NULL", [id])) as ClipRow | undefined;
     const mine = row ? kids.get(row.account_id) : undefined;
-    if (!row || !mine || !streamKidsOf(row).some((k) => mine.has(k))) httpFail(404, "E_NOT_FOUND", "no clip with this id is shared with this viewer key");
-    return row;
+    if (row && mine && streamKidsOf(row).some((k) => mine.has(k))) return row;
+    // A clip share: exactly its clip, with the head it names, until it ends.
+    const share = await clipShareOf(to);
+    if (row && share && share.clip_id === id && share.account_id === row.account_id && share.head_sha256 === row.head_sha256) {
+      if (now() >= share.not_after) httpFail(410, "E_SHARE_EXPIRED", "this clip share has ended; ask the owner for a new one");
+      return row;
+    }
+    return httpFail(404, "E_NOT_FOUND", "no clip with this id is shared with this viewer key");
   }
 
   route("GET", "/v1/shared/:to/accounts", async (ctx) => {
     const to = address(ctx);
     await h.noBody(ctx);
     await proof(ctx, to);
-    const accounts = (await Promise.all([...(await sharedKids(to)).keys()].sort().map(async (accountId) => {
+    const ids = new Set((await sharedKids(to)).keys());
+    const share = await clipShareOf(to);
+    if (share && now() < share.not_after) ids.add(share.account_id);
+    const accounts = (await Promise.all([...ids].sort().map(async (accountId) => {
       const e2ee = (await store.get("SELECT root_cert, roster FROM e2ee WHERE account_id = ?", [accountId])) as { root_cert: Buffer; roster: Buffer } | undefined;
       const certs = (await store.all("SELECT cert FROM camera_certs WHERE account_id = ? ORDER BY registered_at", [accountId])) as { cert: Buffer }[];
       return e2ee ? { accountId, rootCertificate: toBase64Url(e2ee.root_cert), roster: toBase64Url(e2ee.roster), cameraCertificates: certs.map((c) => toBase64Url(c.cert)) } : null;
@@ -291,4 +329,70 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): void 
     const { id, row } = await sharedClipRequest(ctx);
     sendFile(ctx.res, h.clipFile(id), row.size);
   });
+
+  route("POST", "/v1/clip-shares", async (ctx) => {
+    const s = await h.session(ctx);
+    if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may share a clip");
+    const body: Json = parseJsonObject(await readBody(ctx.req, MAILBOX_BODY_LIMIT));
+    onlyFields(body, ["envelope"]);
+    const text = body.envelope;
+    if (typeof text !== "string" || !/^[A-Za-z0-9_-]+$/.test(text)) httpFail(400, "E_FORMAT", "envelope must be base64url");
+    const bytes = fromBase64Url(text);
+    const e2ee = (await store.get("SELECT root_cert FROM e2ee WHERE account_id = ?", [s.accountId])) as { root_cert: Buffer } | undefined;
+    if (!e2ee) httpFail(409, "E_STATE", "end-to-end encryption is not on for this account");
+    let to: string;
+    let facts;
+    try {
+      const envelope = parseClipShareEnvelope(bytes);
+      facts = envelope.facts;
+      if (facts.accountId !== s.accountId) httpFail(403, "E_FOREIGN_ACCOUNT", "the clip share names another account; nothing was stored");
+      if (!Buffer.from(envelope.root).equals(e2ee.root_cert)) httpFail(403, "E_FOREIGN_ACCOUNT", "the clip share carries another account root; nothing was stored");
+      checkClipShareEnvelope(crypto, envelope);
+      to = toHex(crypto.sha256(facts.key));
+    } catch (error) {
+      if (isSealcamError(error) && !("status" in error)) httpFail(400, error.code, error.message);
+      throw error;
+    }
+    const clip = (await store.get("SELECT account_id, head_sha256 FROM clips WHERE clip_id = ? AND complete = 1 AND deleted_at IS NULL", [facts.clipId])) as { account_id: string; head_sha256: string } | undefined;
+    if (!clip || clip.account_id !== s.accountId) httpFail(404, "E_NOT_FOUND", "no complete clip with this id in this account; nothing was stored");
+    if (clip.head_sha256 !== facts.headHash) httpFail(400, "E_MISADDRESSED", "the clip share names another head than the stored clip's; nothing was stored");
+    const t = now();
+    if (t >= facts.notAfter) httpFail(400, "E_SHARE_EXPIRED", "the clip share has already ended; nothing was stored");
+    await store.transaction(async (tx) => {
+      if ((await tx.get("SELECT 1 FROM clip_shares WHERE to_hash = ?", [to]))) httpFail(409, "E_CONFLICT", "a clip share for this key is already stored");
+      (await tx.run("INSERT INTO clip_shares (to_hash, account_id, share_id, clip_id, head_sha256, not_after, envelope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [to, s.accountId, facts.shareId, facts.clipId, facts.headHash, facts.notAfter, Buffer.from(bytes), t]));
+    });
+    sendJson(ctx.res, 200, { to, shareId: facts.shareId, clipId: facts.clipId, notAfter: facts.notAfter });
+  });
+
+  route("GET", "/v1/clip-shares", async (ctx) => {
+    const s = await h.session(ctx);
+    if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may list clip shares");
+    await h.noBody(ctx);
+    const rows = (await store.all("SELECT to_hash, share_id, clip_id, not_after, created_at FROM clip_shares WHERE account_id = ? ORDER BY created_at, to_hash", [s.accountId])) as { to_hash: string; share_id: string; clip_id: string; not_after: number; created_at: number }[];
+    const t = now();
+    sendJson(ctx.res, 200, { clipShares: rows.map((r) => ({ address: r.to_hash, shareId: r.share_id, clipId: r.clip_id, notAfter: r.not_after, createdAt: r.created_at, ended: t >= r.not_after })) });
+  });
+
+  route("GET", "/v1/clip-shares/:to", async (ctx) => {
+    const to = address(ctx);
+    await h.noBody(ctx);
+    await proof(ctx, to);
+    const share = await clipShareOf(to);
+    if (!share) httpFail(404, "E_NOT_FOUND", "no clip share for this key (withdrawn by the owner, or never made)");
+    if (now() >= share.not_after) httpFail(410, "E_SHARE_EXPIRED", "this clip share has ended; ask the owner for a new one");
+    sendJson(ctx.res, 200, { envelope: toBase64Url(share.envelope), clipId: share.clip_id });
+  });
+
+  route("DELETE", "/v1/clip-shares/:to", async (ctx) => {
+    const to = address(ctx);
+    const s = await h.session(ctx);
+    if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may withdraw a clip share");
+    await h.noBody(ctx);
+    const gone = (await store.run("DELETE FROM clip_shares WHERE to_hash = ? AND account_id = ?", [to, s.accountId]));
+    if (gone !== 1) httpFail(404, "E_NOT_FOUND", "no clip share of this account for this key");
+    sendJson(ctx.res, 200, { deleted: to });
+  });
+
+  return { proof: (req, to, method, path) => proof({ req, res: undefined as unknown as http.ServerResponse, method, path, params: [] }, to) };
 }

@@ -143,10 +143,22 @@ CREATE TABLE ${ifNotExists}mailbox_nonces (
 CREATE INDEX ${ifNotExists}mailbox_nonces_to ON mailbox_nonces(to_hash, issued_at);
 `;
 
+/** Version 3: single-clip shares (mailbox.ts) and the grants addressed to the cloud's own key (timeline.ts). */
+const SHARES_V3 = (blob: string, int: string, ifNotExists: string) => `
+CREATE TABLE ${ifNotExists}clip_shares (
+  to_hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, share_id TEXT NOT NULL, clip_id TEXT NOT NULL,
+  head_sha256 TEXT NOT NULL, not_after ${int} NOT NULL, envelope ${blob} NOT NULL, created_at ${int} NOT NULL);
+CREATE INDEX ${ifNotExists}clip_shares_clip ON clip_shares(clip_id);
+CREATE TABLE ${ifNotExists}cloud_grants (
+  id TEXT PRIMARY KEY, account_id TEXT NOT NULL, share_id TEXT NOT NULL, envelope ${blob} NOT NULL, received_at ${int} NOT NULL);
+CREATE INDEX ${ifNotExists}cloud_grants_account ON cloud_grants(account_id, received_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "accounts, e2ee, cameras, clips", sqlite: sqliteV1, postgres: POSTGRES_V1 },
   // IF NOT EXISTS in SQLite: a file made before versioning may already have these tables.
   { version: 2, name: "sharing: mailbox, shares", sqlite: MAILBOX_V2("BLOB", "INTEGER", "IF NOT EXISTS "), postgres: MAILBOX_V2("BYTEA", "BIGINT", "") },
+  { version: 3, name: "clip shares, the cloud's grants", sqlite: SHARES_V3("BLOB", "INTEGER", "IF NOT EXISTS "), postgres: SHARES_V3("BYTEA", "BIGINT", "") },
 ];
 
 const VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

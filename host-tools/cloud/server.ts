@@ -26,6 +26,7 @@ import { createLogger, errorFields, type LogFields, type Logger, type LogLevel, 
 import { RETENTION_MAX_DAYS, applyRetention, deleteClips, sweep, type SweepResult } from "./retention";
 import { attachLiveRelay } from "./live";
 import { registerMailbox } from "./mailbox";
+import { registerTimeline } from "./timeline";
 import packageJson from "../../package.json";
 
 /** The API generation `GET /v1/info` announces; it changes only with an incompatible change of docs/CLOUD-API.md. */
@@ -1082,6 +1083,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     try {
       await completePartFile(id, clip.head_length, raw, size);
       await store.write("UPDATE clips SET complete = 1, segment_count = ?, footer_sha256 = ?, size = ? WHERE clip_id = ?", [count, hash, size, id]);
+      timeline.completed(id);
       fs.rmSync(clipDir(id), { recursive: true, force: true });
     } finally {
       completing.delete(id);
@@ -1160,7 +1162,9 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   });
 
   // Sharing: the mailbox and the viewers' shared-clip routes (mailbox.ts, docs/CLOUD-API.md).
-  registerMailbox({ store, route, session, noBody, now, clipFile });
+  const mailbox = registerMailbox({ store, route, session, noBody, now, clipFile });
+  (await import("./web-viewer")).registerWebViewer({ route }); // the browser-key viewer page at /viewer/ (web-viewer.ts)
+  const timeline = registerTimeline({ store, route, session, noBody, now, clipFile, dataDir, options }); // timeline.ts: cloud key, timeline, alerts
 
   // ------------------------------------------------------------------------------------------- server
   // Timeouts cut slow clients (slow-loris): headers within headersTimeout, the whole request within
@@ -1251,7 +1255,15 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   // Live view (live.ts): WebSocket upgrades, authenticated from their headers like the routes above.
   const upgradeCtx = (req: http.IncomingMessage): Ctx =>
     ({ req, res: undefined as unknown as http.ServerResponse, method: req.method ?? "GET", path: "", query: new URLSearchParams(), params: [], log: {} });
-  attachLiveRelay(server, { camera: (req) => cameraAuth(upgradeCtx(req), 0), phone: (req) => session(upgradeCtx(req)) }, { logger, store });
+  attachLiveRelay(server, {
+    camera: (req) => cameraAuth(upgradeCtx(req), 0), phone: (req) => session(upgradeCtx(req)),
+    // Viewers (PROTOCOL §13.6): the mailbox's proof of a stream key; the grant itself is decided in live.ts.
+    viewerProof: (req, to, target) => mailbox.proof(req, to, "GET", target),
+    cameraAccount: async (cameraId) => {
+      const row = await store.get<{ account_id: string; root_cert: Buffer; roster: Buffer }>("SELECT c.account_id, e.root_cert, e.roster FROM cameras c JOIN e2ee e ON e.account_id = c.account_id WHERE c.camera_id = ?", [cameraId]);
+      return row ? { accountId: row.account_id, rootCertificate: new Uint8Array(row.root_cert), roster: new Uint8Array(row.roster) } : null;
+    },
+  }, { logger, now, store });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error) => void store.close().finally(() => reject(error)));
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());

@@ -15,6 +15,7 @@ import { EXIT, runTool, UsageError, type Args, type Command, type Options } from
 import { choosePhone, readConfig, writeConfig } from "../cli-kit/config";
 import { readSecret } from "../cli-kit/secrets";
 import { Phone, type ListedClip, type CameraListing } from "./phone";
+import type { StreamName } from "../../firmware/core/stream-scope";
 import { ADD_CAMERA_USAGE, addCameraCommand } from "./add-camera";
 
 /** Secrets someone might pass as arguments, and the safe ways to give each. */
@@ -51,12 +52,60 @@ function clipJson(c: ListedClip): Record<string, unknown> {
   return {
     verified: true, clipId: c.clipId, cameraId: c.cameraId, sequence: c.sequence, startTime: c.startTime,
     contentType: c.contentType, segmentSize: c.segmentSize, rosterVersion: c.rosterVersion, uploadComplete: c.complete,
+    snapshot: c.snapshot ? { snapshotId: c.snapshot.snapshotId, startTime: c.snapshot.startTime, uploadComplete: c.snapshot.complete, verifiedLink: true } : null,
   };
 }
 
 function clipLine(c: ListedClip): string {
   if (!c.verified) return `${c.clipId}  UNVERIFIED (${printable(c.reason)})`;
-  return `${c.clipId}  ${c.cameraId}  seq ${c.sequence}  ${new Date(c.startTime).toISOString()}  ${c.contentType}  roster v${c.rosterVersion}${c.complete ? "" : "  (still uploading)"}`;
+  const line = `${c.clipId}  ${c.cameraId}  seq ${c.sequence}  ${new Date(c.startTime).toISOString()}  ${c.contentType}  roster v${c.rosterVersion}${c.complete ? "" : "  (still uploading)"}`;
+  // The snapshot's link to this clip is in its camera-signed header (verified), not the cloud's listing.
+  return c.snapshot ? `${line}\n  snapshot ${c.snapshot.snapshotId} (verified link)${c.snapshot.complete ? "" : " (still uploading)"}` : line;
+}
+
+/** One timeline event or alert: time, camera, clip, and the snapshot or why the cloud shows none. */
+function eventLine(e: { time: number; cameraId: string; clipId: string; snapshotId: string | null; image: { base64: string } | null; reason: string | null; detail: string | null }): string {
+  const what = e.image ? `snapshot ${e.snapshotId} (${Buffer.from(e.image.base64, "base64").length}-byte JPEG, decrypted by the cloud)` : `no image: ${printable(e.reason ?? "")}${e.detail ? ` (${printable(e.detail)})` : ""}`;
+  return `${new Date(e.time).toISOString()}  ${printable(e.cameraId)}  clip ${printable(e.clipId)}  ${what}`;
+}
+
+async function writeImage(dir: string, snapshotId: string, base64: string): Promise<void> {
+  const fs = await import("node:fs");
+  if (!/^[0-9a-f]{32}$/.test(snapshotId)) return;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${snapshotId}.jpg`), Buffer.from(base64, "base64"), { mode: 0o600 });
+}
+
+/** `share --to cloud`: the cloud's invite, its fingerprint, confirmation, a snapshot-only grant (cloud-features.ts). */
+async function shareToCloud(args: Args, out: (line: string) => void): Promise<number> {
+  if (args.string("pool") !== undefined) throw new UsageError("--to cloud takes no --pool");
+  const { checkCloudStreams, cloudInvite, shareWithCloud } = await import("./cloud-features");
+  const streams = checkCloudStreams(args.list("stream"));
+  const time = (name: string): number | undefined => {
+    const text = args.string(name);
+    if (text === undefined) return undefined;
+    const t = Date.parse(text);
+    if (!/^\d{4}-\d\d-\d\dT/.test(text) || !Number.isFinite(t)) throw new UsageError(`--${name} must be an ISO 8601 time such as 2026-05-01T18:00:00Z, not '${text}'`);
+    return Math.floor(t / 1000) * 1000;
+  };
+  const phone = openPhone(args);
+  const invite = await cloudInvite(phone);
+  out(`Cloud key fingerprint: ${invite.fingerprint}  (the key this cloud holds; it will open snapshots only, never video)`);
+  if (!args.flag("yes")) {
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      out("Nothing was shared. Check the fingerprint, then run again with --yes.");
+      return EXIT.FAILED;
+    }
+    if (!(await confirm("Grant the cloud a snapshot key? [y/N] "))) {
+      out("Nothing was shared.");
+      return EXIT.FAILED;
+    }
+  }
+  const r = await shareWithCloud(phone, { cameras: args.list("camera"), streams, notBefore: time("from"), notAfter: time("until") ?? null, invite });
+  out(`Shared with the cloud: share ${r.shareId} (snapshot only; stream key ${r.keyId.slice(0, 16)}), roster version ${r.rosterVersion}.`);
+  out("From the cameras' next roster refresh the cloud can open their snapshots for the timeline and preview alerts; never video.");
+  out("Stop it with 'sealcam phone revoke cloud' (snapshots it already opened stay known to it).");
+  return EXIT.OK;
 }
 
 function cameraLines(c: CameraListing): string[] {
@@ -184,11 +233,12 @@ const COMMANDS: Command[] = [
   {
     name: "share", synopsis: "--to INVITE_FILE|INVITE",
     options: {
-      to: { type: "string", arg: "INVITE", help: "the viewer's invite (SEALCAM-INVITE:1:..., no secret) or a file holding it" },
+      to: { type: "string", arg: "INVITE", help: "the viewer's invite (SEALCAM-INVITE:1:..., no secret) or a file holding it;\n'cloud': grant the cloud a snapshot-only key (timeline, preview alerts)" },
       camera: { type: "string", multiple: true, arg: "C", help: "a camera to share (repeat; default every camera)" },
-      stream: { type: "string", multiple: true, arg: "S", help: "what to share: video (default video)" },
+      stream: { type: "string", multiple: true, arg: "S", help: "what to share: video, snapshot, live (repeat; default video; --to cloud: snapshot only)" },
       from: { type: "string", arg: "T", help: "share clips captured from T (ISO 8601; default now)" },
       until: { type: "string", arg: "T", help: "until T (ISO 8601): a temporary share; without it no end" },
+      pool: { type: "string", arg: "NAME", help: "add the viewer to shared pool NAME: its key is rotated, the new one goes to every member" },
       yes: { type: "boolean", short: "y", help: "do not ask (needed when not on a terminal)" },
     },
     summary: "share clips with a viewer: a new stream key, in the roster, delivered to the viewer's key via the mailbox",
@@ -196,6 +246,7 @@ const COMMANDS: Command[] = [
       const { createShare, inviteFingerprint } = await import("./share");
       const fs = await import("node:fs");
       const to = args.required("to", "share needs --to INVITE (the viewer's invite, or a file holding it)");
+      if (to === "cloud") return shareToCloud(args, out);
       const invite = to.startsWith("SEALCAM-INVITE:") ? to : (() => {
         try {
           return fs.readFileSync(to, "utf8").trim().split("\n")[0];
@@ -211,7 +262,7 @@ const COMMANDS: Command[] = [
         return Math.floor(t / 1000) * 1000;
       };
       const streams = args.list("stream");
-      for (const s of streams) if (s !== "video") throw new UsageError(`--stream ${s}: only video can be shared so far`);
+      for (const s of streams) if (s !== "video" && s !== "snapshot" && s !== "live") throw new UsageError(`--stream ${s}: video, snapshot or live`);
       const phone = openPhone(args);
       const fingerprint = inviteFingerprint(phone, invite);
       out(`Viewer key fingerprint: ${fingerprint}  (compare it with the one the viewer's 'sealcam viewer init' printed)`);
@@ -225,25 +276,39 @@ const COMMANDS: Command[] = [
           return EXIT.FAILED;
         }
       }
-      const r = await createShare(phone, { invite, cameras: args.list("camera"), streams: ["video"], notBefore: time("from"), notAfter: time("until") ?? null });
+      const pool = args.string("pool");
+      if (pool !== undefined) {
+        if (args.string("from") !== undefined || args.string("until") !== undefined) throw new UsageError("a pool's key has no window: --pool takes no --from/--until");
+        const { addPoolMember } = await import("./share");
+        const p = await addPoolMember(phone, pool, invite, { cameras: args.list("camera"), streams: ["video"] });
+        out(`Pool ${p.pool.name}: ${p.pool.members.length} member(s); its key was rotated (share ${p.pool.shareId}, roster version ${p.rosterVersion}) and the new key is in every member's mailbox.`);
+        out("Cameras wrap new clips to the new key from their next roster refresh; the old key gets none from then on.");
+        return EXIT.OK;
+      }
+      const chosen: StreamName[] = streams.length === 0 ? ["video"] : (["video", "snapshot", "live"] as const).filter((s) => streams.includes(s));
+      const r = await createShare(phone, { invite, cameras: args.list("camera"), streams: chosen, notBefore: time("from"), notAfter: time("until") ?? null });
       out(`Shared: share ${r.shareId} (stream key ${r.keyId.slice(0, 16)}), roster version ${r.rosterVersion}; the key is in the viewer's mailbox.`);
       out("Cameras wrap new clips to it from their next roster refresh; clips recorded before are not shared.");
       return EXIT.OK;
     },
   },
   {
-    name: "shares", options: JSON_OPTION, summary: "list the active shares (the verified roster's stream keys)",
+    name: "shares", options: JSON_OPTION, summary: "list the active shares (the verified roster's stream keys) and clip shares",
     run: async (args, { out }) => {
-      const { listShares } = await import("./share");
+      const { listShares, listClipShares } = await import("./share");
       const phone = openPhone(args);
       const shares = await listShares(phone);
-      if (args.flag("json")) out(JSON.stringify(shares));
+      const clipShares = await listClipShares(phone);
+      if (args.flag("json")) out(JSON.stringify([...shares, ...clipShares.map((c) => ({ kind: "clip-share", ...c }))]));
       else {
         for (const s of shares) {
           const sc = s.scope;
           out(`${s.shareId}  ${s.holder}  ${sc.cameras.length ? sc.cameras.join(",") : "every camera"}  ${sc.streams.join(",")}  from ${new Date(sc.notBefore).toISOString()} until ${sc.notAfter === null ? "no end" : new Date(sc.notAfter).toISOString()}  key ${s.fingerprint}`);
         }
-        if (shares.length === 0) out("No active shares.");
+        for (const c of clipShares) {
+          out(`clip share ${c.shareId}  clip ${c.clipId}  until ${new Date(c.notAfter).toISOString()}${c.ended ? " (ended)" : ""}  address ${c.address}`);
+        }
+        if (shares.length === 0 && clipShares.length === 0) out("No active shares.");
         const { fingerprint } = await import("./share-envelope");
         const { fromBase64Url } = await import("../../firmware/core/bytes");
         out(`account root fingerprint: ${fingerprint(phone.crypto, fromBase64Url(phone.state().rootCertificate))}`);
@@ -252,9 +317,88 @@ const COMMANDS: Command[] = [
     },
   },
   {
-    name: "revoke", args: "SHARE", positionals: ONE, options: {}, summary: "stop a share: publish a roster without its key",
+    name: "share-clip", args: "CLIP", positionals: ONE,
+    options: {
+      to: { type: "string", arg: "INVITE", help: "deliver the clip's key to this viewer (an invite or a file holding it) instead of printing a token" },
+      until: { type: "string", arg: "T", help: "the share ends at T (ISO 8601; default 24 hours from now)" },
+      yes: { type: "boolean", short: "y", help: "do not ask (needed with --to when not on a terminal)" },
+    },
+    summary: "share ONE clip: its key wrapped to a fresh temporary key, stored beside the clip; prints a token (a bearer secret)",
     run: async (args, { out }) => {
-      const { revokeShare } = await import("./share");
+      const { shareClip, inviteFingerprint } = await import("./share");
+      const fs = await import("node:fs");
+      const phone = openPhone(args);
+      const untilText = args.string("until");
+      let notAfter: number | undefined;
+      if (untilText !== undefined) {
+        const t = Date.parse(untilText);
+        if (!/^\d{4}-\d\d-\d\dT/.test(untilText) || !Number.isFinite(t)) throw new UsageError(`--until must be an ISO 8601 time such as 2026-05-01T18:00:00Z, not '${untilText}'`);
+        notAfter = t;
+      }
+      const to = args.string("to");
+      let invite: string | undefined;
+      if (to !== undefined) {
+        invite = to.startsWith("SEALCAM-INVITE:") ? to : (() => {
+          try {
+            return fs.readFileSync(to, "utf8").trim().split("\n")[0];
+          } catch {
+            throw new UsageError(`--to: '${to}' is neither an invite (SEALCAM-INVITE:1:...) nor a readable file`);
+          }
+        })();
+        out(`Viewer key fingerprint: ${inviteFingerprint(phone, invite)}  (compare it with the one the viewer's 'sealcam viewer init' printed)`);
+        if (!args.flag("yes")) {
+          if (!process.stdin.isTTY || !process.stdout.isTTY) {
+            out("Nothing was shared. Compare the fingerprint, then run again with --yes.");
+            return EXIT.FAILED;
+          }
+          if (!(await confirm("Does it match what the viewer reads to you? Share this clip? [y/N] "))) {
+            out("Nothing was shared.");
+            return EXIT.FAILED;
+          }
+        }
+      }
+      const r = await shareClip(phone, { clip: args.positionals[0], notAfter, invite });
+      out(`Shared clip ${r.clipId} from ${r.cameraId} until ${new Date(r.notAfter).toISOString()} (clip share ${r.shareId}, address ${r.address}).`);
+      if (r.token) {
+        out("This token opens this one clip until then, for ANYONE who holds it (a bearer secret). It is shown only now;");
+        out("send it privately; the viewer gives it to 'sealcam viewer accept --token-file F' (or SEALCAM_SHARE_TOKEN, or types it):");
+        out("");
+        out(r.token);
+        out("");
+      } else {
+        out(`Its key is in the viewer's mailbox (fingerprint ${r.viewerFingerprint}); 'sealcam viewer accept' takes it.`);
+      }
+      out(`Withdraw it with 'sealcam phone revoke --clip-share ${r.address}'.`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "revoke", args: "SHARE", synopsis: "SHARE | --pool NAME --member FINGERPRINT | --clip-share ADDRESS", positionals: { min: 0, max: 1 },
+    options: {
+      pool: { type: "string", arg: "NAME", help: "remove a member from shared pool NAME (the pool's key is rotated without it)" },
+      member: { type: "string", arg: "FINGERPRINT", help: "the member's key fingerprint (as 'phone share --pool' printed it)" },
+      "clip-share": { type: "string", arg: "ADDRESS", help: "withdraw a clip share (its address, as 'phone share-clip' printed it)" },
+    },
+    summary: "stop a share: publish a roster without its key (or rotate a pool without a member, or withdraw a clip share)",
+    run: async (args, { out }) => {
+      const { revokeShare, removePoolMember, withdrawClipShare } = await import("./share");
+      const pool = args.string("pool");
+      const clipShare = args.string("clip-share");
+      if (pool !== undefined) {
+        const member = args.required("member", "--pool needs --member FINGERPRINT (the member to remove)");
+        if (args.positionals.length > 0) throw new UsageError("give either SHARE or --pool NAME --member FINGERPRINT");
+        const r = await removePoolMember(openPhone(args), pool, member);
+        out(`Removed ${r.removed} from pool ${pool}: roster version ${r.rosterVersion}; ${r.pool ? `the pool's new key went to its ${r.pool.members.length} remaining member(s)` : "no member is left, the pool's key is revoked"}.`);
+        out("The removed member keeps every clip sealed to the old key before cameras refresh their roster (a key once given cannot be taken back); it gets nothing sealed after.");
+        return EXIT.OK;
+      }
+      if (clipShare !== undefined) {
+        await withdrawClipShare(openPhone(args), clipShare);
+        out(`Withdrew clip share ${clipShare}: the cloud no longer serves it.`);
+        out("Whoever already opened the clip keeps what they saw; a copy of the envelope and the clip they kept still opens until its end time.");
+        return EXIT.OK;
+      }
+      if (args.positionals.length !== 1) throw new UsageError("revoke needs SHARE (see 'sealcam phone shares'), or --pool NAME --member FINGERPRINT, or --clip-share ADDRESS");
       const r = await revokeShare(openPhone(args), args.positionals[0]);
       out(`Revoked ${r.holder}: roster version ${r.rosterVersion}.`);
       out("Cameras stop wrapping new clips to it from their next roster refresh.");
@@ -359,6 +503,61 @@ const COMMANDS: Command[] = [
     },
   },
   {
+    name: "timeline", options: {
+      ...JSON_OPTION,
+      limit: { type: "string", arg: "N", help: "at most N events, newest first (1..200, default 50)" },
+      images: { type: "string", arg: "DIR", help: "write each event's snapshot JPEG (as the cloud decrypted it) into DIR" },
+    },
+    summary: "the cloud's event timeline: snapshots it can open (after 'share --to cloud --stream snapshot'), else why not",
+    run: async (args, { out }) => {
+      const limit = args.int("limit", 1, 200);
+      const { timeline } = await import("./cloud-features");
+      const t = await timeline(openPhone(args), limit);
+      const dir = args.string("images");
+      for (const e of t.events) if (dir && e.image && e.snapshotId) await writeImage(dir, e.snapshotId, e.image.base64);
+      if (args.flag("json")) out(JSON.stringify(t.events));
+      else {
+        for (const e of t.events) out(eventLine(e));
+        if (t.events.length === 0) out("No events.");
+        out(t.grants.some((g) => g.active) ? "The cloud holds an active snapshot key: it can open snapshots (and nothing else) from its grant on." : "The cloud holds no active snapshot key: it cannot open new snapshots.");
+      }
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "alerts", options: {
+      ...JSON_OPTION,
+      count: { type: "string", arg: "N", help: "stop after N alerts" },
+      seconds: { type: "string", arg: "S", help: "stop after S seconds (default: until interrupted)" },
+      images: { type: "string", arg: "DIR", help: "write each alert's snapshot JPEG into DIR" },
+    },
+    summary: "follow preview alerts: one line per snapshot the cameras upload, with the picture when the cloud may open it",
+    run: async (args, { out }) => {
+      const count = args.int("count", 1, 1_000_000);
+      const seconds = args.int("seconds", 1, 7 * 24 * 3600);
+      const dir = args.string("images");
+      const { followAlerts } = await import("./cloud-features");
+      const writes: Promise<void>[] = [];
+      const sub = followAlerts(openPhone(args), (e) => {
+        if (dir && e.image && e.snapshotId) writes.push(writeImage(dir, e.snapshotId, e.image.base64));
+        out(args.flag("json") ? JSON.stringify(e) : eventLine(e));
+      }, { count });
+      const stop = () => sub.close();
+      process.once("SIGINT", stop);
+      const timer = seconds ? setTimeout(stop, seconds * 1000) : undefined;
+      try {
+        await sub.ready;
+        if (!args.flag("json")) out("Subscribed to preview alerts.");
+        await sub.done;
+      } finally {
+        if (timer) clearTimeout(timer);
+        process.removeListener("SIGINT", stop);
+      }
+      await Promise.all(writes);
+      return EXIT.OK;
+    },
+  },
+  {
     name: "clips", options: JSON_OPTION, summary: "list the account's clips (only what each clip's verified signed head says)",
     run: async (args, { out }) => {
       const clips = await openPhone(args).clips();
@@ -397,7 +596,8 @@ const COMMANDS: Command[] = [
       const phone = openPhone(args);
       if (max !== undefined) phone.options.maxClipBytes = max;
       const result = await phone.open(args.positionals[0], file, frames, {}, { video });
-      out(`Verified clip ${result.clipId} from camera ${result.cameraId}: ${result.bytes} bytes${frames ? `, ${result.frames} frames in ${frames}` : ""}.`);
+      if (result.snapshotOf) out(`Verified snapshot ${result.clipId} of clip ${result.snapshotOf} from camera ${result.cameraId}: a ${result.bytes}-byte JPEG.`);
+      else out(`Verified clip ${result.clipId} from camera ${result.cameraId}: ${result.bytes} bytes${frames ? `, ${result.frames} frames in ${frames}` : ""}.`);
       const v = result.video;
       if (v) out(`Video: ${v.file} (${v.kind === "avi" ? "MJPEG AVI" : "H.264 MP4"}, ${v.frames} frames, ${v.width}x${v.height}, ${(v.durationMs / 1000).toFixed(2)} s, ${v.framesPerSecond.toFixed(2)} frames/s).`);
       return EXIT.OK;
@@ -415,11 +615,9 @@ const COMMANDS: Command[] = [
       const seconds = args.int("seconds", 1, 24 * 3600) ?? 10;
       const stallMs = args.int("stall-ms", 500, 600_000);
       const frames = args.string("frames");
-      const { watchLive } = await import("./live");
+      const { watchLive, liveReportLines } = await import("./live");
       const r = await watchLive(openPhone(args), args.positionals[0], { durationMs: seconds * 1000, framesDir: frames, stallMs });
-      out(`Live session ${r.sessionId.slice(0, 11)} from camera ${r.cameraId} (roster v${r.rosterVersion}), verified and decrypted on this phone.`);
-      out(`${r.frames} frames in ${r.seconds.toFixed(1)} s: ${r.framesPerSecond.toFixed(1)} frames/s; latency capture -> decrypted p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms${frames ? `; frames in ${frames}` : ""}.`);
-      out(r.endedBy === "camera" ? `The camera ended the session${r.cameraReason ? ` (${r.cameraReason})` : ""}.` : "Session ended by this phone.");
+      for (const line of liveReportLines(r, "this phone", frames)) out(line);
       return EXIT.OK;
     },
   },

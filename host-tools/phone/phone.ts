@@ -69,6 +69,13 @@ export interface VerifiedClip {
   /** The cloud's upload state and stored size: its claims, not signed (a lying cloud can only make `open` fail). */
   complete: boolean;
   size: number | null;
+  /**
+   * The clip's snapshot (FORMAT §3.1): a verified snapshot object whose signed header names this clip in `of`,
+   * from the same camera. Paired only from verified heads; the cloud's word plays no part.
+   */
+  snapshot?: { snapshotId: string; startTime: number; complete: boolean };
+  /** On a snapshot object itself (Phone.listing().snapshots): the clip id its signed header names. */
+  snapshotOf?: string;
 }
 
 /** A listed clip whose head did not verify: only the id the cloud listed it under and why it was refused. */
@@ -571,6 +578,16 @@ export class Phone {
    * must carry the id it is listed under. A clip that fails is listed as unverified with the reason only.
    */
   async clips(): Promise<ListedClip[]> {
+    return (await this.listing()).clips;
+  }
+
+  /**
+   * The listing behind `clips()`: the clips (each with its verified snapshot, when one pairs) and the verified
+   * snapshot objects themselves. A snapshot pairs with the clip its signed `of` names when both heads verified
+   * and both name the same camera; the first such snapshot (by start time) wins. Snapshots are not clips:
+   * they are not in `clips`, paired or not.
+   */
+  async listing(): Promise<{ clips: ListedClip[]; snapshots: VerifiedClip[] }> {
     const state = this.state();
     const client = this.#client(state);
     const root = parseCertificate(unb64(state.rootCertificate));
@@ -580,6 +597,7 @@ export class Phone {
     const certificates = Array.isArray(account.cameraCertificates) ? account.cameraCertificates : [];
     const seen = new Set<string>();
     const out: ListedClip[] = [];
+    const snapshots: VerifiedClip[] = [];
     for (const item of listing.clips as { clipId?: unknown; complete?: unknown; size?: unknown }[]) {
       const listedId = typeof item?.clipId === "string" ? item.clipId : "";
       const refuse = (reason: string) => out.push({ verified: false, clipId: /^[0-9a-f]{32}$/.test(listedId) ? listedId : "(invalid id)", reason });
@@ -595,18 +613,31 @@ export class Phone {
       try {
         const head = verifyClipHead(this.crypto, await client.bytes(`/v1/clips/${listedId}/head`, MAX_HEAD_BYTES), root, certificates);
         checkClipBinding(head.header, { clipId: listedId });
-        out.push({
+        const entry: VerifiedClip = {
           verified: true, clipId: head.clipId, cameraId: head.cameraId, sequence: head.sequence, startTime: head.startTime,
           contentType: head.contentType, segmentSize: head.segmentSize, rosterVersion: head.rosterVersion,
           complete: item.complete === true, size: typeof item.size === "number" ? item.size : null,
-        });
+        };
+        if (head.header.snapshotOf) {
+          entry.snapshotOf = toHex(head.header.snapshotOf);
+          snapshots.push(entry);
+        } else out.push(entry);
       } catch (error) {
         if (!(error instanceof SealcamError)) throw error;
         if (error.code === "E_NETWORK" || error.code === "E_AUTH") throw error;
         refuse(`${error.code}: ${error.message}`);
       }
     }
-    return out;
+    const byClip = new Map<string, VerifiedClip>();
+    for (const snap of [...snapshots].sort((a, b) => a.startTime - b.startTime)) {
+      if (snap.snapshotOf && !byClip.has(`${snap.cameraId}/${snap.snapshotOf}`)) byClip.set(`${snap.cameraId}/${snap.snapshotOf}`, snap);
+    }
+    for (const clip of out) {
+      if (!clip.verified) continue;
+      const snap = byClip.get(`${clip.cameraId}/${clip.clipId}`);
+      if (snap) clip.snapshot = { snapshotId: snap.clipId, startTime: snap.startTime, complete: snap.complete };
+    }
+    return { clips: out, snapshots };
   }
 
   /**
@@ -665,7 +696,7 @@ export class Phone {
    */
   async open(
     clip: string, out: string | null | undefined, framesDir?: string, expect: OpenExpectation = {}, options: OpenOptions = {},
-  ): Promise<{ bytes: number; frames: number; cameraId: string; clipId: string; sequence: number; startTime: number; video?: VideoResult; sealing: SealingFacts }> {
+  ): Promise<{ bytes: number; frames: number; cameraId: string; clipId: string; sequence: number; startTime: number; video?: VideoResult; sealing: SealingFacts; snapshotOf?: string }> {
     // What can be refused before any download: the video's extension, a missing ffmpeg, nothing to write.
     if (options.video !== undefined) checkVideoTarget(options.video);
     if (!out && !framesDir && options.video === undefined) fail("E_ARGUMENT", "open needs somewhere to write: --out FILE, --frames DIR or --video FILE");
@@ -677,7 +708,8 @@ export class Phone {
       const query = parseClipId(clip);
       if (query?.kind === "full") byId = query.clipId;
       else if (query?.kind === "prefix") {
-        const listed = matchClipPrefix(query.prefix, (await this.clips()).filter((c): c is VerifiedClip => c.verified));
+        const all = await this.listing();
+        const listed = matchClipPrefix(query.prefix, all.clips.filter((c): c is VerifiedClip => c.verified).concat(all.snapshots));
         byId = listed.clipId;
         expect = { cameraId: listed.cameraId, sequence: listed.sequence, startTime: listed.startTime, ...expect };
       }
@@ -748,7 +780,10 @@ export class Phone {
         recipients: header.recipients.map((r) => ({ alg: r.alg, keyId: toHex(r.kid) })), segments, rosterVersion: header.rosterVersion,
         contentType: header.contentType, openedWith: forMe ? "phone" : "account-data", phoneKeyId: toHex(myKeyId),
       };
-      return { bytes, frames, cameraId: header.cameraId, clipId: toHex(header.clipId), sequence: header.sequence, startTime: header.startTime, video, sealing };
+      return {
+        bytes, frames, cameraId: header.cameraId, clipId: toHex(header.clipId), sequence: header.sequence, startTime: header.startTime, video, sealing,
+        ...(header.snapshotOf ? { snapshotOf: toHex(header.snapshotOf) } : {}),
+      };
     } catch (error) {
       if (video) fs.rmSync(video.file, { force: true });
       throw error;

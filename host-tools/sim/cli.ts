@@ -52,7 +52,7 @@ async function sim(args: Args, ctx: Context): Promise<number> {
       engineName: engine === "node" ? "firmware in Node" : engine === "xs-stress" ? "firmware in XS, GC stress" : "firmware in XS",
       print,
     });
-    print(`sealcam sim: OK (${report.clips.length} clips sealed, uploaded and opened by two phones; outputs in ${report.outDir})`);
+    print(`sealcam sim: OK (${report.clips.length} clips sealed, uploaded and opened by two phones${report.sharing ? `, ${report.sharing.rows.filter((r) => r.viewerVideo === "opened").length} by the viewer they were shared with, their snapshots by the cloud's timeline` : ""}; outputs in ${report.outDir})`);
     return EXIT.OK;
   } catch (error) {
     const message = error instanceof SimFailure ? error.message : (error as Error).message ?? String(error);

@@ -5,8 +5,10 @@
  *   ->  phone A adds it over the authenticated setup channel  ->  camera joins Wi-Fi, registers; its synthetic
  *   camera films a room where someone walks through now and then: the firmware detects the motion and
  *   records clips (with pre-roll), seals them to the roster and uploads  ->  phone A opens them  ->  phone B is recovered from the
- *   passphrase and opens the same clips through the account data key  ->  report, with a scan of the
- *   cloud's data folder for any plaintext JPEG.
+ *   passphrase and opens the same clips through the account data key  ->  after the first clip, phone A shares
+ *   the camera (video + snapshots) with a viewer and grants the cloud its snapshots: the viewer opens exactly
+ *   the later clips, the cloud's timeline shows exactly their snapshots  ->  report (who could open what), with
+ *   a scan of the cloud's data folder for any plaintext JPEG.
  *
  * Every output lands in one folder (`outDir`); the report names it. Throws SimFailure (with the step that
  * failed) on any failure; `main` turns that into a non-zero exit.
@@ -19,6 +21,12 @@ import { startCloud, type CloudServer } from "../cloud/server";
 import { addCamera } from "../phone/add-camera";
 import { CloudClient } from "../phone/client";
 import { Phone, type VerifiedClip } from "../phone/phone";
+import { shareWithCloud, timeline } from "../phone/cloud-features";
+import { createShare } from "../phone/share";
+import { Viewer } from "../viewer/viewer";
+import { toHex } from "../../firmware/core/bytes";
+import { ALG_HPKE_P256_STREAM } from "../../firmware/core/clip/constants";
+import { SealcamError } from "../../firmware/core/errors";
 import { SimulatedBoard, type FirmwareRunner } from "../board-sim/simulator";
 import type { LogRecord } from "../board-sim/services";
 
@@ -65,6 +73,28 @@ export interface SimReport {
   cloudFilesScanned: number;
   cloudBytesScanned: number;
   plaintextFound: string[];
+  /** Sharing (PROTOCOL §14): set when at least 2 clips were recorded (the share starts after clip 1). */
+  sharing: SharingResult | null;
+}
+
+/** Who could open what: one row per clip, one cell per holder ("opened" or the refusal's code). */
+export interface SharingResult {
+  viewerFingerprint: string;
+  viewerShareId: string;
+  cloudShareId: string;
+  /** The clip index (1-based) from which the share and the cloud's grant apply. */
+  sharedFrom: number;
+  rows: {
+    clip: number;
+    clipId: string;
+    phoneA: string;
+    phoneB: string;
+    viewerVideo: string;
+    viewerSnapshot: string;
+    cloudSnapshot: string;
+    /** Whether the clip's video head lists the cloud's key (it must never). */
+    cloudVideo: string;
+  }[];
 }
 
 const WIFI = { ssid: "sealcam-home", password: "correct-horse-wifi" };
@@ -171,6 +201,8 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
         uploadRetryMaxMs: 2000,
         // Recording on its own: motion in the scene, 1 s of pre-roll, 2 s of cooldown after each clip.
         motion: { enabled: true, preRollMs: 1000, cooldownMs: 2000 },
+        // One preview snapshot per clip (FORMAT §3.1, PROTOCOL §14.14).
+        snapshot: { enabled: true, width: 160, height: 120, quality: 20 },
       },
       scene: "still",
       network: { ssid: WIFI.ssid, password: WIFI.password, allowedOrigin: new URL(cloudUrl).origin },
@@ -223,6 +255,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     start = Date.now();
     const period = options.clipSeconds + 4;
     const scene = `motion:${period}/2/1`;
+    let shared: { viewer: Viewer; fingerprint: string; shareId: string; cloudShareId: string; cloudKeyId: string } | undefined;
     const outcomes: LogRecord[] = [];
     const starts: LogRecord[] = [];
     let motionEvents = 0;
@@ -253,6 +286,25 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
         return { done: r, start: starts[i - 1] };
       });
       say(`camera: motion -> clip ${i}/${options.clips} sealed: ${record.done.f?.frames} frames (${record.start.f?.preRoll} of pre-roll), ${record.done.f?.sealedBytes} bytes (clip ${record.done.f?.clip}...)`);
+      if (i === 1 && options.clips >= 2) {
+        // The room goes quiet while phone A shares, so the next clip is sealed under the new roster.
+        theBoard.setScene("still");
+        shared = await step("share the camera with a viewer and the cloud", async () => {
+          const viewer = new Viewer(path.join(out, "viewer"));
+          const { invite, fingerprint } = viewer.init(cloudUrl);
+          say(`viewer: identity made; invite fingerprint ${fingerprint}`);
+          const share = await createShare(phoneA, { invite, cameras: [added.cameraId], streams: ["video", "snapshot"], notAfter: null });
+          if (share.viewerFingerprint !== fingerprint) throw new Error("the fingerprint phone A saw is not the viewer's");
+          say(`phone A: shared ${added.cameraId} (video + snapshots) with viewer ${fingerprint}: share ${share.shareId}, roster v${share.rosterVersion}`);
+          const cloudShare = await shareWithCloud(phoneA, { cameras: [added.cameraId], streams: ["snapshot"], notAfter: null });
+          say(`phone A: granted the cloud its snapshots only (share ${cloudShare.shareId}, roster v${cloudShare.rosterVersion})`);
+          const answer = await theBoard.command("roster refresh");
+          if (answer !== "roster: refreshed") throw new Error(`the camera answered "${answer}" to roster refresh`);
+          say(`camera: roster v${cloudShare.rosterVersion} adopted; the next clips are wrapped to the viewer's and the cloud's keys`);
+          return { viewer, fingerprint, shareId: share.shareId, cloudShareId: cloudShare.shareId, cloudKeyId: cloudShare.keyId };
+        });
+        theBoard.setScene(scene);
+      }
     }
     theBoard.setScene("still");
     mark("record on motion + seal", start);
@@ -316,6 +368,68 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     }
     mark("recover B + open", start);
 
+    // 9. Sharing: the viewer opens exactly the clips after the share; the cloud's timeline has exactly their
+    // snapshots; no clip's video is wrapped to the cloud's key.
+    let sharing: SharingResult | null = null;
+    if (shared) {
+      start = Date.now();
+      const { viewer } = shared;
+      sharing = await step("the viewer and the cloud's timeline", async () => {
+        const accepted = await viewer.accept();
+        if (accepted.accepted.length !== 1 || accepted.refused.length > 0) throw new Error(`the viewer accepted ${accepted.accepted.length} share(s), refused ${accepted.refused.length}`);
+        say(`viewer: accepted share ${shared!.shareId}; pinned account root ${accepted.rootFingerprint}`);
+        const listed = await viewer.clips();
+        const { events } = await timeline(phoneA);
+        const rows: SharingResult["rows"] = [];
+        fs.mkdirSync(path.join(out, "timeline"), { recursive: true });
+        const code = (error: unknown) => (error instanceof SealcamError ? error.code : String(error));
+        for (const [i, result] of results.entries()) {
+          const dir = path.join(out, "viewer", `clip-${i + 1}`);
+          let viewerVideo = "opened";
+          try {
+            const opened = await viewer.open(result.clipId, path.join(dir, "clip.frames"), dir);
+            const a = fs.readFileSync(path.join(result.openedByA, "clip.frames"));
+            if (!a.equals(fs.readFileSync(path.join(dir, "clip.frames")))) throw new Error(`the viewer's clip ${i + 1} differs from phone A's`);
+            if (opened.frames !== result.frames) throw new Error(`the viewer opened ${opened.frames} frames of clip ${i + 1}, phone A ${result.frames}`);
+          } catch (error) {
+            if (!(error instanceof SealcamError)) throw error;
+            viewerVideo = code(error);
+          }
+          const clip = listed.clips.find((c) => c.clipId === result.clipId);
+          let viewerSnapshot = clip?.snapshot ? "opened" : "not listed";
+          if (clip?.snapshot) {
+            try {
+              await viewer.open(clip.snapshot.snapshotId, path.join(dir, "snapshot.jpg"));
+            } catch (error) {
+              if (!(error instanceof SealcamError)) throw error;
+              viewerSnapshot = code(error);
+            }
+          }
+          const event = events.find((e) => e.clipId === result.clipId);
+          let cloudSnapshot = event ? (event.image ? "opened" : (event.reason ?? "no image")) : "no event";
+          if (event?.image) {
+            const jpeg = Buffer.from(event.image.base64, "base64");
+            if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) cloudSnapshot = "not a JPEG";
+            else fs.writeFileSync(path.join(out, "timeline", `clip-${i + 1}.jpg`), jpeg, { flag: "w" });
+          }
+          const sealed = fs.readFileSync(path.join(out, "sealed", `clip-${i + 1}-${result.clipId}.sealed`));
+          const head = parseClipHead(u8(sealed));
+          const wrappedToCloud = head.header.recipients.some((r) => r.alg === ALG_HPKE_P256_STREAM && toHex(r.kid) === shared!.cloudKeyId);
+          rows.push({ clip: i + 1, clipId: result.clipId, phoneA: "opened", phoneB: "opened", viewerVideo, viewerSnapshot, cloudSnapshot, cloudVideo: wrappedToCloud ? "WRAPPED" : "not a recipient" });
+        }
+        return { viewerFingerprint: shared!.fingerprint, viewerShareId: shared!.shareId, cloudShareId: shared!.cloudShareId, sharedFrom: 2, rows };
+      });
+      for (const row of sharing.rows) {
+        const expected = row.clip >= sharing.sharedFrom ? "opened" : undefined;
+        const fine = (cell: string) => (expected ? cell === expected : cell !== "opened");
+        if (!fine(row.viewerVideo) || !fine(row.viewerSnapshot) || !fine(row.cloudSnapshot) || row.cloudVideo !== "not a recipient") {
+          throw new SimFailure("the viewer and the cloud's timeline", `clip ${row.clip}: viewer video ${row.viewerVideo}, viewer snapshot ${row.viewerSnapshot}, cloud snapshot ${row.cloudSnapshot}, cloud video ${row.cloudVideo} (expected ${expected ? "opened from clip " + sharing.sharedFrom : "refused before the share"})`);
+        }
+        say(`viewer: clip ${row.clip} video ${row.viewerVideo}, snapshot ${row.viewerSnapshot}; cloud: snapshot ${row.cloudSnapshot}, video ${row.cloudVideo}`);
+      }
+      mark("sharing", start);
+    }
+
     // 9. The cloud holds only ciphertext: no frame, no JPEG marker anywhere in its data folder.
     start = Date.now();
     const frames: Buffer[] = [];
@@ -338,6 +452,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
       cloudFilesScanned: scan.files,
       cloudBytesScanned: scan.bytes,
       plaintextFound: scan.found,
+      sharing,
     };
     fs.writeFileSync(path.join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
     for (const line of formatReport(report, frames.length)) options.print(line);
@@ -364,6 +479,15 @@ export function formatReport(report: SimReport, framesChecked: number): string[]
   }
   lines.push(`  phone A frames  ${report.clips.map((c) => c.openedByA).join(" ")}`);
   lines.push(`  phone B frames  ${report.clips.map((c) => c.openedByB).join(" ")}`);
+  if (report.sharing) {
+    const sh = report.sharing;
+    lines.push(`  sharing         viewer ${sh.viewerFingerprint} (share ${sh.viewerShareId}: video + snapshots from clip ${sh.sharedFrom}); cloud grant ${sh.cloudShareId} (snapshots only)`);
+    lines.push("  who opened what clip  phone A  phone B  viewer video     viewer snapshot  cloud snapshot   cloud video");
+    for (const r of sh.rows) {
+      lines.push(`    ${String(r.clip).padEnd(19)} ${r.phoneA.padEnd(8)} ${r.phoneB.padEnd(8)} ${r.viewerVideo.padEnd(16)} ${r.viewerSnapshot.padEnd(16)} ${r.cloudSnapshot.padEnd(16)} ${r.cloudVideo}`);
+    }
+    lines.push(`  timeline        ${path.join(report.outDir, "timeline")} (the snapshots the cloud decrypted, as it served them)`);
+  }
   lines.push(
     `  cloud check     ${report.cloudFilesScanned} files, ${report.cloudBytesScanned} bytes scanned for ${framesChecked} frames and JPEG/JFIF markers: ` +
       (report.plaintextFound.length === 0 ? "ciphertext only" : `PLAINTEXT FOUND (${report.plaintextFound.length})`),

@@ -1,10 +1,12 @@
 /**
  * `sealcam viewer <command> --home DIR [...]`: a shared user (docs/PROTOCOL.md §14.8–14.10, docs/CLI.md).
  * init makes the viewer's key pair and prints the invite to give the owner; accept fetches and verifies shares
- * from the cloud mailbox; clips lists the clips shared with it (verified heads); open decrypts one.
+ * from the cloud mailbox; clips lists the clips shared with it (verified heads); open decrypts one; live watches
+ * a camera live with a share whose scope includes `live`.
  * The viewer folder comes from --home, else SEALCAM_VIEWER_HOME. No secret is ever an argument.
  */
 import { EXIT, runTool, UsageError, type Args, type Command } from "../cli-kit";
+import { readSecret } from "../cli-kit/secrets";
 import { Viewer } from "./viewer";
 
 function printable(text: string): string {
@@ -43,18 +45,38 @@ const COMMANDS: Command[] = [
     },
   },
   {
-    name: "accept", options: {}, summary: "fetch shares from the cloud mailbox, verify them and keep their keys",
+    name: "accept",
+    options: {
+      token: { type: "boolean", help: "accept a clip share token (sealcam-share:1:...) instead: from --token-file, SEALCAM_SHARE_TOKEN or typed (hidden)" },
+      "token-file": { type: "string", arg: "F", help: "a file whose first line is the clip share token (implies --token)" },
+    },
+    summary: "fetch shares from the cloud mailbox (or take a clip share token), verify them and keep their keys",
     run: async (args, { out }) => {
+      if (args.flag("token") || args.string("token-file") !== undefined) {
+        // The token is a bearer secret: never an argument (ps shows those), never printed back.
+        const token = await readSecret({ what: "the clip share token", file: args.string("token-file"), fileOption: "--token-file", env: "SEALCAM_SHARE_TOKEN" });
+        const viewer = openViewer(args);
+        const r = await viewer.acceptToken(token);
+        out(`accepted clip share ${r.share.shareId} from account ${printable(r.share.accountId)}: clip ${r.share.clipId} until ${new Date(r.share.notAfter).toISOString()}`);
+        if (r.pinnedNow) {
+          const { fingerprint } = await import("../phone/share-envelope");
+          const { fromBase64Url } = await import("../../firmware/core/bytes");
+          out(`account root fingerprint: ${fingerprint(viewer.crypto, fromBase64Url(viewer.state().account!.rootCertificate))}  (pinned now: trust on first use; compare it with the owner's 'sealcam phone shares' output)`);
+        }
+        out(`Open it with 'sealcam viewer open ${r.share.clipId} --out F'.`);
+        return EXIT.OK;
+      }
       const result = await openViewer(args).accept();
       for (const s of result.accepted) {
         const until = s.scope.notAfter === null ? "no end" : new Date(s.scope.notAfter).toISOString();
         out(`accepted share ${s.shareId} from account ${printable(s.accountId)}: ${s.scope.cameras.length ? s.scope.cameras.join(", ") : "every camera"}, ${s.scope.streams.join(", ")}, from ${new Date(s.scope.notBefore).toISOString()} until ${until}`);
       }
+      for (const c of result.acceptedClips) out(`accepted clip share ${c.shareId} from account ${printable(c.accountId)}: clip ${c.clipId} until ${new Date(c.notAfter).toISOString()}`);
       for (const r of result.refused) out(`REFUSED message ${r.id}: ${printable(r.message)} [${r.code}]`);
       if (result.rootFingerprint) {
         out(`account root fingerprint: ${result.rootFingerprint}${result.pinnedNow ? "  (pinned now: trust on first use; compare it with the owner's 'sealcam phone shares' output)" : ""}`);
       }
-      if (result.accepted.length === 0 && result.refused.length === 0) out("No shares waiting.");
+      if (result.accepted.length === 0 && result.acceptedClips.length === 0 && result.refused.length === 0) out("No shares waiting.");
       return result.refused.length > 0 ? EXIT.FAILED : EXIT.OK;
     },
   },
@@ -62,10 +84,19 @@ const COMMANDS: Command[] = [
     name: "clips", options: { json: { type: "boolean", help: "JSON only on stdout (one array)" } },
     summary: "list the clips shared with this viewer (each head verified against the pinned account root)",
     run: async (args, { out }) => {
-      const { clips, refused } = await openViewer(args).clips();
-      if (args.flag("json")) out(JSON.stringify([...clips.map((c) => ({ verified: true, ...c })), ...refused.map((r) => ({ verified: false, ...r }))]));
-      else {
-        for (const c of clips) out(`${c.clipId}  ${c.cameraId}  seq ${c.sequence}  ${new Date(c.startTime).toISOString()}  share ${c.shareId}`);
+      const { clips, refused, snapshots } = await openViewer(args).clips();
+      if (args.flag("json")) {
+        out(JSON.stringify([
+          ...clips.map((c) => ({ verified: true, ...c, snapshot: c.snapshot ?? null })), ...snapshots.map((c) => ({ verified: true, ...c })),
+          ...refused.map((r) => ({ verified: false, ...r })),
+        ]));
+      } else {
+        for (const c of clips) {
+          out(`${c.clipId}  ${c.cameraId}  seq ${c.sequence}  ${new Date(c.startTime).toISOString()}  share ${c.shareId}`);
+          if (c.snapshot) out(`  snapshot ${c.snapshot.snapshotId} (verified link)`);
+        }
+        // Snapshots shared without their clip (a snapshot-only share): listed on their own, with the clip they name.
+        for (const c of snapshots) if (!clips.some((x) => x.snapshot?.snapshotId === c.clipId)) out(`${c.clipId}  ${c.cameraId}  ${new Date(c.startTime).toISOString()}  snapshot of ${c.snapshotOf}  share ${c.shareId}`);
         for (const r of refused) out(`${r.clipId}  UNVERIFIED (${printable(r.reason)})`);
       }
       return EXIT.OK;
@@ -82,6 +113,25 @@ const COMMANDS: Command[] = [
       if (!args.string("out") && !args.string("frames")) throw new UsageError("open needs --out F or --frames DIR");
       const r = await openViewer(args).open(args.positionals[0], args.string("out"), args.string("frames"));
       out(`opened clip ${r.clipId} from ${r.cameraId} (share ${r.shareId}): ${r.bytes} bytes, ${r.frames} frames`);
+      return EXIT.OK;
+    },
+  },
+  {
+    name: "live", args: "CAMERA", positionals: { min: 1, max: 1 },
+    options: {
+      frames: { type: "string", arg: "DIR", help: "write each live frame as frame-NNNNN-<capture ms>.jpg into DIR" },
+      seconds: { type: "string", arg: "N", help: "watch for N seconds, then end the session (default 10)" },
+      "stall-ms": { type: "string", arg: "MS", help: "no frame for MS milliseconds ends with E_STALL (default 5000)" },
+    },
+    summary: "watch a camera live with a share that includes live view (end-to-end encrypted; the cloud only relays)",
+    run: async (args, { out }) => {
+      const seconds = args.int("seconds", 1, 24 * 3600) ?? 10;
+      const stallMs = args.int("stall-ms", 500, 600_000);
+      const frames = args.string("frames");
+      const { liveReportLines } = await import("../phone/live");
+      const r = await openViewer(args).live(args.positionals[0], { durationMs: seconds * 1000, framesDir: frames, stallMs });
+      for (const line of liveReportLines(r, "this viewer", frames)) out(line);
+      out(`Watched with share ${r.shareId}.`);
       return EXIT.OK;
     },
   },

@@ -29,9 +29,14 @@ import { writeFileAtomic } from "../cloud/files";
 import { proofMessage } from "../cloud/mailbox";
 import { MAX_HEAD_BYTES } from "../cloud/clip-format";
 import { NodeCrypto } from "../platform/node-crypto";
-import { encodeInvite, fingerprint, openShareEnvelope, parseShareEnvelope, scopeValue } from "../phone/share-envelope";
+import {
+  checkClipShareEnvelope, encodeInvite, fingerprint, givenClipKeyUnwrapper, openClipShareEnvelope, openClipShareKeyEnvelope, openShareEnvelope,
+  parseClipShareEnvelope, parseClipShareToken, parseMailboxEnvelope, parseShareEnvelope, scopeValue,
+} from "../phone/share-envelope";
 import { cameraIdentity, checkClipBinding, verifyClipHead } from "../phone/verify-head";
 import { cloudFetch } from "../phone/client";
+import { liveCamera, liveSocketUrl, runLiveSession, type LiveOptions, type LiveReport } from "../phone/live";
+import { isCameraId } from "../../firmware/core/request-auth";
 
 export interface ViewerShare {
   shareId: string;
@@ -42,15 +47,32 @@ export interface ViewerShare {
   acceptedAt: number;
 }
 
+/** One clip shared with this viewer (PROTOCOL §14.11): its TDSK's address and the verified clip share envelope. */
+export interface ViewerClipShare {
+  shareId: string;
+  accountId: string;
+  clipId: string;
+  headHash: string;
+  notAfter: number;
+  /** Hex SHA-256 of the TDSK's SPKI: where the cloud keeps the share, and the TDSK's key id in the keystore. */
+  address: string;
+  /** The TDSK's SPKI, base64url. */
+  spki: string;
+  /** The clip share envelope, base64url (verified when accepted; verified again on open). */
+  envelope: string;
+  acceptedAt: number;
+}
+
 export interface ViewerState {
   version: 1;
   cloud: string;
   spki: string; // base64url
   account: { accountId: string; rootCertificate: string; rosterVersion: number } | null;
   shares: ViewerShare[];
+  clipShares?: ViewerClipShare[];
 }
 
-interface Keystore { version: 1; kind: "sealcam-viewer-keys"; viewer: string; streams: Record<string, string> }
+interface Keystore { version: 1; kind: "sealcam-viewer-keys"; viewer: string; streams: Record<string, string>; clipShares?: Record<string, string> }
 
 export interface SharedClip {
   clipId: string;
@@ -60,13 +82,18 @@ export interface SharedClip {
   contentType: string;
   /** The share whose key the head lists. */
   shareId: string;
+  /** On a snapshot (FORMAT §3.1): the clip id its signed header names. */
+  snapshotOf?: string;
+  /** On a clip: its snapshot, when a verified snapshot shared with this viewer names it (same camera). */
+  snapshot?: { snapshotId: string; startTime: number };
 }
 
 const MAX_SHARED_CLIP_BYTES = 2 * 1024 * 1024 * 1024;
 
 export class Viewer {
   readonly crypto = new NodeCrypto();
-  constructor(readonly home: string, readonly cloudOverride?: string) {}
+  /** `now`: this viewer's clock (ms since the epoch), which decides when a clip share has ended. */
+  constructor(readonly home: string, readonly cloudOverride?: string, readonly now: () => number = Date.now) {}
 
   get statePath(): string {
     return path.join(this.home, "viewer.json");
@@ -145,19 +172,26 @@ export class Viewer {
     return { invite: encodeInvite(spki), fingerprint: fingerprint(this.crypto, spki) };
   }
 
-  /** One proof-protected request (a fresh challenge each time). */
-  async #request(method: string, pathName: string): Promise<Response> {
-    const state = this.state();
+  /** One proof-protected request (a fresh challenge each time), with this viewer's key or `as` (a TDSK's). */
+  async #request(method: string, pathName: string, as?: { scalarHex: string; spki: string }): Promise<Response> {
+    const headers = await this.#proof(method, pathName, as);
+    return cloudFetch(this.cloud.replace(/\/$/, ""), pathName, { method, headers });
+  }
+
+  /**
+   * The proof of a key for one request (PROTOCOL §14.9): a fresh challenge for the key's address, and the
+   * ECDSA signature over METHOD and `target`. With this viewer's key, or `as` (a TDSK's, or a stream key's).
+   */
+  async #proof(method: string, target: string, as?: { scalarHex: string; spki: string }): Promise<Record<string, string>> {
     const base = this.cloud.replace(/\/$/, "");
-    const to = this.address();
-    const call = (m: string, p: string, headers: Record<string, string> = {}): Promise<Response> => cloudFetch(base, p, { method: m, headers });
-    const { nonce } = (await (await call("GET", `/v1/mailbox/${to}/challenge`)).json()) as { nonce: string };
+    const spki = as ? as.spki : this.state().spki;
+    const to = toHex(this.crypto.sha256(fromBase64Url(spki)));
+    const { nonce } = (await (await cloudFetch(base, `/v1/mailbox/${to}/challenge`, { method: "GET" })).json()) as { nonce: string };
     if (typeof nonce !== "string" || !/^[0-9a-f]{32}$/.test(nonce)) fail("E_FORMAT", "the cloud's challenge is malformed");
-    const keys = this.#keys();
-    const key = this.#import(keys.viewer);
+    const key = this.#import(as ? as.scalarHex : this.#keys().viewer);
     try {
-      const sig = this.crypto.ecdsaP256Sign(key, proofMessage(to, nonce, method, pathName));
-      return await call(method, pathName, { "x-sealcam-viewer-key": state.spki, "x-sealcam-nonce": nonce, "x-sealcam-proof": toBase64Url(sig) });
+      const sig = this.crypto.ecdsaP256Sign(key, proofMessage(to, nonce, method, target));
+      return { "x-sealcam-viewer-key": spki, "x-sealcam-nonce": nonce, "x-sealcam-proof": toBase64Url(sig) };
     } finally {
       this.crypto.p256Destroy(key);
     }
@@ -165,36 +199,36 @@ export class Viewer {
 
   /** For tests and tools: the proof headers for one request (a fresh challenge). */
   async proofHeaders(method: string, pathName: string): Promise<Record<string, string>> {
-    const to = this.address();
-    const res = await fetch(this.cloud.replace(/\/$/, "") + `/v1/mailbox/${to}/challenge`);
-    const { nonce } = (await res.json()) as { nonce: string };
-    const key = this.#import(this.#keys().viewer);
-    try {
-      const sig = this.crypto.ecdsaP256Sign(key, proofMessage(to, nonce, method, pathName));
-      return { "x-sealcam-viewer-key": this.state().spki, "x-sealcam-nonce": nonce, "x-sealcam-proof": toBase64Url(sig) };
-    } finally {
-      this.crypto.p256Destroy(key);
-    }
+    return this.#proof(method, pathName);
   }
+
 
   /**
    * Fetches the mailbox and accepts each envelope that verifies (share-envelope.ts openShareEnvelope; the
    * first pins the account root). Each refused envelope is reported with its code and left in the mailbox;
    * nothing is stored for it. Accepted ones are deleted from the mailbox.
    */
-  async accept(): Promise<{ accepted: ViewerShare[]; refused: { id: string; code: string; message: string }[]; rootFingerprint: string | null; pinnedNow: boolean }> {
+  async accept(): Promise<{ accepted: ViewerShare[]; acceptedClips: ViewerClipShare[]; refused: { id: string; code: string; message: string }[]; rootFingerprint: string | null; pinnedNow: boolean }> {
     const listing = (await (await this.#request("GET", `/v1/mailbox/${this.address()}`)).json()) as { messages?: { id?: unknown; envelope?: unknown }[] };
     if (!Array.isArray(listing.messages)) fail("E_FORMAT", "the cloud's mailbox listing is not a list");
     const accepted: ViewerShare[] = [];
+    const acceptedClips: ViewerClipShare[] = [];
     const refused: { id: string; code: string; message: string }[] = [];
     let pinnedNow = false;
     for (const m of listing.messages) {
       const id = typeof m?.id === "string" && /^[0-9a-f]{32}$/.test(m.id) ? m.id : "(invalid id)";
       try {
         if (typeof m?.envelope !== "string") fail("E_FORMAT", "message has no envelope");
-        const share = this.acceptEnvelope(fromBase64Url(m.envelope));
-        if (share.pinnedNow) pinnedNow = true;
-        accepted.push(share.share);
+        const bytes = fromBase64Url(m.envelope);
+        if (parseMailboxEnvelope(bytes).kind === "clip-key") {
+          const clip = await this.acceptClipShareKey(bytes);
+          if (clip.pinnedNow) pinnedNow = true;
+          acceptedClips.push(clip.share);
+        } else {
+          const share = await this.acceptShare(bytes);
+          if (share.pinnedNow) pinnedNow = true;
+          accepted.push(share.share);
+        }
         if (id !== "(invalid id)") await this.#request("DELETE", `/v1/mailbox/${this.address()}/${id}`).catch(() => undefined);
       } catch (error) {
         if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
@@ -202,11 +236,30 @@ export class Viewer {
       }
     }
     const account = this.state().account;
-    return { accepted, refused, rootFingerprint: account ? fingerprint(this.crypto, fromBase64Url(account.rootCertificate)) : null, pinnedNow };
+    return { accepted, acceptedClips, refused, rootFingerprint: account ? fingerprint(this.crypto, fromBase64Url(account.rootCertificate)) : null, pinnedNow };
   }
 
-  /** Verifies one envelope and stores its stream key (0600). Throws its typed error; stores nothing then. */
-  acceptEnvelope(bytes: Uint8Array): { share: ViewerShare; pinnedNow: boolean } {
+  /**
+   * Accepts a share envelope only if the sharing account's current roster (fetched through the proof route,
+   * verified against the envelope's root and never older than the newest seen) still lists its stream key:
+   * a revoked share's envelope, replayed, is E_SHARE_REVOKED and nothing is stored.
+   */
+  async acceptShare(bytes: Uint8Array): Promise<{ share: ViewerShare; pinnedNow: boolean }> {
+    const envelope = parseShareEnvelope(bytes);
+    this.#checkPinned(envelope.root, envelope.facts.accountId);
+    const listing = (await (await this.#request("GET", `/v1/shared/${this.address()}/accounts`)).json()) as { accounts?: { accountId?: unknown; roster?: unknown }[] };
+    const account = Array.isArray(listing.accounts) ? listing.accounts.find((a) => a?.accountId === envelope.facts.accountId) : undefined;
+    if (!account || typeof account.roster !== "string") fail("E_SHARE_REVOKED", "the cloud serves no current roster of the sharing account for this viewer: the share is not (or no longer) active; nothing was accepted");
+    const pinned = this.state().account;
+    const roster = verifyRoster(this.crypto, fromBase64Url(account.roster), envelope.root, { minVersion: pinned ? pinned.rosterVersion : 1, accountId: envelope.facts.accountId });
+    return this.acceptEnvelope(bytes, new Set(roster.streamKeys.map((k) => toHex(k.keyId))));
+  }
+
+  /**
+   * Verifies one envelope and stores its stream key (0600); with `rosterKeyIds` (the current roster's stream
+   * keys), a key not listed is E_SHARE_REVOKED. Throws its typed error; stores nothing then.
+   */
+  acceptEnvelope(bytes: Uint8Array, rosterKeyIds?: Set<string>): { share: ViewerShare; pinnedNow: boolean } {
     const state = this.state();
     const envelope = parseShareEnvelope(bytes);
     if (state.account) {
@@ -225,6 +278,10 @@ export class Viewer {
     const keyId = toHex(this.crypto.sha256(opened.stream.spki));
     const scalar = this.crypto.p256Export(opened.key);
     this.crypto.p256Destroy(opened.key);
+    if (rosterKeyIds && !rosterKeyIds.has(keyId)) {
+      wipe(scalar);
+      fail("E_SHARE_REVOKED", `share ${envelope.facts.shareId} was revoked: the account's current roster no longer lists its key; nothing was accepted`);
+    }
     const existing = state.shares.find((s) => s.shareId === envelope.facts.shareId && s.accountId === envelope.facts.accountId);
     const share: ViewerShare = existing ?? {
       shareId: envelope.facts.shareId, accountId: envelope.facts.accountId, streamCertificate: toBase64Url(envelope.facts.streamCertificate),
@@ -239,6 +296,130 @@ export class Viewer {
       shares: existing ? state.shares : [...state.shares, share],
     });
     return { share, pinnedNow };
+  }
+
+  /**
+   * Accepts a clip share token (`sealcam-share:1:...`, the TDSK private key; PROTOCOL §14.11): fetches the clip
+   * share envelope from the TDSK's address with a proof of that key, verifies it (#acceptClipShare) and keeps
+   * the TDSK (0600). Throws its typed error; stores nothing then.
+   */
+  async acceptToken(token: string): Promise<{ share: ViewerClipShare; pinnedNow: boolean }> {
+    const scalar = parseClipShareToken(token);
+    let spki: Uint8Array;
+    try {
+      const key = this.crypto.p256Import(scalar);
+      spki = spkiFromP256(this.crypto.p256PublicKey(key));
+      this.crypto.p256Destroy(key);
+    } catch {
+      wipe(scalar);
+      return fail("E_FORMAT", "clip share token: not a P-256 private key");
+    }
+    const scalarHex = toHex(scalar);
+    wipe(scalar);
+    return this.#acceptClipShare(scalarHex, spki);
+  }
+
+  /** Accepts a clip share key envelope from the mailbox (a TDSK delivered to this viewer), then its clip share. */
+  async acceptClipShareKey(bytes: Uint8Array): Promise<{ share: ViewerClipShare; pinnedNow: boolean }> {
+    const message = parseMailboxEnvelope(bytes);
+    if (message.kind !== "clip-key") return fail("E_FORMAT", "not a clip share key envelope");
+    this.#checkPinned(message.envelope.root, message.envelope.facts.accountId);
+    const viewerKey = this.#import(this.#keys().viewer);
+    let tdsk: P256PrivateKey;
+    try {
+      tdsk = openClipShareKeyEnvelope(this.crypto, message.envelope, this.address(), viewerKey);
+    } finally {
+      this.crypto.p256Destroy(viewerKey);
+    }
+    const scalar = this.crypto.p256Export(tdsk);
+    this.crypto.p256Destroy(tdsk);
+    const scalarHex = toHex(scalar);
+    wipe(scalar);
+    return this.#acceptClipShare(scalarHex, message.envelope.facts.key);
+  }
+
+  #checkPinned(root: Uint8Array, accountId: string): void {
+    const account = this.state().account;
+    if (account && (!constantTimeEqual(root, fromBase64Url(account.rootCertificate)) || accountId !== account.accountId)) {
+      fail("E_FOREIGN_ACCOUNT", `this share is signed by another account (${accountId.slice(0, 40)}) than the one this viewer pinned (${account.accountId}); it was not accepted`);
+    }
+  }
+
+  async #acceptClipShare(scalarHex: string, spki: Uint8Array): Promise<{ share: ViewerClipShare; pinnedNow: boolean }> {
+    const address = toHex(this.crypto.sha256(spki));
+    const as = { scalarHex, spki: toBase64Url(spki) };
+    const reply = (await (await this.#request("GET", `/v1/clip-shares/${address}`, as)).json()) as { envelope?: unknown };
+    if (typeof reply.envelope !== "string" || !/^[A-Za-z0-9_-]+$/.test(reply.envelope)) fail("E_FORMAT", "the cloud's clip share is malformed");
+    const bytes = fromBase64Url(reply.envelope);
+    const envelope = parseClipShareEnvelope(bytes);
+    this.#checkPinned(envelope.root, envelope.facts.accountId);
+    if (!constantTimeEqual(envelope.facts.key, spki)) fail("E_MISADDRESSED", "the cloud served a clip share sealed to another key; it was not accepted");
+    checkClipShareEnvelope(this.crypto, envelope);
+    if (this.now() >= envelope.facts.notAfter) fail("E_SHARE_EXPIRED", `this clip share ended at ${new Date(envelope.facts.notAfter).toISOString()}; ask the owner for a new one`);
+    const state = this.state();
+    const keys = this.#keys();
+    const f = envelope.facts;
+    const share: ViewerClipShare = {
+      shareId: f.shareId, accountId: f.accountId, clipId: f.clipId, headHash: f.headHash, notAfter: f.notAfter, address, spki: toBase64Url(spki),
+      envelope: reply.envelope, acceptedAt: Date.now(),
+    };
+    this.#saveKeys({ ...keys, clipShares: { ...(keys.clipShares ?? {}), [address]: scalarHex } });
+    const pinnedNow = state.account === null;
+    this.#save({
+      ...state,
+      account: state.account ?? { accountId: f.accountId, rootCertificate: toBase64Url(envelope.root), rosterVersion: 0 },
+      clipShares: [...(state.clipShares ?? []).filter((c) => c.address !== address), share],
+    });
+    return { share, pinnedNow };
+  }
+
+  /**
+   * Opens a clip shared on its own (a clip share): the clip and the account's camera certificates fetched with a
+   * proof of the TDSK, the head verified against the pinned root and bound to the id, then the envelope opened
+   * for exactly this clip id and head hash (E_MISADDRESSED) before its notAfter (E_SHARE_EXPIRED), and the clip
+   * opened with the firmware's opener (the key must match the signed commitment; every segment, the footer).
+   */
+  async #openClipShare(share: ViewerClipShare, file: string | null): Promise<{ plaintext: Uint8Array; clipId: string; cameraId: string; contentType: string }> {
+    const keys = this.#keys();
+    const scalarHex = keys.clipShares?.[share.address] ?? fail("E_STATE", `the key of clip share ${share.shareId} is missing from the keystore`);
+    const as = { scalarHex, spki: share.spki };
+    if (this.now() >= share.notAfter) fail("E_SHARE_EXPIRED", `clip share ${share.shareId} ended at ${new Date(share.notAfter).toISOString()}; ask the owner for a new one`);
+    const state = this.state();
+    const root = parseCertificate(fromBase64Url(state.account!.rootCertificate));
+    const listing = (await (await this.#request("GET", `/v1/shared/${share.address}/accounts`, as)).json()) as { accounts?: { accountId?: unknown; cameraCertificates?: unknown }[] };
+    const account = Array.isArray(listing.accounts) ? listing.accounts.find((a) => a?.accountId === share.accountId) : undefined;
+    // The cloud lists the account for a clip share only while the share is stored and has not ended.
+    if (!account || !Array.isArray(account.cameraCertificates)) fail("E_SHARE_REVOKED", `the cloud no longer serves clip share ${share.shareId}: the owner withdrew it`);
+    const cameraCertificates = (account.cameraCertificates as unknown[]).filter((c): c is string => typeof c === "string").map((certificate) => ({ certificate }));
+    let sealed: Uint8Array;
+    if (file) sealed = new Uint8Array(fs.readFileSync(file));
+    else {
+      const res = await this.#request("GET", `/v1/shared/${share.address}/clips/${share.clipId}`, as);
+      const declared = Number(res.headers.get("content-length") ?? "0");
+      if (declared > MAX_SHARED_CLIP_BYTES) fail("E_LIMIT", "the clip is larger than this viewer accepts");
+      sealed = new Uint8Array(await res.arrayBuffer());
+    }
+    const head = parseClipHead(sealed);
+    const headBytes = sealed.subarray(0, head.headLength);
+    const verified = verifyClipHead(this.crypto, headBytes, root, cameraCertificates);
+    const tdsk = this.#import(scalarHex);
+    let clipKey: Uint8Array;
+    try {
+      clipKey = openClipShareEnvelope(this.crypto, parseClipShareEnvelope(fromBase64Url(share.envelope)), tdsk, { clipId: verified.clipId, headHash: toHex(this.crypto.sha256(headBytes)) }, this.now());
+    } finally {
+      this.crypto.p256Destroy(tdsk);
+    }
+    try {
+      const opener = new ClipOpener({
+        crypto: this.crypto, unwrappers: [givenClipKeyUnwrapper(verified.header.recipients, clipKey)],
+        camera: (header) => cameraIdentity(this.crypto, header, root, cameraCertificates),
+      });
+      const parts = opener.push(sealed).map((p) => Uint8Array.from(p));
+      const last = opener.end();
+      return { plaintext: Buffer.concat([...parts, last.plaintext]), clipId: verified.clipId, cameraId: verified.cameraId, contentType: verified.contentType };
+    } finally {
+      wipe(clipKey);
+    }
   }
 
   /** The sharing account as the cloud serves it: its current roster verified against the pinned root, camera certificates. */
@@ -257,14 +438,15 @@ export class Viewer {
   }
 
   /** The clips the cloud says are shared with this viewer, each verified by its signed head (camera cert chains to the pinned root). */
-  async clips(): Promise<{ clips: SharedClip[]; refused: { clipId: string; reason: string }[] }> {
+  async clips(): Promise<{ clips: SharedClip[]; refused: { clipId: string; reason: string }[]; snapshots: SharedClip[] }> {
     const state = this.state();
-    if (!state.account) return { clips: [], refused: [] };
+    if (!state.account) return { clips: [], refused: [], snapshots: [] };
     const root = parseCertificate(fromBase64Url(state.account.rootCertificate));
     const { cameraCertificates } = await this.#account();
     const listing = (await (await this.#request("GET", `/v1/shared/${this.address()}/clips`)).json()) as { clips?: { clipId?: unknown }[] };
     if (!Array.isArray(listing.clips)) fail("E_FORMAT", "the cloud's shared clip list is not a list");
     const clips: SharedClip[] = [];
+    const snapshots: SharedClip[] = [];
     const refused: { clipId: string; reason: string }[] = [];
     const mine = new Map(state.shares.map((s) => [s.keyId, s]));
     for (const item of listing.clips) {
@@ -281,13 +463,20 @@ export class Viewer {
         checkClipBinding(head.header, { clipId });
         const entry = head.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
         if (!entry) fail("E_NO_RECIPIENT", "the clip is not wrapped to any stream key this viewer holds");
-        clips.push({ clipId, cameraId: head.cameraId, sequence: head.sequence, startTime: head.startTime, contentType: head.contentType, shareId: mine.get(toHex(entry.kid))!.shareId });
+        const item: SharedClip = { clipId, cameraId: head.cameraId, sequence: head.sequence, startTime: head.startTime, contentType: head.contentType, shareId: mine.get(toHex(entry.kid))!.shareId };
+        if (head.header.snapshotOf) snapshots.push({ ...item, snapshotOf: toHex(head.header.snapshotOf) });
+        else clips.push(item);
       } catch (error) {
         if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
         refused.push({ clipId, reason: `${error.code}: ${error.message}` });
       }
     }
-    return { clips, refused };
+    // Pairing from verified heads only: the snapshot's signed `of` names the clip, both from the same camera.
+    for (const c of clips) {
+      const snap = snapshots.find((x) => x.snapshotOf === c.clipId && x.cameraId === c.cameraId);
+      if (snap) c.snapshot = { snapshotId: snap.clipId, startTime: snap.startTime };
+    }
+    return { clips, refused, snapshots };
   }
 
   /**
@@ -296,18 +485,18 @@ export class Viewer {
    * outside the key's window; else E_SHARE_REVOKED when a held key's scope covers the clip entirely but the
    * account's current roster (verified) no longer lists that key; else E_NO_RECIPIENT.
    */
-  #whyNot(cameraId: string, startTime: number, rosterKeyIds: Set<string> | null): never {
+  #whyNot(cameraId: string, startTime: number, rosterKeyIds: Set<string> | null, stream: "video" | "snapshot" = "video"): never {
     const shares = this.state().shares;
     for (const s of shares) {
-      const covers = scopeCovers(s.scope, { cameraId, stream: "video", captureTime: startTime });
-      const coversWhere = scopeCovers({ ...s.scope, notBefore: 0, notAfter: null }, { cameraId, stream: "video", captureTime: startTime });
+      const covers = scopeCovers(s.scope, { cameraId, stream, captureTime: startTime });
+      const coversWhere = scopeCovers({ ...s.scope, notBefore: 0, notAfter: null }, { cameraId, stream, captureTime: startTime });
       if (coversWhere && !covers && startTime >= s.scope.notBefore && s.scope.notAfter !== null) {
         fail("E_SHARE_EXPIRED", `share ${s.shareId} ended at ${new Date(s.scope.notAfter).toISOString()}; this clip was captured at ${new Date(startTime).toISOString()}, after it`);
       }
     }
     if (rosterKeyIds) {
       for (const s of shares) {
-        if (scopeCovers(s.scope, { cameraId, stream: "video", captureTime: startTime }) && !rosterKeyIds.has(s.keyId)) {
+        if (scopeCovers(s.scope, { cameraId, stream, captureTime: startTime }) && !rosterKeyIds.has(s.keyId)) {
           fail("E_SHARE_REVOKED", `share ${s.shareId} was revoked (the account's current roster no longer lists its key): clips sealed after the camera learned of it are not shared with you`);
         }
       }
@@ -326,6 +515,16 @@ export class Viewer {
     if (!out && !framesDir) fail("E_ARGUMENT", "open needs somewhere to write: --out FILE or --frames DIR");
     const state = this.state();
     if (!state.account) fail("E_STATE", "this viewer has accepted no share yet: run 'sealcam viewer accept'");
+    // A clip shared on its own: by its id, or a sealed file whose head names its id.
+    const isFile = fs.existsSync(clip);
+    const clipIdAsked = isFile ? toHex(parseClipHead(new Uint8Array(fs.readFileSync(clip))).header.clipId) : clip;
+    const clipShare = (state.clipShares ?? []).find((c) => c.clipId === clipIdAsked);
+    if (clipShare) {
+      const opened = await this.#openClipShare(clipShare, isFile ? clip : null);
+      const frames = this.#write(opened.plaintext, opened.contentType, out, framesDir);
+      return { clipId: opened.clipId, cameraId: opened.cameraId, bytes: opened.plaintext.length, frames, shareId: clipShare.shareId };
+    }
+    if (state.shares.length === 0) fail("E_NO_RECIPIENT", "this clip is not shared with this viewer: it holds no stream key and no clip share for it");
     const root = parseCertificate(fromBase64Url(state.account.rootCertificate));
     const account = await this.#account();
     let sealed: Uint8Array;
@@ -353,9 +552,11 @@ export class Viewer {
     if (!fs.existsSync(clip)) checkClipBinding(verified.header, { clipId: clip });
     const mine = new Map(state.shares.map((s) => [s.keyId, s]));
     const entry = verified.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
-    if (!entry) this.#whyNot(verified.cameraId, verified.startTime, account.rosterKeyIds);
+    // A snapshot (signed `of`) is the `snapshot` stream; anything else a clip of the `video` stream.
+    const stream = verified.header.snapshotOf ? "snapshot" : "video";
+    if (!entry) this.#whyNot(verified.cameraId, verified.startTime, account.rosterKeyIds, stream);
     const share = mine.get(toHex(entry.kid))!;
-    if (!scopeCovers(share.scope, { cameraId: verified.cameraId, stream: "video", captureTime: verified.startTime })) {
+    if (!scopeCovers(share.scope, { cameraId: verified.cameraId, stream, captureTime: verified.startTime })) {
       fail("E_SHARE_EXPIRED", `clip captured at ${new Date(verified.startTime).toISOString()} is outside share ${share.shareId}'s window; not opened`);
     }
     const keys = this.#keys();
@@ -372,8 +573,14 @@ export class Viewer {
     } finally {
       this.crypto.p256Destroy(streamKey);
     }
+    const frames = this.#write(plaintext, verified.contentType, out, framesDir);
+    return { clipId: verified.clipId, cameraId: verified.cameraId, bytes: plaintext.length, frames, shareId: share.shareId };
+  }
+
+  /** Writes verified plaintext: frames (JPEG) to `framesDir`, the bytes to `out` (via a temporary name). */
+  #write(plaintext: Uint8Array, contentType: string, out: string | undefined, framesDir: string | undefined): number {
     let frames = 0;
-    if (framesDir && verified.contentType === CONTENT_TYPE_FRAMES) {
+    if (framesDir && contentType === CONTENT_TYPE_FRAMES) {
       fs.mkdirSync(framesDir, { recursive: true });
       const reader = new FrameReader();
       for (const frame of reader.push(plaintext)) {
@@ -387,7 +594,57 @@ export class Viewer {
       fs.writeFileSync(partial, plaintext, { mode: 0o600, flag: "wx" });
       fs.renameSync(partial, path.resolve(out));
     }
-    return { clipId: verified.clipId, cameraId: verified.cameraId, bytes: plaintext.length, frames, shareId: share.shareId };
+    return frames;
+  }
+
+  /**
+   * Watches a camera live with a stream key whose certified scope covers stream `live`, this camera and now
+   * (PROTOCOL §13.6): the socket is opened with a proof of that key (the cloud admits it only while the
+   * account's current roster lists it so), and the camera's head is verified and opened exactly as a phone
+   * does (runLiveSession, host-tools/phone/live.ts) with streamKeyUnwrapper. Several such shares: the newest
+   * first, the next one when the cloud says the first was revoked or ended.
+   */
+  async live(cameraId: string, options: LiveOptions = {}): Promise<LiveReport & { shareId: string }> {
+    if (!isCameraId(cameraId)) fail("E_ARGUMENT", "CAMERA must be a camera id (the camera names 'sealcam viewer clips' lists)");
+    const state = this.state();
+    if (!state.account) fail("E_STATE", "this viewer has accepted no share yet: run 'sealcam viewer accept'");
+    const t = this.now();
+    const query = { cameraId, stream: "live" as const, captureTime: t };
+    const forCamera = state.shares.filter((s) => scopeCovers({ ...s.scope, notBefore: 0, notAfter: null }, query)).sort((a, b) => b.acceptedAt - a.acceptedAt);
+    if (forCamera.length === 0) fail("E_NO_RECIPIENT", `none of this viewer's shares includes live view of camera ${cameraId}: ask the owner for one ('sealcam phone share --stream live')`);
+    const usable = forCamera.filter((s) => scopeCovers(s.scope, query));
+    if (usable.length === 0) {
+      const ended = forCamera.find((s) => s.scope.notAfter !== null && t >= s.scope.notAfter);
+      if (ended) fail("E_SHARE_EXPIRED", `share ${ended.shareId} ended at ${new Date(ended.scope.notAfter!).toISOString()}; ask the owner for a new one`);
+      fail("E_NO_RECIPIENT", `live view of camera ${cameraId} in share ${forCamera[0].shareId} starts at ${new Date(forCamera[0].scope.notBefore).toISOString()}`);
+    }
+    const root = parseCertificate(fromBase64Url(state.account.rootCertificate));
+    const account = await this.#account();
+    const keys = this.#keys();
+    let last: unknown;
+    for (const share of usable) {
+      const scalarHex = keys.streams[share.keyId] ?? fail("E_STATE", `the key of share ${share.shareId} is missing from the keystore`);
+      const spki = parseCertificate(fromBase64Url(share.streamCertificate)).spki;
+      const challenge = this.crypto.randomBytes(16);
+      const url = liveSocketUrl(options.cloudUrl ?? this.cloud, cameraId, challenge);
+      const target = `/v1/live/${cameraId}?challenge=${toBase64Url(challenge)}`;
+      const headers = await this.#proof("GET", target, { scalarHex, spki: toBase64Url(spki) });
+      const streamKey = this.#import(scalarHex);
+      try {
+        const report = await runLiveSession({
+          crypto: this.crypto, cameraId, challenge, url, headers,
+          camera: (header) => liveCamera(this.crypto, header, cameraId, root, account.cameraCertificates),
+          unwrappers: [streamKeyUnwrapper(this.crypto, fromHex(share.keyId), streamKey)],
+        }, options);
+        return { ...report, shareId: share.shareId };
+      } catch (error) {
+        last = error;
+        if (!(error instanceof SealcamError) || (error.code !== "E_SHARE_REVOKED" && error.code !== "E_SHARE_EXPIRED")) throw error;
+      } finally {
+        this.crypto.p256Destroy(streamKey);
+      }
+    }
+    throw last;
   }
 
   /** Accepted shares with their scope (public facts) for `viewer shares`-like listings. */

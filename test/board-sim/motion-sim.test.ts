@@ -31,4 +31,18 @@ test("sealcam sim: two walks through the room, two clips started by motion, with
   for (const s of starts) expect(Number(s.f?.preRoll)).toBeGreaterThanOrEqual(4);
   expect(lines.join("\n")).toMatch(/recording\s+on motion \(scene motion:5\/2\/1, 2 motion events\)/);
   expect(lines.join("\n")).toContain("ciphertext only");
+
+  // Sharing after clip 1 (PROTOCOL §14): the viewer opens clip 2 and not clip 1; the cloud's timeline has clip
+  // 2's snapshot and not clip 1's; no clip's video is wrapped to the cloud's key.
+  const cells = report.sharing!.rows.map((r) => [r.clip, r.viewerVideo, r.viewerSnapshot, r.cloudSnapshot, r.cloudVideo]);
+  expect(cells).toEqual([
+    [1, "E_NO_RECIPIENT", "not listed", "not-in-scope", "not a recipient"],
+    [2, "opened", "opened", "opened", "not a recipient"],
+  ]);
+  const viewerFrames = fs.readdirSync(path.join(out, "viewer", "clip-2")).filter((f) => f.startsWith("frame-"));
+  expect(viewerFrames).toEqual(fs.readdirSync(report.clips[1].openedByA).filter((f) => f.startsWith("frame-")));
+  expect(viewerFrames.length).toBe(report.clips[1].frames);
+  const served = fs.readFileSync(path.join(out, "timeline", "clip-2.jpg"));
+  expect([served[0], served[1], served[served.length - 2], served[served.length - 1]]).toEqual([0xff, 0xd8, 0xff, 0xd9]);
+  expect(lines.join("\n")).toMatch(/who opened what/);
 });

@@ -363,7 +363,10 @@ describe("log, console and config", () => {
       firmwareVersion: "0.1.0", sensor: { width: 800, height: 600, quality: 10, framesPerSecond: 5 },
       // The board records on motion by default, looking at one frame a second (docs/CAMERA.md, "Motion").
       motion: expect.objectContaining({ enabled: true, schedule: "", utcOffsetMinutes: 0, detectIntervalMs: 1000 }),
+      // And seals a snapshot per clip (FORMAT §3.1) unless told not to.
+      snapshot: { enabled: true, width: 160, height: 120, quality: 20 },
     });
+    expect(cameraAppConfig(readBoardConfig({ snapshots: "false" })).snapshot).toMatchObject({ enabled: false });
     const quiet = readBoardConfig({ motion: "false", motionSchedule: "22:00-06:30", utcOffsetMinutes: 60, pirPin: 4 });
     expect(quiet).toMatchObject({ motion: false, motionSchedule: "22:00-06:30", utcOffsetMinutes: 60, pirPin: 4 });
     expect(cameraAppConfig(quiet).motion).toMatchObject({ enabled: false, schedule: "22:00-06:30", utcOffsetMinutes: 60 });

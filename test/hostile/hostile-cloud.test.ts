@@ -29,7 +29,7 @@ import { startCloud, type CloudServer } from "../../host-tools/cloud/server";
 import { createAccountSigningKey, issueCameraCertificate, issueLeafCertificate, signPss, type AccountSigningKey } from "../../host-tools/phone/certs";
 import { Phone, signRoster } from "../../host-tools/phone/phone";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
-import { HostileCloud, rewriteJson, type Lie } from "./hostile-cloud";
+import { HostileCloud, rewriteJson, type Lie } from "../helpers/hostile-cloud";
 
 const crypto = new NodeCrypto();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-hostile-"));

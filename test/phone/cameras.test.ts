@@ -66,7 +66,7 @@ test("a camera certificate from another root (or naming another camera) is shown
   const stranger = await createAccountSigningKey("someone-else");
   const foreign = await issueCameraCertificate(buildCsr(crypto, crypto.p256Generate(), "cam-front"), stranger);
   const otherName = await world.phone.issueCameraCertificate(buildCsr(crypto, crypto.p256Generate(), "cam-elsewhere"));
-  hostile.rewrite = async (method, url, forward) => {
+  hostile.lie = async ({ method, url }, forward) => {
     if (method !== "GET" || url !== "/v1/account") return undefined;
     const account = JSON.parse((await forward()).body.toString()) as { cameras: { cameraId: string; certificate: string }[] };
     for (const c of account.cameras) c.certificate = toBase64Url(c.cameraId === "cam-front" ? foreign.certificateDer : otherName.certificateDer);
@@ -79,6 +79,6 @@ test("a camera certificate from another root (or naming another camera) is shown
     const text = await cli(["cameras"]);
     expect(text.stdout).toContain("cam-front  CERTIFICATE NOT VERIFIED (E_CERT: ");
   } finally {
-    hostile.rewrite = undefined;
+    hostile.lie = undefined;
   }
 });

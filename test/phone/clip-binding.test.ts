@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  hostile.rewrite = undefined;
+  hostile.lie = undefined;
 });
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -72,7 +72,7 @@ test("GET /v1/clips/:id/head: the signed head of complete clips and uploads in p
 });
 
 test("a genuine clip served under another clip's id is refused (E_FORMAT names both); nothing is written", async () => {
-  hostile.rewrite = async (method, url) => (method === "GET" && url === `/v1/clips/${a.clipId}` ? { body: c.sealed } : undefined);
+  hostile.lie = async ({ method, url }) => (method === "GET" && url === `/v1/clips/${a.clipId}` ? { body: c.sealed } : undefined);
   const phone = phoneVia(world.phone, hostile.url);
   const outDir = path.join(world.dir, "swap-out");
   const out = path.join(outDir, "clip.bin");
@@ -85,7 +85,7 @@ test("a genuine clip served under another clip's id is refused (E_FORMAT names b
   expect(fs.readdirSync(world.phone.home).filter((f) => f.startsWith("open-"))).toEqual([]);
 
   // Another camera's clip under that id: the same refusal.
-  hostile.rewrite = async (method, url) => (method === "GET" && url === `/v1/clips/${a.clipId}` ? { body: b.sealed } : undefined);
+  hostile.lie = async ({ method, url }) => (method === "GET" && url === `/v1/clips/${a.clipId}` ? { body: b.sealed } : undefined);
   await expect(phone.open(a.clipId, out)).rejects.toMatchObject({ code: "E_FORMAT", message: expect.stringContaining(`is clip ${b.clipId}`) });
   expect(listFiles(outDir)).toEqual([]);
 
@@ -127,7 +127,7 @@ test("the clip list shows only what verified heads say; lies and bad heads are U
   const badCert = Uint8Array.from(b.head);
   badCert[certAt] = badCert[certAt] === 0x41 ? 0x42 : 0x41;
   const fakeId = "ab".repeat(16);
-  hostile.rewrite = async (method, url, forward) => {
+  hostile.lie = async ({ method, url }, forward) => {
     if (method !== "GET") return undefined;
     if (url === "/v1/clips") {
       const real = JSON.parse((await forward()).body.toString()) as { clips: Record<string, unknown>[] };
@@ -170,7 +170,7 @@ test("the clip list shows only what verified heads say; lies and bad heads are U
   const json = JSON.parse(jsonOut.stdout) as Record<string, unknown>[];
   expect(json.find((x) => x.clipId === a.clipId)).toEqual({
     verified: true, clipId: a.clipId, cameraId: "cam-front", sequence: a.sequence, startTime: a.startTime, contentType: CONTENT_TYPE_FRAMES,
-    segmentSize: 4096, rosterVersion: 1, uploadComplete: true,
+    segmentSize: 4096, rosterVersion: 1, uploadComplete: true, snapshot: null,
   });
   for (const x of json.filter((y) => y.verified === false)) expect(Object.keys(x).sort()).toEqual(["clipId", "reason", "verified"]);
 });

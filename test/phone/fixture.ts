@@ -5,10 +5,8 @@
  * reply (the attacker the phone must not believe).
  */
 import * as fs from "node:fs";
-import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { AddressInfo } from "node:net";
 import { toBase64Url, toHex } from "../../firmware/core/bytes";
 import { ClipSealer, encodeFrame, CONTENT_TYPE_FRAMES } from "../../firmware/core/clip";
 import { buildCsr } from "../../firmware/core/csr";
@@ -102,71 +100,8 @@ export class World {
   }
 }
 
-/** What a rewrite hook returns: a full reply, or undefined to forward the request to the real cloud. */
-export interface FakeReply {
-  status?: number;
-  headers?: Record<string, string | number>;
-  body?: Uint8Array | string;
-}
-
-/**
- * A cloud double in front of the real one. `rewrite(method, url, forward)` may answer itself, or call
- * `forward()` to get the real cloud's reply (status, headers, body) and return a changed copy.
- */
-export class HostileCloud {
-  rewrite: ((method: string, url: string, forward: () => Promise<{ status: number; body: Buffer }>) => Promise<FakeReply | undefined>) | undefined;
-  /** Raw handler for replies that are not one buffer (e.g. an endless stream). */
-  raw: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
-  requests: string[] = [];
-  url = "";
-  private server: http.Server | undefined;
-
-  constructor(private readonly target: string) {}
-
-  async start(): Promise<void> {
-    const target = new URL(this.target);
-    const forward = (req: http.IncomingMessage, body: Buffer) => new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on("error", reject);
-      });
-      up.on("error", reject);
-      up.end(body);
-    });
-    this.server = http.createServer((req, res) => {
-      this.requests.push(`${req.method} ${req.url}`);
-      if (this.raw?.(req, res)) return;
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        const body = Buffer.concat(chunks);
-        void (async () => {
-          let real: Awaited<ReturnType<typeof forward>> | undefined;
-          const getReal = async () => (real ??= await forward(req, body));
-          const fake = this.rewrite ? await this.rewrite(req.method ?? "GET", req.url ?? "/", getReal) : undefined;
-          if (fake) {
-            const bytes = typeof fake.body === "string" ? Buffer.from(fake.body) : Buffer.from(fake.body ?? new Uint8Array(0));
-            res.writeHead(fake.status ?? 200, { "content-length": bytes.length, ...(fake.headers ?? {}) }).end(bytes);
-            return;
-          }
-          const r = await getReal();
-          const headers = { ...r.headers };
-          delete headers["transfer-encoding"];
-          res.writeHead(r.status, { ...headers, "content-length": r.body.length }).end(r.body);
-        })().catch(() => res.destroy());
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
+/** The lying cloud double (one for every suite). */
+export { HostileCloud } from "../helpers/hostile-cloud";
 
 /** A phone object for the same home but talking to another URL (e.g. through the hostile cloud). */
 export function phoneVia(phone: Phone, url: string, maxClipBytes?: number): Phone {

@@ -73,7 +73,7 @@ test(`the account holds ${ROSTER_MAX_PHONES} phones: recovering a 16th refuses b
 test("a cloud that shows an older, shorter roster first still meets the limit on the verified current roster", async () => {
   const home = path.join(world.dir, "phone-16b");
   let served = 0;
-  hostile.rewrite = async (method, url) => {
+  hostile.lie = async ({ method, url }) => {
     if (method === "GET" && url === "/v1/e2ee/roster" && served++ === 0) return { headers: { "content-type": "application/json" }, body: JSON.stringify({ version: ROSTER_MAX_PHONES - 1, roster: toBase64Url(olderRoster) }) };
     return undefined;
   };
@@ -81,7 +81,7 @@ test("a cloud that shows an older, shorter roster first still meets the limit on
     hostile.requests = [];
     await expect(new Phone({ home, cloud: hostile.url }).recover(creds, world.passphrase, "sixteenth")).rejects.toMatchObject({ code: "E_LIMIT", message: MESSAGE });
   } finally {
-    hostile.rewrite = undefined;
+    hostile.lie = undefined;
   }
   expect(hostile.requests.filter((r) => r.startsWith("POST /v1/e2ee/phones"))).toEqual([]);
   expect(fs.existsSync(path.join(home, "keystore.json"))).toBe(false);

@@ -99,7 +99,7 @@ test("a prefix resolves against verified clips only; the signed id must then be 
   try {
     const phone = phoneVia(world.phone, hostile.url);
     // The cloud lists twin B's head as unverifiable (a flipped signature byte): only twin A is a candidate.
-    hostile.rewrite = async (method, url, forward) => {
+    hostile.lie = async ({ method, url }, forward) => {
       if (method === "GET" && url === `/v1/clips/${twinB.clipId}/head`) {
         const real = await forward();
         const body = Buffer.from(real.body);
@@ -110,7 +110,7 @@ test("a prefix resolves against verified clips only; the signed id must then be 
     };
     expect((await phone.open(twinA.clipId.slice(0, 8), path.join(out, "v.bin"))).clipId).toBe(twinA.clipId);
     // The cloud serves another genuine clip of the account under the resolved id: E_FORMAT, nothing written.
-    hostile.rewrite = async (method, url) => {
+    hostile.lie = async ({ method, url }) => {
       if (method === "GET" && url === `/v1/clips/${other.clipId}`) {
         const res = await fetch(`${world.cloud.url}/v1/clips/${twinA.clipId}`, { headers: { authorization: `Bearer ${world.phone.state().token}` } });
         return { status: 200, body: new Uint8Array(await res.arrayBuffer()) };

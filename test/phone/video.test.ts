@@ -80,7 +80,7 @@ test("a tampered clip writes no video (and no plaintext, no frames)", async () =
   const hostile = new HostileCloud(world.cloud.url);
   await hostile.start();
   try {
-    hostile.rewrite = async (method, url, forward) => {
+    hostile.lie = async ({ method, url }, forward) => {
       if (method !== "GET" || url !== `/v1/clips/${clip.clipId}`) return undefined;
       const real = await forward();
       const body = Buffer.from(real.body);

@@ -17,6 +17,7 @@ import { ClipSealer, type RecipientKey } from "../../firmware/core/clip/sealer";
 import { ALG_HPKE_P256 } from "../../firmware/core/clip/constants";
 import { generateRosterVectors } from "./roster-vectors";
 import { generateLiveVectors } from "./live-vectors";
+import { generateShareVectors } from "./share-vectors";
 import { parseClipHead } from "../../firmware/core/clip/head";
 import { encodeHeader } from "../../firmware/core/clip/header";
 import { FOOTER_LENGTH } from "../../firmware/core/clip/constants";
@@ -250,3 +251,4 @@ for (const vector of vectors) fs.writeFileSync(path.join(OUT, `${vector.name}.js
 process.stdout.write(`wrote ${vectors.length} vectors to ${path.relative(process.cwd(), OUT)}\n`);
 void generateRosterVectors(path.join(process.cwd(), "test", "vectors", "roster-v1")).then((message) => process.stdout.write(`${message}\n`));
 process.stdout.write(`${generateLiveVectors(path.join(process.cwd(), "test", "vectors", "live-v1"))}\n`);
+void generateShareVectors(path.join(process.cwd(), "test", "vectors", "share-v1")).then((message) => process.stdout.write(`${message}\n`));

@@ -58,7 +58,7 @@ beforeAll(async () => {
   tampered = await uploadVideoClip(world, cam, { frames, times: TIMES.map((t) => t + 60_000) });
   badHead = await uploadVideoClip(world, cam, { frames, times: TIMES.map((t) => t + 120_000) });
   hostile = new HostileCloud(world.cloud.url);
-  hostile.rewrite = async (method, url, forward) => {
+  hostile.lie = async ({ method, url }, forward) => {
     const flip = (url === `/v1/clips/${tampered.clipId}` || url === `/v1/clips/${badHead.clipId}/head`) && method === "GET";
     if (!flip) return undefined;
     const real = await forward();

@@ -25,6 +25,8 @@ export const ALG_RSA_OAEP = "rsa-oaep-sha256";
 export const ALG_HPKE_P256_STREAM = "hpke-p256-sha256-aes128gcm-stream";
 
 export const CONTENT_TYPE_FRAMES = "video/x-sealcam-frames";
+/** A snapshot (FORMAT §3.1, §7): one small JPEG, the whole plaintext; its header's `of` names its clip. */
+export const CONTENT_TYPE_SNAPSHOT = "image/jpeg";
 
 /** HKDF labels (info strings). */
 export const LABEL_PAYLOAD = asciiBytes("sealcam/v1 payload");

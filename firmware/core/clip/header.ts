@@ -11,6 +11,7 @@ import {
   ALG_HPKE_P256_STREAM,
   ALG_RSA_OAEP,
   CLIP_ID_LENGTH,
+  CONTENT_TYPE_SNAPSHOT,
   FORMAT_VERSION,
   KEY_ID_LENGTH,
   MAX_HEADER_LENGTH,
@@ -61,6 +62,12 @@ export interface ClipHeader {
   rosterVersion: number;
   commitment: Uint8Array;
   recipients: RecipientEntry[];
+  /**
+   * `of` (FORMAT §3.1): present only on a snapshot, the id of the clip this object is the preview of. Signed
+   * with the rest of the header, so the link is the camera's word, never the cloud's. A snapshot's `type`
+   * is `image/jpeg`.
+   */
+  snapshotOf?: Uint8Array;
 }
 
 /**
@@ -142,14 +149,15 @@ export function decodeHeader(bytes: Uint8Array): ClipHeader {
   const value = parseCanonicalBytes(bytes, MAX_HEADER_LENGTH);
   if (!isObject(value)) return fail("E_FORMAT", "header: must be an object");
   if (value.v !== FORMAT_VERSION) fail("E_VERSION", `header: unsupported format version ${String(value.v)}`);
-  exactKeys(value, HEADER_KEYS, "the header");
+  const snapshot = "of" in value;
+  exactKeys(value, snapshot ? HEADER_KEYS.concat("of") : HEADER_KEYS, "the header");
   const rcpt = value.rcpt;
   if (!Array.isArray(rcpt) || rcpt.length < 1) return fail("E_FORMAT", "header: rcpt must be a non-empty array");
   if (rcpt.length > MAX_RECIPIENTS) fail("E_LIMIT", `header: more than ${MAX_RECIPIENTS} recipients`);
   const recipients = rcpt.map(parseRecipient);
   const kids = new Set(recipients.map((r) => toBase64Url(r.kid)));
   if (kids.size !== recipients.length) fail("E_FORMAT", "header: duplicate recipient key id");
-  return {
+  const header: ClipHeader = {
     version: FORMAT_VERSION,
     clipId: binary(value.clip, "clip", CLIP_ID_LENGTH, CLIP_ID_LENGTH),
     cameraId: cameraIdOf(value.cam),
@@ -162,6 +170,13 @@ export function decodeHeader(bytes: Uint8Array): ClipHeader {
     commitment: binary(value.commit, "commit", 32, 32),
     recipients,
   };
+  if (snapshot) {
+    const of = binary(value.of, "of", CLIP_ID_LENGTH, CLIP_ID_LENGTH);
+    if (header.contentType !== CONTENT_TYPE_SNAPSHOT) fail("E_FORMAT", `header: a snapshot (of) must have type ${CONTENT_TYPE_SNAPSHOT}`);
+    if (toBase64Url(of) === toBase64Url(header.clipId)) fail("E_FORMAT", "header: a snapshot cannot be the snapshot of itself");
+    header.snapshotOf = of;
+  }
+  return header;
 }
 
 export function recipientValue(entry: RecipientEntry): CanonicalValue {
@@ -175,7 +190,7 @@ export function recipientValue(entry: RecipientEntry): CanonicalValue {
 
 /** Encodes and then decodes again, so the sealer can never emit a header the opener would refuse. */
 export function encodeHeader(header: ClipHeader): Uint8Array {
-  const bytes = encodeCanonicalBytes({
+  const fields: { [key: string]: CanonicalValue } = {
     v: header.version,
     clip: toBase64Url(header.clipId),
     cam: header.cameraId,
@@ -187,7 +202,9 @@ export function encodeHeader(header: ClipHeader): Uint8Array {
     roster: header.rosterVersion,
     commit: toBase64Url(header.commitment),
     rcpt: header.recipients.map(recipientValue),
-  });
+  };
+  if (header.snapshotOf !== undefined) fields.of = toBase64Url(header.snapshotOf);
+  const bytes = encodeCanonicalBytes(fields);
   decodeHeader(bytes);
   return bytes;
 }

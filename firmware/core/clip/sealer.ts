@@ -58,6 +58,8 @@ export interface SealerOptions {
   recipients: RecipientKey[];
   rosterVersion: number;
   segmentSize?: number;
+  /** A snapshot: the id of the clip it previews (header `of`, FORMAT §3.1); contentType must be image/jpeg. */
+  snapshotOf?: Uint8Array;
 }
 
 export interface SealedSegment {
@@ -135,6 +137,7 @@ export class ClipSealer {
       rosterVersion: options.rosterVersion,
       commitment,
       recipients: entries,
+      snapshotOf: options.snapshotOf,
     });
     const signed = concat(encodePreamble(header.length), header);
     this.head = concat(signed, crypto.ecdsaP256Sign(this.#cameraKey, signed));

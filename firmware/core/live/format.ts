@@ -19,7 +19,10 @@ export const LIVE_PREAMBLE_LENGTH = 12;
 export const SESSION_ID_LENGTH = 16;
 export const CHALLENGE_LENGTH = 16;
 export const SESSION_KEY_LENGTH = 16;
-/** Phones only (the account data key is not a live recipient): at most 15, as in a roster. */
+/**
+ * Phones and stream keys whose scope covers `live` (the account data key is not a live recipient): a roster
+ * holds at most 16 entries, one of them the data key, so at most 15.
+ */
 export const MAX_LIVE_RECIPIENTS = 15;
 /** A whole end-to-end message, kind byte included: the board's WebSocket client sends at most 65535 bytes. */
 export const MAX_LIVE_MESSAGE = 65535;
@@ -35,6 +38,12 @@ export const KIND_FRAME = 0x02;
 export const FLAG_FINAL = 0x01;
 
 export const LABEL_LIVE_WRAP = asciiBytes("sealcam/v1 live-key\0");
+/**
+ * HPKE info prefix for a stream key's entry (`hpke-p256-sha256-aes128gcm-stream`) in a live head; the session
+ * id follows. Differs from the phone's live label and from both clip labels, so a stream key's live wrap opens
+ * as nothing else (and no other wrap opens as it).
+ */
+export const LABEL_LIVE_STREAM_WRAP = asciiBytes("sealcam/v1 live-stream-key\0");
 export const LABEL_LIVE_FRAMES = asciiBytes("sealcam/v1 live frames");
 export const LABEL_LIVE_COMMIT = asciiBytes("sealcam/v1 live commit");
 
@@ -46,7 +55,7 @@ export interface LiveHeader {
   rosterVersion: number;
   /** Session start, ms since the Unix epoch (camera clock). */
   startTime: number;
-  /** The requesting phone's challenge, echoed so an old session cannot be replayed to a new request. */
+  /** The requester's challenge (a phone's or a viewer's), echoed so an old session cannot be replayed to a new request. */
   challenge: Uint8Array;
   /** The longest the camera will keep this session going, ms. */
   maxDurationMs: number;
@@ -170,6 +179,11 @@ export function deriveLiveKeys(crypto: Crypto, sessionKey: Uint8Array, sessionId
 
 export function liveWrapLabel(sessionId: Uint8Array): Uint8Array {
   return concat(LABEL_LIVE_WRAP, sessionId);
+}
+
+/** The HPKE info of a stream key's entry in a live head: "sealcam/v1 live-stream-key\0" || sid (43 bytes). */
+export function liveStreamWrapLabel(sessionId: Uint8Array): Uint8Array {
+  return concat(LABEL_LIVE_STREAM_WRAP, sessionId);
 }
 
 /** Frame message prefix: kind || sid || u32be(index) || flags. */

@@ -4,8 +4,10 @@
  *
  *   head:   parses; the camera (resolved by the caller from a certificate verified against the pinned root)
  *           matches `cert`; the signature verifies; `req` is this phone's challenge (E_REPLAY otherwise: an
- *           old session replayed); a recipient entry for one of our keys unwraps under the live label; the
- *           key matches `commit`.
+ *           old session replayed); a recipient entry for one of our keys unwraps under the live label of its
+ *           (signed) algorithm — a phone entry under "sealcam/v1 live-key", a stream-key entry under
+ *           "sealcam/v1 live-stream-key" — with an unwrapper of that kind (hpkeUnwrapper for a phone,
+ *           streamKeyUnwrapper for a viewer's stream key; the other kind is E_UNWRAP); the key matches `commit`.
  *   frames: the session id is this session's (E_SESSION: a frame of another session); the frame opens at the
  *           index and final flag it claims under the session's frame key with the head hash as AAD
  *           (E_SEGMENT: tampered); then its position: the expected index is released; a lower index was
@@ -19,7 +21,7 @@
 import type { Crypto } from "../../platform/crypto";
 import { constantTimeEqual, readU32be, wipe } from "../bytes";
 import { SealcamError, fail } from "../errors";
-import { ALG_HPKE_P256, TAG_LENGTH } from "../clip/constants";
+import { ALG_HPKE_P256, ALG_HPKE_P256_STREAM, TAG_LENGTH } from "../clip/constants";
 import { segmentNonce } from "../clip/keys";
 import type { CameraIdentity, Unwrapper } from "../clip/opener";
 import {
@@ -31,6 +33,7 @@ import {
   RECORD_HEADER_LENGTH,
   SESSION_ID_LENGTH,
   deriveLiveKeys,
+  liveStreamWrapLabel,
   liveWrapLabel,
   parseLiveHead,
   type LiveHeader,
@@ -110,22 +113,25 @@ export class LiveOpener {
       fail("E_REPLAY", "live session was not started for this request (an old session replayed)");
     }
     const label = liveWrapLabel(header.sessionId);
+    const streamLabel = liveStreamWrapLabel(header.sessionId);
     let key: Uint8Array | undefined;
     let sawOurKey = false;
     for (const unwrapper of this.#options.unwrappers) {
+      // Entries of other algorithms (reserved ones, or RSA: never a live recipient) are ignored.
       const entry = header.recipients.find((r) => constantTimeEqual(r.kid, unwrapper.keyId));
-      if (!entry || entry.alg !== ALG_HPKE_P256) continue;
+      if (!entry || (entry.alg !== ALG_HPKE_P256 && entry.alg !== ALG_HPKE_P256_STREAM)) continue;
       sawOurKey = true;
       try {
-        key = unwrapper.unwrap(entry, label);
+        // The label follows the entry's signed algorithm: a stream entry only ever opens as one.
+        key = unwrapper.unwrap(entry, entry.alg === ALG_HPKE_P256_STREAM ? streamLabel : label);
         break;
       } catch (error) {
         if (!(error instanceof SealcamError)) throw error;
       }
     }
     if (!key) {
-      if (!sawOurKey) fail("E_NO_RECIPIENT", "live session is not sealed to this phone (is it still in the camera's roster?)");
-      fail("E_UNWRAP", "live session key does not unwrap with this phone's key");
+      if (!sawOurKey) fail("E_NO_RECIPIENT", "live session is not sealed to this key (is it still in the camera's roster, with live view in its share?)");
+      fail("E_UNWRAP", "live session key does not unwrap with this key");
     }
     const keys = deriveLiveKeys(crypto, key, header.sessionId);
     wipe(key);

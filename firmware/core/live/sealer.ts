@@ -1,7 +1,8 @@
 /**
  * LiveSealer: the camera's side of one live session (docs/FORMAT.md §12). A fresh session id and session
  * key; the key wrapped with HPKE to every phone given (the current verified roster's phones), under the live
- * wrap label; a head signed by the camera key; then one sealed frame message per JPEG, index i in the nonce,
+ * wrap label, then to every stream key given (those whose scope covers `live`, this camera and the session's
+ * start: the camera decides, PROTOCOL §14.3) under the live stream label; a head signed by the camera key; then one sealed frame message per JPEG, index i in the nonce,
  * the last one flagged final. The session key is wiped once wrapped, the frame key when the session ends.
  *
  *   const live = new LiveSealer({...});
@@ -13,7 +14,7 @@ import type { Crypto, P256PrivateKey } from "../../platform/crypto";
 import { concat, u32be, wipe } from "../bytes";
 import { fail } from "../errors";
 import { sealSingleShot } from "../hpke";
-import { ALG_HPKE_P256 } from "../clip/constants";
+import { ALG_HPKE_P256, ALG_HPKE_P256_STREAM } from "../clip/constants";
 import { encodeFrame, type ClipFrame } from "../clip/frames";
 import type { RecipientEntry } from "../clip/header";
 import { segmentNonce } from "../clip/keys";
@@ -30,6 +31,7 @@ import {
   deriveLiveKeys,
   encodeLiveHeader,
   framePrefix,
+  liveStreamWrapLabel,
   liveWrapLabel,
 } from "./format";
 
@@ -47,6 +49,11 @@ export interface LiveSealerOptions {
   rosterVersion: number;
   /** Every enrolled phone of the verified roster. */
   phones: LivePhone[];
+  /**
+   * Stream keys whose scope covers this session (stream `live`, this camera, the start time; never a key held
+   * by the cloud), in roster order: entries of `hpke-p256-sha256-aes128gcm-stream` after the phones'.
+   */
+  streams?: LivePhone[];
   startTime: number;
   /** The requesting phone's 16-byte challenge (relayed by the cloud; echoed in the signed header). */
   challenge: Uint8Array;
@@ -64,12 +71,16 @@ export class LiveSealer {
 
   constructor(options: LiveSealerOptions) {
     const crypto = options.crypto;
-    if (options.phones.length < 1 || options.phones.length > MAX_LIVE_RECIPIENTS) fail("E_ARGUMENT", `live: need 1..${MAX_LIVE_RECIPIENTS} phones`);
+    const streams = options.streams ?? [];
+    if (options.phones.length < 1 || options.phones.length + streams.length > MAX_LIVE_RECIPIENTS) {
+      fail("E_ARGUMENT", `live: need 1..${MAX_LIVE_RECIPIENTS} recipients, at least one of them a phone`);
+    }
     if (options.challenge.length !== CHALLENGE_LENGTH) fail("E_ARGUMENT", "live: the challenge must be 16 bytes");
     this.#crypto = crypto;
     this.sessionId = crypto.randomBytes(SESSION_ID_LENGTH);
     const sessionKey = crypto.randomBytes(SESSION_KEY_LENGTH);
     const label = liveWrapLabel(this.sessionId);
+    const streamLabel = liveStreamWrapLabel(this.sessionId);
     let recipients: RecipientEntry[];
     let commitment: Uint8Array;
     try {
@@ -78,6 +89,12 @@ export class LiveSealer {
         const { enc, ciphertext } = sealSingleShot(crypto, phone.publicKey, label, new Uint8Array(0), sessionKey);
         return { alg: ALG_HPKE_P256, kid: phone.keyId, enc, ct: ciphertext };
       });
+      // Drawn after the phones' (the vectors' random stream: sid, K, one 32-byte draw per phone, then per stream key).
+      for (const key of streams) {
+        checkKeyId(key.keyId);
+        const { enc, ciphertext } = sealSingleShot(crypto, key.publicKey, streamLabel, new Uint8Array(0), sessionKey);
+        recipients.push({ alg: ALG_HPKE_P256_STREAM, kid: key.keyId, enc, ct: ciphertext });
+      }
       const keys = deriveLiveKeys(crypto, sessionKey, this.sessionId);
       this.#frameKey = keys.frameKey;
       commitment = keys.commitment;

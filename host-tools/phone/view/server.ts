@@ -24,7 +24,9 @@ import * as nodeCrypto from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { SealcamError } from "../../../firmware/core/errors";
 import { CONTENT_TYPE_FRAMES } from "../../../firmware/core/clip/constants";
+import { isCameraId } from "../../../firmware/core/request-auth";
 import { indexFrames, type FrameIndex } from "../video/frames";
+import { watchLive, type LiveReport } from "../live";
 import type { Phone, SealingFacts, VerifiedClip } from "../phone";
 
 /** The Content-Security-Policy of every reply. */
@@ -54,6 +56,20 @@ export interface Viewer {
   /** The folder decrypted clips are written to (removed by close). */
   workDir: string;
   close(): Promise<void>;
+}
+
+/** The longest a Live View the page starts may last on the phone's side (the camera's own limit is shorter). */
+export const VIEW_LIVE_MAX_MS = 10 * 60 * 1000;
+
+/** One Live View the page asked for: the phone process verifies and decrypts; the page polls for the newest frame. */
+interface LiveWatch {
+  state: "starting" | "live" | "ended" | "failed";
+  frames: number;
+  latest: { index: number; time: number; latencyMs: number; jpeg: Uint8Array } | undefined;
+  error: { code: string; message: string } | undefined;
+  report: LiveReport | undefined;
+  abort: AbortController;
+  done: Promise<void>;
 }
 
 interface OpenedClip {
@@ -193,6 +209,34 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     return promise;
   };
 
+  /**
+   * A listed clip's snapshot (FORMAT §3.1), opened by `Phone.open` like a clip (head, segment, footer verified;
+   * its signed `of` must name this clip, same camera), kept in memory once opened. Only clips of the last
+   * listing, and only the snapshot that listing paired with them from verified heads.
+   */
+  const snapshots = new Map<string, Promise<Uint8Array>>();
+  const openSnapshot = (clipId: string): Promise<Uint8Array> => {
+    const known = snapshots.get(clipId);
+    if (known) return known;
+    const clip = listed.get(clipId);
+    const snapshotId = clip?.snapshot?.snapshotId;
+    if (!clip || !snapshotId) return Promise.reject(new SealcamError("E_NOT_FOUND", "that clip has no verified snapshot in the last listing: reload the clip list"));
+    const work = (async () => {
+      const dir = fs.mkdtempSync(path.join(workDir, "snap-"));
+      try {
+        const file = path.join(dir, "snapshot.jpg");
+        const result = await phone.open(snapshotId, file, undefined, { cameraId: clip.cameraId });
+        if (result.snapshotOf !== clipId) throw new SealcamError("E_FORMAT", "the snapshot's signed header does not name this clip");
+        return new Uint8Array(fs.readFileSync(file));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    })();
+    snapshots.set(clipId, work);
+    work.catch(() => snapshots.delete(clipId));
+    return work;
+  };
+
   /** The recipients with what each is, from the current roster (verified against the pinned root). */
   const describeRecipients = async (sealing: SealingFacts) => {
     let roles = new Map<string, { role: string; name: string | null }>();
@@ -222,8 +266,63 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     },
   });
 
+  /** Live View: at most one per camera; frames are kept in memory only (the newest one), never on disk. */
+  const lives = new Map<string, LiveWatch>();
+  const stopLive = async (cameraId: string): Promise<void> => {
+    const live = lives.get(cameraId);
+    if (!live) return;
+    live.abort.abort();
+    await live.done;
+  };
+  const startLive = async (cameraId: string): Promise<LiveWatch> => {
+    await stopLive(cameraId);
+    const abort = new AbortController();
+    const live: LiveWatch = { state: "starting", frames: 0, latest: undefined, error: undefined, report: undefined, abort, done: Promise.resolve() };
+    live.done = watchLive(phone, cameraId, {
+      durationMs: VIEW_LIVE_MAX_MS, signal: abort.signal,
+      onFrame: (frame) => {
+        live.state = "live";
+        live.frames++;
+        live.latest = { index: frame.index, time: frame.time, latencyMs: frame.latencyMs, jpeg: Uint8Array.from(frame.jpeg) };
+      },
+    }).then((report) => {
+      live.report = report;
+      live.state = "ended";
+    }, (error: unknown) => {
+      live.state = "failed";
+      live.error = error instanceof SealcamError ? { code: error.code, message: error.message } : { code: "E_INTERNAL", message: "live view failed; see the viewer's terminal" };
+      if (!(error instanceof SealcamError)) process.stderr.write(`sealcam phone view: ${(error as Error).stack ?? String(error)}\n`);
+    });
+    lives.set(cameraId, live);
+    return live;
+  };
+  const liveStatus = (live: LiveWatch) => ({
+    state: live.state, frames: live.frames, error: live.error ?? null,
+    frame: live.latest ? { index: live.latest.index, time: live.latest.time, latencyMs: live.latest.latencyMs } : null,
+    ended: live.report ? { by: live.report.endedBy, reason: live.report.cameraReason ?? null, framesPerSecond: live.report.framesPerSecond, latencyMs: live.report.latencyMs } : null,
+  });
+
   const api = async (req: http.IncomingMessage, res: http.ServerResponse, route: string): Promise<void> => {
     const method = req.method ?? "GET";
+    const live = /^\/api\/live\/([^/]{1,64})(?:\/(start|stop|frame))?$/.exec(route);
+    if (live) {
+      const [, cameraId, action] = live;
+      if (!isCameraId(cameraId)) return sendError(res, 400, "E_ARGUMENT", "not a camera id");
+      if (method === "POST" && action === "start") return sendJson(res, 200, liveStatus(await startLive(cameraId)));
+      if (method === "POST" && action === "stop") {
+        await stopLive(cameraId);
+        const watch = lives.get(cameraId);
+        return sendJson(res, 200, watch ? liveStatus(watch) : { state: "ended" });
+      }
+      const watch = lives.get(cameraId);
+      if (!watch) return sendError(res, 404, "E_NOT_FOUND", "no live view of this camera was started here");
+      if (method === "GET" && action === undefined) return sendJson(res, 200, liveStatus(watch));
+      if (method === "GET" && action === "frame") {
+        if (!watch.latest) return sendError(res, 404, "E_NOT_FOUND", "no live frame yet");
+        return send(res, 200, "image/jpeg", watch.latest.jpeg, { "x-sealcam-frame": String(watch.latest.index) });
+      }
+      return sendError(res, 405, "E_ARGUMENT", "method not allowed");
+    }
     if (method === "GET" && route === "/api/cameras") return sendJson(res, 200, { cameras: await phone.cameras() });
     if (method === "GET" && route === "/api/clips") {
       const clips = await phone.clips();
@@ -234,6 +333,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
             verified: true, clipId: c.clipId, cameraId: c.cameraId, sequence: c.sequence, startTime: c.startTime, contentType: c.contentType,
             rosterVersion: c.rosterVersion, uploadComplete: c.complete, durationMs: opened.get(c.clipId)?.index.durationMs ?? null,
             frames: opened.get(c.clipId)?.index.frames.length ?? null,
+            snapshot: c.snapshot && c.snapshot.complete ? { snapshotId: c.snapshot.snapshotId } : null,
           }
           : { verified: false, clipId: c.clipId, reason: c.reason }),
       });
@@ -242,6 +342,15 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     if (m && method === "POST") {
       try {
         return sendJson(res, 200, await clipSummary(await openClip(m[1])));
+      } catch (error) {
+        if (error instanceof SealcamError) return sendError(res, 422, error.code, error.message);
+        throw error;
+      }
+    }
+    m = /^\/api\/clips\/([0-9a-f]{32})\/snapshot$/.exec(route);
+    if (m && method === "GET") {
+      try {
+        return send(res, 200, "image/jpeg", await openSnapshot(m[1]));
       } catch (error) {
         if (error instanceof SealcamError) return sendError(res, 422, error.code, error.message);
         throw error;
@@ -312,6 +421,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     url: `${origin}/?token=${token}`, origin, port, token, workDir,
     close: async () => {
       closed = true;
+      await Promise.allSettled([...lives.keys()].map((cameraId) => stopLive(cameraId)));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.allSettled([...opening.values()]);

@@ -86,10 +86,104 @@ async function loadCameras() {
         status = `seals to roster v${c.status.rosterVersion}, ${c.status.queued} queued, reported ${when(c.status.reportedAt)}`;
         if (c.status.rosterProblem) status += `; refuses roster v${c.status.rosterProblem.version}: ${c.status.rosterProblem.code}`;
       }
-      body.appendChild(row([el("span", c.cameraId, "mono"), cert, status]));
+      const live = el("button", "Live");
+      live.type = "button";
+      live.className = "live-camera";
+      live.dataset.camera = c.cameraId;
+      live.addEventListener("click", () => (liveCamera === c.cameraId ? void stopLive() : void startLive(c.cameraId)));
+      body.appendChild(row([el("span", c.cameraId, "mono"), cert, status, live]));
     }
   } catch (error) {
     body.replaceChildren(row([`${error.code || "E_NETWORK"}: ${error.message}`, "", ""], "unverified"));
+  }
+}
+
+// ---- live view -----------------------------------------------------------------------------------------
+// The phone process watches (verifies the camera's signed session head, decrypts each frame in order); this
+// page polls for the newest decrypted frame and draws it. Frames are never stored.
+
+let liveCamera = null; // the camera being watched, or null
+let liveGeneration = 0;
+
+function liveButtons() {
+  for (const b of document.querySelectorAll("button.live-camera")) b.textContent = b.dataset.camera === liveCamera ? "Stop live" : "Live";
+}
+
+async function startLive(cameraId) {
+  // Leave whatever clip was playing: the canvas is the live picture now.
+  generation++;
+  playing = false;
+  clip = null;
+  current = -1;
+  clearError();
+  clearFacts();
+  setButtons();
+  if (liveCamera !== null && liveCamera !== cameraId) await stopLive();
+  const gen = ++liveGeneration;
+  liveCamera = cameraId;
+  liveButtons();
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  delete canvas.dataset.frame;
+  delete canvas.dataset.live;
+  $("counter").textContent = `live: asking ${cameraId}…`;
+  $("time").textContent = "";
+  try {
+    await api("POST", `/api/live/${encodeURIComponent(cameraId)}/start`);
+    let shown = -1;
+    while (gen === liveGeneration) {
+      const status = await api("GET", `/api/live/${encodeURIComponent(cameraId)}`);
+      if (gen !== liveGeneration) return;
+      if (status.frame && status.frame.index !== shown) {
+        const res = await fetch(`/api/live/${encodeURIComponent(cameraId)}/frame`, { credentials: "same-origin", cache: "no-store" });
+        if (res.ok) {
+          const index = Number(res.headers.get("x-sealcam-frame"));
+          const image = await createImageBitmap(await res.blob());
+          if (gen !== liveGeneration) return image.close();
+          if (canvas.width !== image.width || canvas.height !== image.height) {
+            canvas.width = image.width;
+            canvas.height = image.height;
+          }
+          ctx.drawImage(image, 0, 0);
+          image.close();
+          shown = index;
+          canvas.dataset.live = String(index);
+          $("counter").textContent = `live · frame ${index + 1} · ${status.frames} received`;
+          $("time").textContent = `${when(status.frame.time)} · capture → decrypted ${status.frame.latencyMs} ms`;
+        }
+      }
+      if (status.state === "failed") {
+        showError(status.error.code, status.error.message);
+        $("counter").textContent = "live view refused or failed";
+        break;
+      }
+      if (status.state === "ended") {
+        $("counter").textContent = status.ended && status.ended.by === "camera"
+          ? `live view ended by the camera (${status.ended.reason || "final frame"})`
+          : "live view stopped";
+        break;
+      }
+      await sleep(100);
+    }
+  } catch (error) {
+    if (gen === liveGeneration) showError(error.code || "E_NETWORK", error.message);
+  }
+  if (gen === liveGeneration) {
+    liveCamera = null;
+    liveButtons();
+  }
+}
+
+async function stopLive() {
+  const cameraId = liveCamera;
+  liveGeneration++;
+  liveCamera = null;
+  liveButtons();
+  if (cameraId === null) return;
+  $("counter").textContent = "live view stopped";
+  try {
+    await api("POST", `/api/live/${encodeURIComponent(cameraId)}/stop`);
+  } catch (error) {
+    showError(error.code || "E_NETWORK", error.message);
   }
 }
 
@@ -104,7 +198,7 @@ async function loadClips() {
     for (const c of clips) {
       if (!c.verified) {
         const tr = row([el("span", "UNVERIFIED", "bad"), `${c.reason} (listed as ${c.clipId}); it cannot be played`], "unverified");
-        tr.cells[1].colSpan = 4;
+        tr.cells[1].colSpan = 5;
         tr.cells[1].className = "reason";
         tr.dataset.clip = c.clipId;
         body.appendChild(tr);
@@ -119,13 +213,39 @@ async function loadClips() {
         action.addEventListener("click", () => openClip(c.clipId));
       }
       const duration = c.durationMs === null ? el("span", "after opening", "note") : seconds(c.durationMs);
-      const tr = row([when(c.startTime), el("span", c.cameraId, "mono"), c.sequence, duration, action]);
+      const snapshot = c.snapshot ? el("span", "…", "note") : el("span", "none", "note");
+      const tr = row([when(c.startTime), el("span", c.cameraId, "mono"), c.sequence, duration, action, snapshot]);
+      if (c.snapshot) void loadSnapshot(c.clipId, c.snapshot.snapshotId, tr.cells[5]);
       tr.dataset.clip = c.clipId;
       if (clip && clip.clipId === c.clipId) tr.className = "current";
       body.appendChild(tr);
     }
   } catch (error) {
     body.replaceChildren(row([`${error.code || "E_NETWORK"}: ${error.message}`, "", "", "", ""], "unverified"));
+  }
+}
+
+/** A clip's snapshot, opened and verified by the phone process (GET /api/clips/:id/snapshot), as a thumbnail. */
+async function loadSnapshot(clipId, snapshotId, cell) {
+  try {
+    const res = await fetch(`/api/clips/${clipId}/snapshot`, { credentials: "same-origin", cache: "no-store" });
+    if (!res.ok) {
+      const body = await res.json().catch(() => null);
+      throw new ApiError(body && body.error ? body.error.code : `HTTP_${res.status}`, body && body.error ? body.error.message : "snapshot not available");
+    }
+    const img = document.createElement("img");
+    img.className = "snapshot";
+    img.alt = `snapshot of ${clipId.slice(0, 12)}`;
+    img.dataset.snapshot = snapshotId;
+    const url = URL.createObjectURL(await res.blob());
+    img.addEventListener("load", () => URL.revokeObjectURL(url), { once: true });
+    img.addEventListener("error", () => URL.revokeObjectURL(url), { once: true });
+    img.src = url;
+    cell.replaceChildren(img);
+  } catch (error) {
+    const note = el("span", error.code || "E_NETWORK", "bad");
+    note.title = error.message;
+    cell.replaceChildren(note);
   }
 }
 
@@ -252,6 +372,7 @@ function clearFacts() {
 }
 
 async function openClip(clipId) {
+  if (liveCamera !== null) void stopLive();
   const gen = ++generation;
   playing = false;
   clip = null;

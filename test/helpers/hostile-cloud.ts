@@ -1,5 +1,5 @@
 /**
- * A hostile cloud: it sits in front of the real cloud and answers every request, but a test can make it lie
+ * A hostile cloud: it sits in front of the real cloud and forwards every request, but a test can make it lie
  * about any answer — rewrite a body, serve another resource's bytes, stream without end. What it cannot do is
  * what a real compromised cloud cannot do either: it holds no account, phone or camera key.
  */
@@ -12,18 +12,33 @@ export interface Exchange {
   url: string;
 }
 
+/** The real cloud's answer to one exchange. */
 export interface Answer {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
 }
 
-/** What a lie does with one exchange: answer something else, stream forever, or let the truth through. */
-export type Lie = (exchange: Exchange, upstream: () => Promise<Answer>) => Promise<Answer | "endless" | undefined>;
+/** What a lie answers instead (missing fields: 200, no extra headers, an empty body). */
+export interface Reply {
+  status?: number;
+  headers?: Record<string, string | number>;
+  body?: Uint8Array | string;
+}
+
+/**
+ * What a lie does with one exchange: answer something else, stream forever ("endless"), or let the truth
+ * through (undefined). `upstream()` fetches the genuine answer (once; later calls return the same answer).
+ */
+export type Lie = (exchange: Exchange, upstream: () => Promise<Answer>) => Promise<Reply | "endless" | undefined>;
 
 export class HostileCloud {
   url = "";
   lie: Lie | undefined;
+  /** Takes over a request entirely (answers that are not one buffer); returns true when it did. */
+  raw: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
+  /** Every request seen, as "METHOD /path". */
+  requests: string[] = [];
   private server: http.Server | undefined;
 
   constructor(private readonly target: string) {}
@@ -32,7 +47,7 @@ export class HostileCloud {
   fetchUpstream(method: string, url: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<Answer> {
     const target = new URL(this.target);
     return new Promise((resolve, reject) => {
-      const up = http.request({ host: target.hostname, port: target.port, method, path: url, headers }, (res) => {
+      const up = http.request({ host: target.hostname, port: target.port, method, path: url, headers: { ...headers, host: target.host } }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
@@ -49,27 +64,21 @@ export class HostileCloud {
 
   async start(): Promise<void> {
     this.server = http.createServer((req, res) => {
+      this.requests.push(`${req.method} ${req.url}`);
+      if (this.raw?.(req, res)) return;
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const exchange = { method: req.method ?? "GET", url: req.url ?? "/" };
-        const upstream = () => this.fetchUpstream(exchange.method, exchange.url, req.headers, Buffer.concat(chunks));
+        let genuine: Promise<Answer> | undefined;
+        const upstream = () => (genuine ??= this.fetchUpstream(exchange.method, exchange.url, req.headers, Buffer.concat(chunks)));
         void (async () => {
           const answer = (this.lie ? await this.lie(exchange, upstream) : undefined) ?? (await upstream());
-          if (answer === "endless") {
-            res.writeHead(200, { "content-type": "application/octet-stream" });
-            const block = Buffer.alloc(1 << 20, 0x5a);
-            const pump = () => {
-              while (!res.destroyed && res.write(block));
-              if (!res.destroyed) res.once("drain", pump);
-            };
-            res.on("close", () => res.removeAllListeners("drain"));
-            pump();
-            return;
-          }
-          const headers: Record<string, string> = { ...answer.headers, "content-length": String(answer.body.length) };
+          if (answer === "endless") return endless(res);
+          const body = typeof answer.body === "string" ? Buffer.from(answer.body) : Buffer.from(answer.body ?? new Uint8Array(0));
+          const headers: Record<string, string | number> = { ...(answer.headers ?? {}), "content-length": body.length };
           delete headers["transfer-encoding"];
-          res.writeHead(answer.status, headers).end(answer.body);
+          res.writeHead(answer.status ?? 200, headers).end(body);
         })().catch(() => res.destroy());
       });
     });
@@ -81,6 +90,18 @@ export class HostileCloud {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
+}
+
+/** Streams 1 MiB blocks until the client goes away. */
+function endless(res: http.ServerResponse): void {
+  res.writeHead(200, { "content-type": "application/octet-stream" });
+  const block = Buffer.alloc(1 << 20, 0x5a);
+  const pump = () => {
+    while (!res.destroyed && res.write(block));
+    if (!res.destroyed) res.once("drain", pump);
+  };
+  res.on("close", () => res.removeAllListeners("drain"));
+  pump();
 }
 
 /** A JSON answer built from a genuine one. */
