@@ -8,11 +8,12 @@
  * camera, now (liveViewerGrant). The relay pairs requester and camera by a channel number and copies opaque
  * bytes: it cannot read a frame, and it stores nothing.
  */
+import { randomBytes } from "node:crypto";
 import type * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { fromBase64Url, toHex } from "../../firmware/core/bytes";
-import { isSealcamError } from "../../firmware/core/errors";
+import { isSealcamError, type ErrorCode } from "../../firmware/core/errors";
 import { verifyRoster } from "../../firmware/core/roster";
 import { scopeCovers } from "../../firmware/core/stream-scope";
 import type { Crypto } from "../../firmware/platform/crypto";
@@ -27,6 +28,12 @@ export const ENVELOPE_CLOSE = 0x12;
 /** An end-to-end message is at most 65535 bytes (FORMAT §12.3); the envelope adds 5. */
 export const MAX_CAMERA_MESSAGE = 65535 + 5;
 export const MAX_REASON = 200;
+/** Across nodes (PostgreSQL): the NOTIFY channel, the largest piece of a DATA payload per notification (its
+ * base64 and the JSON around it stay under PostgreSQL's 8000-byte payload limit), how long a phone's node waits
+ * for the camera's node to answer. */
+const RELAY_CHANNEL = "sealcam_live";
+const RELAY_CHUNK = 5400;
+const RELAY_ANSWER_MS = 5000;
 
 export interface LiveAuth {
   /** Authenticates a camera's upgrade request from its headers (PROTOCOL §7.1); throws an HttpError. */
@@ -65,7 +72,8 @@ export interface LiveOptions {
 }
 
 interface CameraLink { cameraId: string; accountId: string; ws: WebSocket; phones: Map<number, PhoneLink> }
-interface PhoneLink { channel: number; accountId: string; camera: CameraLink; ws: WebSocket }
+/** `remote`: the phone's socket is on another node (its `ws` forwards there, see relayAcrossNodes). */
+interface PhoneLink { channel: number; accountId: string; camera: CameraLink; ws: WebSocket; remote?: string }
 
 export interface LiveRelay {
   stats(): { cameras: number; phones: number };
@@ -157,7 +165,8 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
   function dropPhone(phone: PhoneLink, notifyCamera: boolean, reason: string): void {
     if (phone.camera.phones.get(phone.channel) !== phone) return;
     phone.camera.phones.delete(phone.channel);
-    phonesByAccount.set(phone.accountId, (phonesByAccount.get(phone.accountId) ?? 1) - 1);
+    if (phone.remote !== undefined) remotePhones.delete(phone.remote);
+    else phonesByAccount.set(phone.accountId, (phonesByAccount.get(phone.accountId) ?? 1) - 1);
     if (notifyCamera && phone.camera.ws.readyState === WebSocket.OPEN) {
       phone.camera.ws.send(envelope(ENVELOPE_CLOSE, phone.channel, Buffer.from(reason, "latin1")));
     }
@@ -179,6 +188,11 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
       previous.ws.close(1000, "replaced by a new connection");
     }
     log?.info("live.camera", { cameraId: id.cameraId });
+    if (store) {
+      void store.run("INSERT INTO live_cameras (camera_id, account_id, node_id, connected_at) VALUES (?, ?, ?, ?) ON CONFLICT (camera_id) DO UPDATE SET account_id = excluded.account_id, node_id = excluded.node_id, connected_at = excluded.connected_at",
+        [id.cameraId, id.accountId, nodeId, Date.now()]).catch(() => undefined);
+      void broadcast({ to: "*", t: "camera", sid: "", cam: id.cameraId });
+    }
     ws.on("message", (data, isBinary) => {
       const bytes = toBuffer(data);
       if (!isBinary || bytes.length < 5) return;
@@ -192,7 +206,10 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
       }
     });
     ws.on("close", () => {
-      if (cameras.get(id.cameraId) === link) cameras.delete(id.cameraId);
+      if (cameras.get(id.cameraId) === link) {
+        cameras.delete(id.cameraId);
+        if (store) void store.run("DELETE FROM live_cameras WHERE camera_id = ? AND node_id = ?", [id.cameraId, nodeId]).catch(() => undefined);
+      }
       for (const phone of [...link.phones.values()]) closePhone(phone, 1011, "E_NETWORK: the camera went offline");
       log?.info("live.camera-closed", { cameraId: id.cameraId });
     });
@@ -210,6 +227,148 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
     ws.on("close", () => dropPhone(phone, true, "end: the phone left"));
     ws.on("error", () => ws.terminate());
     camera.ws.send(envelope(ENVELOPE_OPEN, channel, challenge));
+  }
+
+  // ------------------------------------------------------------------------------ across nodes (PostgreSQL)
+  /**
+   * Several nodes over one PostgreSQL: the node holding a camera's socket records it in `live_cameras`; a
+   * phone (or viewer) whose request reaches another node is relayed through NOTIFY on channel `sealcam_live`,
+   * messages addressed by node id: `open` (phone node → camera node; the camera node runs the same per-camera
+   * checks, picks the channel and sends OPEN to the camera), `opened`/`refused` (the answer; the phone node
+   * completes or refuses the upgrade), `data` (camera node → phone node: one DATA payload in base64 chunks of
+   * at most RELAY_CHUNK bytes, `more` on all but the last), `close` (the camera or its socket ended the
+   * session), `end` (the phone left). A camera connecting on one node closes its older socket on another
+   * (`camera`). The relay still only copies opaque bytes; NOTIFY payloads are not stored.
+   */
+  const store = options.store?.dialect === "postgres" ? options.store : null;
+  const nodeId = randomBytes(6).toString("hex");
+  interface RelayMessage {
+    to: string; from?: string; t: "open" | "opened" | "refused" | "data" | "close" | "end" | "camera"; sid: string;
+    cam?: string; acct?: string; ch?: string; key?: string; d?: string; more?: 1; code?: number; reason?: string; status?: number; ecode?: string; message?: string;
+  }
+  interface RemoteSession { cameraNode: string; accountId: string; ws: WebSocket | null; queue: Buffer[]; parts: Buffer[]; ended: { code: number; reason: string } | null; answer: (m: RelayMessage) => void }
+  /** Phone node: sessions whose camera is elsewhere, by session id. */
+  const remotes = new Map<string, RemoteSession>();
+  /** Camera node: phones on other nodes, by session id. */
+  const remotePhones = new Map<string, PhoneLink>();
+  // One outgoing queue per node keeps every session's messages in order.
+  let outbox: Promise<void> = Promise.resolve();
+  const broadcast = (m: RelayMessage): Promise<void> => {
+    if (!store) return Promise.resolve();
+    const text = JSON.stringify({ ...m, from: nodeId });
+    outbox = outbox.then(() => store.notify(RELAY_CHANNEL, text)).catch((error: unknown) => log?.warn("live.relay-failed", { message: (error as Error).message }));
+    return outbox;
+  };
+
+  /** The camera node's stand-in for a phone socket on another node. */
+  function remoteSocket(phoneNode: string, sid: string): WebSocket {
+    const sink = {
+      readyState: WebSocket.OPEN as number,
+      bufferedAmount: 0,
+      send(data: Buffer) {
+        for (let at = 0; at < data.length || at === 0; at += RELAY_CHUNK) {
+          const piece = data.subarray(at, at + RELAY_CHUNK);
+          void broadcast({ to: phoneNode, t: "data", sid, d: piece.toString("base64"), ...(at + RELAY_CHUNK < data.length ? { more: 1 as const } : {}) });
+          if (data.length === 0) break;
+        }
+      },
+      close(code: number, reason: string) {
+        if (sink.readyState !== WebSocket.OPEN) return;
+        sink.readyState = WebSocket.CLOSED;
+        void broadcast({ to: phoneNode, t: "close", sid, code, reason });
+      },
+    };
+    return sink as unknown as WebSocket;
+  }
+
+  function onRelay(text: string): void {
+    let m: RelayMessage;
+    try {
+      m = JSON.parse(text) as RelayMessage;
+    } catch {
+      return;
+    }
+    if (m.from === nodeId || (m.to !== nodeId && m.to !== "*") || typeof m.sid !== "string") return;
+    if (m.t === "camera") {
+      // The camera connected on another node: its socket here is stale.
+      const here = m.cam ? cameras.get(m.cam) : undefined;
+      if (here) here.ws.close(1000, "replaced by a new connection");
+    } else if (m.t === "open") {
+      const camera = cameras.get(m.cam ?? "");
+      const refuse = (status: number, ecode: string, message: string) => void broadcast({ to: m.from!, t: "refused", sid: m.sid, status, ecode, message });
+      if (!camera || camera.accountId !== m.acct || camera.ws.readyState !== WebSocket.OPEN) return refuse(404, "E_NOT_FOUND", `camera ${m.cam} is not online for live view`);
+      if (camera.phones.size >= phonesPerCamera) return refuse(429, "E_RATE_LIMIT", `at most ${phonesPerCamera} live sessions per camera`);
+      const channel = nextChannel;
+      nextChannel = nextChannel >= 0xffffffff ? 1 : nextChannel + 1;
+      const phone: PhoneLink = { channel, accountId: camera.accountId, camera, ws: remoteSocket(m.from!, m.sid), remote: m.sid };
+      camera.phones.set(channel, phone);
+      remotePhones.set(m.sid, phone);
+      log?.info(m.key ? "live.viewer" : "live.phone", { cameraId: camera.cameraId, channel, node: m.from, ...(m.key ? { key: m.key.slice(0, 16) } : {}) });
+      void broadcast({ to: m.from!, t: "opened", sid: m.sid });
+      camera.ws.send(envelope(ENVELOPE_OPEN, channel, Buffer.from(m.ch ?? "", "base64")));
+    } else if (m.t === "end") {
+      const phone = remotePhones.get(m.sid);
+      if (!phone) return;
+      (phone.ws as unknown as { readyState: number }).readyState = WebSocket.CLOSED;
+      dropPhone(phone, true, "end: the phone left");
+    } else {
+      const remote = remotes.get(m.sid);
+      if (!remote || m.from !== remote.cameraNode) return;
+      if (m.t === "opened" || m.t === "refused") return remote.answer(m);
+      if (m.t === "data") {
+        remote.parts.push(Buffer.from(m.d ?? "", "base64"));
+        if (m.more) return;
+        const message = Buffer.concat(remote.parts);
+        remote.parts = [];
+        if (!remote.ws) remote.queue.push(message);
+        else if (remote.ws.readyState === WebSocket.OPEN && remote.ws.bufferedAmount <= maxPhoneBuffer) remote.ws.send(message, { binary: true });
+      } else if (m.t === "close") {
+        remotes.delete(m.sid);
+        const code = m.code === 1000 || m.code === 1011 ? m.code : 1011;
+        const reason = String(m.reason ?? "").slice(0, 120);
+        if (remote.ws) {
+          if (remote.ws.readyState === WebSocket.OPEN) remote.ws.close(code, reason);
+        } else {
+          remote.ended = { code, reason };
+          remote.answer({ to: nodeId, t: "refused", sid: m.sid, status: 404, ecode: "E_NOT_FOUND", message: reason });
+        }
+      }
+    }
+  }
+  if (store) void store.listen(RELAY_CHANNEL, onRelay).catch((error: unknown) => log?.error("live.relay-listen-failed", { message: (error as Error).message }));
+
+  /** A phone (or viewer) on this node, its camera's socket on another: ask that node, then upgrade. */
+  async function remoteUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, cameraId: string, accountId: string, challenge: Uint8Array, viewerKey?: string): Promise<void> {
+    const row = await store!.get<{ node_id: string; account_id: string }>("SELECT node_id, account_id FROM live_cameras WHERE camera_id = ?", [cameraId]);
+    if (!row || row.account_id !== accountId || row.node_id === nodeId) throw new HttpError(404, "E_NOT_FOUND", `camera ${cameraId} is not online for live view`);
+    if ((phonesByAccount.get(accountId) ?? 0) >= phonesPerAccount) throw new HttpError(429, "E_RATE_LIMIT", `at most ${phonesPerAccount} live sessions per account`);
+    const sid = randomBytes(12).toString("hex");
+    let timer: NodeJS.Timeout | undefined;
+    const answer = new Promise<RelayMessage>((resolve) => {
+      remotes.set(sid, { cameraNode: row.node_id, accountId, ws: null, queue: [], parts: [], ended: null, answer: resolve });
+      // A node that died with the camera's socket leaves its row behind: no answer means not online.
+      timer = setTimeout(() => resolve({ to: nodeId, t: "refused", sid, status: 404, ecode: "E_NOT_FOUND", message: `camera ${cameraId} is not online for live view` }), RELAY_ANSWER_MS);
+    });
+    await broadcast({ to: row.node_id, t: "open", sid, cam: cameraId, acct: accountId, ch: Buffer.from(challenge).toString("base64"), ...(viewerKey ? { key: viewerKey } : {}) });
+    const reply = await answer;
+    clearTimeout(timer);
+    const remote = remotes.get(sid);
+    if (reply.t !== "opened" || !remote) {
+      remotes.delete(sid);
+      throw new HttpError(reply.status ?? 404, (reply.ecode ?? "E_NOT_FOUND") as ErrorCode, reply.message ?? `camera ${cameraId} is not online for live view`);
+    }
+    phonesByAccount.set(accountId, (phonesByAccount.get(accountId) ?? 0) + 1);
+    log?.info(viewerKey ? "live.viewer" : "live.phone", { cameraId, node: row.node_id });
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      remote.ws = ws;
+      ws.on("close", () => {
+        phonesByAccount.set(accountId, (phonesByAccount.get(accountId) ?? 1) - 1);
+        if (remotes.delete(sid)) void broadcast({ to: remote.cameraNode, t: "end", sid });
+      });
+      ws.on("error", () => ws.terminate());
+      for (const message of remote.queue.splice(0)) ws.send(message, { binary: true });
+      if (remote.ended) ws.close(remote.ended.code, remote.ended.reason);
+    });
   }
 
   function challengeOf(url: URL): Uint8Array {
@@ -242,6 +401,7 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
       if (!account) throw new HttpError(404, "E_NOT_FOUND", `camera ${cameraId} is not online for live view`);
       liveViewerGrant(crypto, account, keyId, cameraId, now());
       const camera = cameras.get(cameraId);
+      if (!camera && store) return await remoteUpgrade(req, socket, head, cameraId, account.accountId, challenge, to);
       if (!camera || camera.accountId !== account.accountId || camera.ws.readyState !== WebSocket.OPEN) {
         throw new HttpError(404, "E_NOT_FOUND", `camera ${cameraId} is not online for live view`);
       }
@@ -290,6 +450,7 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
       }
       if (challenge.length !== 16) throw new HttpError(400, "E_FORMAT", "query 'challenge' must be 16 random bytes, base64url");
       const camera = cameras.get(m[1]);
+      if (!camera && store) return await remoteUpgrade(req, socket, head, m[1], phone.accountId, challenge);
       if (!camera || camera.accountId !== phone.accountId || camera.ws.readyState !== WebSocket.OPEN) {
         throw new HttpError(404, "E_NOT_FOUND", `camera ${m[1]} is not online for live view`);
       }

@@ -154,11 +154,18 @@ CREATE TABLE ${ifNotExists}cloud_grants (
 CREATE INDEX ${ifNotExists}cloud_grants_account ON cloud_grants(account_id, received_at);
 `;
 
+/** Version 4: which node holds each camera's live socket (live.ts, several nodes over PostgreSQL). */
+const LIVE_V4 = (int: string) => `
+CREATE TABLE IF NOT EXISTS live_cameras (
+  camera_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, node_id TEXT NOT NULL, connected_at ${int} NOT NULL);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "accounts, e2ee, cameras, clips", sqlite: sqliteV1, postgres: POSTGRES_V1 },
   // IF NOT EXISTS in SQLite: a file made before versioning may already have these tables.
   { version: 2, name: "sharing: mailbox, shares", sqlite: MAILBOX_V2("BLOB", "INTEGER", "IF NOT EXISTS "), postgres: MAILBOX_V2("BYTEA", "BIGINT", "") },
   { version: 3, name: "clip shares, the cloud's grants", sqlite: SHARES_V3("BLOB", "INTEGER", "IF NOT EXISTS "), postgres: SHARES_V3("BYTEA", "BIGINT", "") },
+  { version: 4, name: "live: which node holds a camera's socket", sqlite: LIVE_V4("INTEGER"), postgres: LIVE_V4("BIGINT") },
 ];
 
 const VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -228,21 +228,19 @@ async function openPostgres(url: string): Promise<Store> {
   const direct = on(pool);
   await migratePostgres(pool);
 
-  // LISTEN needs one connection of its own, held open.
-  let listener: PgTypes.Client | null = null;
+  // LISTEN needs one connection of its own, held open (one per node: made once, even when asked twice at once).
+  let listener: Promise<PgTypes.Client> | null = null;
   const handlers = new Map<string, Set<(payload: string) => void>>();
   let closed = false;
-  const listenerClient = async (): Promise<PgTypes.Client> => {
-    if (listener) return listener;
+  const listenerClient = (): Promise<PgTypes.Client> => (listener ??= (async () => {
     const client = new Client({ connectionString: url, types } as PgTypes.ClientConfig);
     client.on("error", () => undefined);
     client.on("notification", (msg) => {
       for (const handler of handlers.get(msg.channel) ?? []) handler(msg.payload ?? "");
     });
     await client.connect();
-    listener = client;
     return client;
-  };
+  })());
   return {
     dialect: "postgres",
     sqlite: null,
@@ -273,10 +271,11 @@ async function openPostgres(url: string): Promise<Store> {
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`bad channel name '${channel}'`);
       const client = await listenerClient();
       if (!handlers.has(channel)) {
-        handlers.set(channel, new Set());
+        handlers.set(channel, new Set([handler]));
         await client.query(`LISTEN ${channel}`);
+      } else {
+        handlers.get(channel)!.add(handler);
       }
-      handlers.get(channel)!.add(handler);
     },
     async notify(channel, payload) {
       await pool.query("SELECT pg_notify($1, $2)", [channel, payload]);
@@ -284,7 +283,7 @@ async function openPostgres(url: string): Promise<Store> {
     async close() {
       if (closed) return;
       closed = true;
-      if (listener) await listener.end().catch(() => undefined);
+      if (listener) await listener.then((c) => c.end()).catch(() => undefined);
       await pool.end();
     },
   };

@@ -3,13 +3,16 @@
  * and one shared clip folder, as behind a load balancer: cameras upload through different nodes, a phone
  * lists and downloads through a third; a node killed (SIGKILL) in the middle of an upload leaves a
  * resumable upload that the camera finishes through another node; the sign-in limit and the replay check
- * hold across nodes.
+ * hold across nodes; live view is relayed from the camera's node to the phone's (LISTEN/NOTIFY).
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
+import WebSocket from "ws";
+import { toBase64Url } from "../../firmware/core/bytes";
 import { signRequest } from "../../firmware/core/request-auth";
+import { ENVELOPE_CLOSE, ENVELOPE_DATA, ENVELOPE_OPEN } from "../../host-tools/cloud/live";
 import { SIGNIN_FAILURES_PER_ACCOUNT } from "../../host-tools/cloud/server";
 import { addCamera, cameraRequest, crypto, request, setUpAccount, startChildCloudCli, uploadClip, type Account, type ChildCloudCli } from "./fixture";
 import { startPostgres, type PgCluster } from "./postgres";
@@ -116,6 +119,74 @@ test("a node killed mid-upload: no listed clip, the upload resumes and completes
   // The killed node comes back on the same database and folder and serves the clip too.
   nodes[1] = await startNode(1);
   expect((await download(nodes[1].url, owner.token, clip.clipId)).equals(whole(clip))).toBe(true);
+});
+
+/** A WebSocket whose messages are collected from the start (none is missed between awaits). */
+function socket(base: string, p: string, headers: Record<string, string>) {
+  const ws = new WebSocket(base.replace(/^http/, "ws") + p, { headers, perMessageDeflate: false });
+  const messages: Buffer[] = [];
+  const waiting: ((m: Buffer) => void)[] = [];
+  ws.on("message", (data: Buffer) => {
+    const w = waiting.shift();
+    if (w) w(Buffer.from(data));
+    else messages.push(Buffer.from(data));
+  });
+  const opened = new Promise<number>((resolve, reject) => {
+    ws.once("open", () => resolve(101));
+    ws.once("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+    });
+    ws.once("error", reject);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  return { ws, opened, closed, next: () => new Promise<Buffer>((resolve) => (messages.length > 0 ? resolve(messages.shift()!) : waiting.push(resolve))) };
+}
+
+const envelope = (type: number, channel: number, payload: Uint8Array): Buffer => Buffer.concat([Buffer.from([type, channel >>> 24, (channel >>> 16) & 255, (channel >>> 8) & 255, channel & 255]), payload]);
+
+test("live view across nodes: the camera's socket on one node, phones on others; data both sizes, both ways of ending", async () => {
+  const { Client } = await import("pg");
+  const cameraHeaders = signRequest(crypto, owner.camera.key, { cameraId: owner.camera.id, method: "GET", path: "/v1/camera/live", body: new Uint8Array(0), timestamp: Date.now() });
+  const camera = socket(nodes[0].url, "/v1/camera/live", cameraHeaders);
+  expect(await camera.opened).toBe(101);
+  // The camera's node records its socket (asynchronously after the upgrade): wait until the row is there.
+  const client = new Client({ connectionString: db });
+  await client.connect();
+  try {
+    for (let i = 0; i < 200 && (await client.query("SELECT 1 FROM live_cameras WHERE camera_id = $1", [owner.camera.id])).rowCount === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  } finally {
+    await client.end();
+  }
+  const phoneHeaders = { authorization: `Bearer ${owner.token}` };
+  const challenge = crypto.randomBytes(16);
+  const phone = socket(nodes[2].url, `/v1/live/${owner.camera.id}?challenge=${toBase64Url(challenge)}`, phoneHeaders);
+  const open = await camera.next();
+  expect(open[0]).toBe(ENVELOPE_OPEN);
+  expect(open.subarray(5).equals(Buffer.from(challenge))).toBe(true);
+  expect(await phone.opened).toBe(101);
+  const channel = open.readUInt32BE(1);
+  // A small message and one larger than one NOTIFY payload (sent in pieces, arrives whole and in order).
+  const small = Buffer.from("first");
+  const large = Buffer.from(crypto.randomBytes(65535));
+  camera.ws.send(envelope(ENVELOPE_DATA, channel, small));
+  camera.ws.send(envelope(ENVELOPE_DATA, channel, large));
+  expect((await phone.next()).equals(small)).toBe(true);
+  expect((await phone.next()).equals(large)).toBe(true);
+  // The phone leaves: the camera hears CLOSE on that channel.
+  phone.ws.close();
+  const end = await camera.next();
+  expect([end[0], end.readUInt32BE(1), end.subarray(5).toString()]).toEqual([ENVELOPE_CLOSE, channel, "end: the phone left"]);
+  // A second phone through another node; this time the camera ends the session.
+  const second = socket(nodes[1].url, `/v1/live/${owner.camera.id}?challenge=${toBase64Url(crypto.randomBytes(16))}`, phoneHeaders);
+  const open2 = await camera.next();
+  expect(await second.opened).toBe(101);
+  camera.ws.send(envelope(ENVELOPE_CLOSE, open2.readUInt32BE(1), Buffer.from("end: maximum duration")));
+  expect(await second.closed).toEqual({ code: 1000, reason: "end: maximum duration" });
+  // A camera that is not online anywhere: 404 from any node.
+  expect(await socket(nodes[2].url, `/v1/live/cam-node-b?challenge=${toBase64Url(crypto.randomBytes(16))}`, phoneHeaders).opened).toBe(404);
+  camera.ws.close();
+  await camera.closed;
 });
 
 test("the sign-in limit holds across nodes: wrong passwords spread over three nodes add up", async () => {
