@@ -4,10 +4,11 @@
  */
 import { isSealcamError } from "../../firmware/core/errors";
 import { EXIT, report, runTool, UsageError, type Args, type Context } from "../cli-kit";
+import type { CliIo } from "../serial/cli-io";
 import { isLogLevel, LOG_LEVELS } from "./log";
 import { normalizePublicUrl, startCloud, type CloudOptions } from "./server";
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io?: CliIo): Promise<number> {
   return runTool({
     name: "cloud",
     summary: "the cloud server: stores ciphertext only",
@@ -30,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
       details: "A second SIGTERM/SIGINT stops at once. Exit 0 after a clean stop.",
       run: serve,
     }],
-  }, argv);
+  }, argv, io);
 }
 
 async function serve(args: Args, ctx: Context): Promise<number> {
@@ -52,6 +53,9 @@ async function serve(args: Args, ctx: Context): Promise<number> {
   const db = args.string("db");
   if (db !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(db) && !/^postgres(ql)?:\/\//.test(db)) {
     throw new UsageError("--db must be a SQLite file path or a postgres:// (postgresql://) URL");
+  }
+  if (db !== undefined && /^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(db)) {
+    throw new UsageError("--db must not carry a password (the command line is visible to other users of this machine): set PGPASSWORD in the environment or use ~/.pgpass");
   }
   const values = { data, host: args.string("host") ?? "127.0.0.1", "public-url": publicUrl };
   const io = ctx.io;

@@ -145,3 +145,24 @@ test("draining: health turns 503 before the listener closes, then the cloud stop
   expect(await stopping).toEqual({ cut: 0 });
   await expect(request(other.url, "GET", "/v1/health")).rejects.toMatchObject({ code: "ECONNREFUSED" });
 });
+
+test("cloud serve --db: a password in the URL or another scheme is a usage error (exit 2), and nothing starts", async () => {
+  const { main } = await import("../../host-tools/cloud/cli");
+  const { PassThrough } = await import("node:stream");
+  const run = async (db: string) => {
+    const stderr = new PassThrough();
+    let text = "";
+    stderr.on("data", (d: Buffer) => (text += d.toString()));
+    const io = { stdout: new PassThrough(), stderr, stdin: new PassThrough() };
+    const code = await main(["serve", "--port", "0", "--data", path.join(tmp, "never"), "--db", db], io);
+    return { code, text };
+  };
+  const secret = await run("postgres://sealcam:hunter2@127.0.0.1:5432/sealcam");
+  expect(secret.code).toBe(2);
+  expect(secret.text).toMatch(/^sealcam cloud: --db must not carry a password .*PGPASSWORD/);
+  expect(secret.text).not.toContain("hunter2");
+  const other = await run("mysql://127.0.0.1/sealcam");
+  expect(other.code).toBe(2);
+  expect(other.text).toMatch(/--db must be a SQLite file path or a postgres:\/\//);
+  expect(fs.existsSync(path.join(tmp, "never"))).toBe(false);
+});
