@@ -1,8 +1,9 @@
 /**
  * Power cuts at every named point of clip upload, with the firmware in XS on the board simulator against the
  * real cloud, each followed by a restart and reconnection (powercut-sweep.ts has the rules): recording online
- * (`log:record.start`, the k-th `log:upload.sent` — the cloud's reply to head, segment, final, footer —
- * `log:record.done`); draining a queued clip (the k-th `log:upload.sent`, where the cloud holds the part and
+ * (`log:record.start`, the k-th `log:upload.sent` — the cloud's reply to the snapshot's head, final, footer,
+ * then the clip's head, segment, final, footer — `log:snapshot.done`, `log:record.done`); draining a queued
+ * clip and its snapshot (the k-th `log:upload.sent`, where the cloud holds the part and
  * its queue entry is not yet released; the k-th flash write — acks, housekeeping — and erase torn half way;
  * `log:queue.drained`); the cloud unreachable with the Wi-Fi up (`log:upload.defer`, `log:upload.retry`).
  */
