@@ -52,6 +52,6 @@ test("power cut at every named point of clip queueing, then restart: no clip los
   // And a last drain of whatever the sweep left queued.
   sweep.board.restoreNetwork();
   await sweep.checkCloudWhenSettled("queueing: final drain");
-  const summary = sweep.finish();
+  const summary = await sweep.finish();
   process.stdout.write(`clip queueing power-cut sweep, ${Math.round((Date.now() - t0) / 1000)} s: ${summary}\n`);
 }, 240000);

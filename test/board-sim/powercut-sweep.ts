@@ -25,6 +25,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import type { AddressInfo } from "node:net";
+import { CloudClient } from "../../host-tools/phone/client";
 import type { VerifiedClip } from "../../host-tools/phone/phone";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
 import type { LogRecord } from "../../host-tools/board-sim/services";
@@ -165,8 +166,8 @@ export class ClipSweep {
     }
   }
 
-  /** What must hold at the end of a sweep: nothing dropped, refused or failed; every sequence number once. */
-  finish(): string {
+  /** What must hold at the end of a sweep (settled): nothing dropped, refused or failed; every sequence number once. */
+  async finish(): Promise<string> {
     const bad = this.timeline.moments.filter(
       (m) => m.kind === "log" && ["queue.drop", "upload.refused", "queue.bad-record", "record.fail", "boot.repair", "snapshot.fail"].includes(m.record.e),
     );
@@ -176,6 +177,7 @@ export class ClipSweep {
     expect([this.unnamedSnapshots, this.openedSnapshots.size]).toEqual([0, this.expectedSnapshots.size]);
     const sequences = [...this.opened.values(), ...this.openedSnapshots.values()];
     expect(new Set(sequences).size).toBe(sequences.length);
+    await this.checkListing();
     return `${this.board.powerCuts.length} cuts, ${this.started.size} clips started, ${this.expected.size} complete on the cloud and opened, ` +
       `${this.snapshotOf.size} snapshots sealed, ${this.expectedSnapshots.size} complete and opened: ${this.outcomes.join("; ")}`;
   }
@@ -269,63 +271,82 @@ export class ClipSweep {
   }
 
   /**
-   * The cloud holds exactly the expected clips and snapshots, each once, as the phone lists them from their
-   * verified heads (snapshots apart from clips), each opening on the phone: clips with the sequence the camera
-   * gave them, snapshots as a JPEG whose signed `of` names their clip; no sequence number twice.
+   * The cloud holds exactly the expected clips and snapshots, each once, each opening on the phone: clips with
+   * the sequence the camera gave them, snapshots as a JPEG whose signed `of` names their clip, with a sequence
+   * number no clip the camera started had. (How the phone lists them is checked once, in `finish`: the
+   * listing only grows, and verifying every head after every cut would cost more than the sweep.)
    */
   async checkCloud(label: string): Promise<void> {
     const phone = this.world.phoneA;
-    const listing = await phone.listing();
-    expect([label, listing.clips.filter((c) => !c.verified)]).toEqual([label, []]);
-    const clips = listing.clips.filter((c): c is VerifiedClip => c.verified && c.cameraId === this.cameraId);
-    const snapshots = listing.snapshots.filter((c) => c.cameraId === this.cameraId);
-    const complete = clips.filter((c) => c.complete);
-    expect([label, new Set(complete.map((c) => c.clipId)).size]).toEqual([label, complete.length]);
-    expect([label, complete.map((c) => c.clipId.slice(0, 16)).sort()]).toEqual([label, [...this.expected.keys()].sort()]);
-    for (const c of complete) {
-      const prefix = c.clipId.slice(0, 16);
+    const client = new CloudClient(this.world.cloudUrl, phone.state().token);
+    const listing = await client.json<{ clips: { clipId: string; cameraId: string; complete: boolean }[] }>("GET", "/v1/clips");
+    const complete = listing.clips.filter((c) => c.cameraId === this.cameraId && c.complete).map((c) => c.clipId);
+    expect([label, new Set(complete).size]).toEqual([label, complete.length]);
+    const prefixes = complete.map((id) => id.slice(0, 16));
+    const clips = complete.filter((id) => this.expected.has(id.slice(0, 16)));
+    const snapshots = complete.filter((id) => this.expectedSnapshots.has(id.slice(0, 16)));
+    // A complete object the sweep did not know by id: only a snapshot queued just before a cut stopped the
+    // camera ahead of `snapshot.done` (and so of its clip's `record.start`).
+    const unnamed = complete.filter((id) => !this.expected.has(id.slice(0, 16)) && !this.expectedSnapshots.has(id.slice(0, 16)));
+    expect([label, [...this.expected.keys(), ...this.expectedSnapshots.keys()].filter((p) => !prefixes.includes(p))]).toEqual([label, []]);
+    expect([label, unnamed.length]).toEqual([label, this.unnamedSnapshots]);
+    this.unnamedSnapshots = 0;
+
+    for (const id of clips) {
+      const prefix = id.slice(0, 16);
       if (this.opened.has(prefix)) continue;
-      const dir = path.join(this.world.dir, "opened", c.clipId);
-      const clip = await phone.open(c.clipId, path.join(dir, "clip.frames"), dir);
-      expect([label, clip.clipId, clip.cameraId, clip.sequence]).toEqual([label, c.clipId, this.cameraId, this.expected.get(prefix)]);
+      const dir = path.join(this.world.dir, "opened", id);
+      const clip = await phone.open(id, path.join(dir, "clip.frames"), dir);
+      expect([label, clip.clipId, clip.cameraId, clip.sequence, clip.snapshotOf]).toEqual([label, id, this.cameraId, this.expected.get(prefix), undefined]);
       expect(clip.frames).toBeGreaterThan(0);
       this.opened.set(prefix, clip.sequence);
     }
-
-    const done = snapshots.filter((s) => s.complete);
-    expect([label, new Set(done.map((s) => s.clipId)).size]).toEqual([label, done.length]);
-    // A complete snapshot the sweep did not know by id: one queued just before a cut stopped the camera ahead
-    // of `snapshot.done` (and so of its clip's `record.start`).
-    const unnamed = done.filter((s) => !this.expectedSnapshots.has(s.clipId.slice(0, 16)));
-    expect([label, unnamed.length]).toEqual([label, this.unnamedSnapshots]);
-    for (const s of unnamed) {
-      const of = s.snapshotOf!.slice(0, 16);
-      expect([label, this.started.has(of), this.snapshotOf.has(of)]).toEqual([label, false, false]);
-      this.expectedSnapshots.set(s.clipId.slice(0, 16), of);
-    }
-    this.unnamedSnapshots = 0;
-    expect([label, done.map((s) => s.clipId.slice(0, 16)).sort()]).toEqual([label, [...this.expectedSnapshots.keys()].sort()]);
-    for (const s of done) {
-      const prefix = s.clipId.slice(0, 16);
+    for (const id of [...snapshots, ...unnamed]) {
+      const prefix = id.slice(0, 16);
       if (this.openedSnapshots.has(prefix)) continue;
-      const out = path.join(this.world.dir, "opened", `${s.clipId}.jpg`);
-      const opened = await phone.open(s.clipId, out);
-      const of = this.expectedSnapshots.get(prefix) || opened.snapshotOf!.slice(0, 16);
-      this.expectedSnapshots.set(prefix, of);
-      expect([label, opened.clipId, opened.cameraId, opened.snapshotOf?.slice(0, 16)]).toEqual([label, s.clipId, this.cameraId, of]);
+      const out = path.join(this.world.dir, "opened", `${id}.jpg`);
+      const opened = await phone.open(id, out);
+      expect([label, opened.clipId, opened.cameraId, typeof opened.snapshotOf]).toEqual([label, id, this.cameraId, "string"]);
+      const of = opened.snapshotOf!.slice(0, 16);
+      if (unnamed.includes(id)) {
+        // Its clip never started, and no snapshot.done named it.
+        expect([label, of, this.started.has(of), this.snapshotOf.has(of)]).toEqual([label, of, false, false]);
+        this.expectedSnapshots.set(prefix, of);
+      }
+      if (this.expectedSnapshots.get(prefix) === "") this.expectedSnapshots.set(prefix, of); // sent, cut before snapshot.done
+      expect([label, of]).toEqual([label, this.expectedSnapshots.get(prefix)]);
       const jpeg = fs.readFileSync(out);
       expect([label, opened.bytes, jpeg.length > 4, jpeg[0], jpeg[1], jpeg[jpeg.length - 2], jpeg[jpeg.length - 1]])
         .toEqual([label, jpeg.length, true, 0xff, 0xd8, 0xff, 0xd9]);
       // Its own sequence number: never one a clip the camera started had.
       expect([label, [...this.started.values()].includes(opened.sequence)]).toEqual([label, false]);
       this.openedSnapshots.set(prefix, opened.sequence);
-      // The phone pairs it with its clip when that clip is complete (from verified heads only).
-      const clip = complete.find((c) => c.clipId.startsWith(of));
-      if (clip) expect([label, clip.snapshot?.snapshotId]).toEqual([label, s.clipId]);
     }
     // No sequence number twice, clips and snapshots together.
     const sequences = [...this.opened.values(), ...this.openedSnapshots.values()];
     expect([label, new Set(sequences).size]).toEqual([label, sequences.length]);
+  }
+
+  /**
+   * How the phone lists what the sweep left (from verified heads, complete or not): every head verifies; the
+   * complete clips and snapshots are exactly those opened; snapshots apart from clips; every listed clip paired
+   * with the complete snapshot the camera sealed for it; no sequence number on two objects, incomplete ones too.
+   */
+  private async checkListing(): Promise<void> {
+    const listing = await this.world.phoneA.listing();
+    expect(listing.clips.filter((c) => !c.verified)).toEqual([]);
+    const clips = listing.clips.filter((c): c is VerifiedClip => c.verified && c.cameraId === this.cameraId);
+    const snapshots = listing.snapshots.filter((s) => s.cameraId === this.cameraId);
+    const ids = (list: VerifiedClip[]) => list.filter((c) => c.complete).map((c) => c.clipId.slice(0, 16)).sort();
+    expect(ids(clips)).toEqual([...this.opened.keys()].sort());
+    expect(ids(snapshots)).toEqual([...this.openedSnapshots.keys()].sort());
+    expect(clips.filter((c) => c.snapshotOf !== undefined)).toEqual([]);
+    for (const clip of clips) {
+      const prefix = clip.clipId.slice(0, 16);
+      expect([prefix, clip.snapshot?.snapshotId.slice(0, 16), clip.snapshot?.complete]).toEqual([prefix, this.snapshotOf.get(prefix), true]);
+    }
+    const sequences = [...clips, ...snapshots].map((c) => c.sequence);
+    expect(new Set(sequences).size).toBe(sequences.length);
   }
 
   /** With the network and the cloud up: waits for an empty queue, then checks the cloud. */

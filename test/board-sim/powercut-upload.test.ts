@@ -26,6 +26,6 @@ afterAll(async () => {
 test("power cut at every named point of clip upload, then restart: no clip lost, none duplicated", async () => {
   const t0 = Date.now();
   await sweep.run(UPLOAD_PLAN);
-  const summary = sweep.finish();
+  const summary = await sweep.finish();
   process.stdout.write(`clip upload power-cut sweep, ${Math.round((Date.now() - t0) / 1000)} s: ${summary}\n`);
 }, 240000);
