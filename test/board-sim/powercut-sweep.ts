@@ -127,6 +127,8 @@ export class ClipSweep {
   readonly expectedSnapshots = new Map<string, string>();
   /** Snapshots that must be complete on the cloud whose id the camera had not logged before the cut. */
   unnamedSnapshots = 0;
+  /** How many of those the cloud check named (by their signed `of`, a clip that never started). */
+  namedByCheck = 0;
   /** Complete snapshots opened on the phone: prefix -> sequence. */
   readonly openedSnapshots = new Map<string, number>();
   /** Points (as planned) where at least one cut fired. */
@@ -179,7 +181,7 @@ export class ClipSweep {
     expect(new Set(sequences).size).toBe(sequences.length);
     await this.checkListing();
     return `${this.board.powerCuts.length} cuts, ${this.started.size} clips started, ${this.expected.size} complete on the cloud and opened, ` +
-      `${this.snapshotOf.size} snapshots sealed, ${this.expectedSnapshots.size} complete and opened: ${this.outcomes.join("; ")}`;
+      `${this.snapshotOf.size} snapshots sealed, ${this.expectedSnapshots.size} complete and opened (${this.namedByCheck} queued unnamed): ${this.outcomes.join("; ")}`;
   }
 
   private async status(): Promise<string | undefined> {
@@ -312,6 +314,7 @@ export class ClipSweep {
         // Its clip never started, and no snapshot.done named it.
         expect([label, of, this.started.has(of), this.snapshotOf.has(of)]).toEqual([label, of, false, false]);
         this.expectedSnapshots.set(prefix, of);
+        this.namedByCheck++;
       }
       if (this.expectedSnapshots.get(prefix) === "") this.expectedSnapshots.set(prefix, of); // sent, cut before snapshot.done
       expect([label, of]).toEqual([label, this.expectedSnapshots.get(prefix)]);
