@@ -252,6 +252,17 @@ export function describeBlobContract(name: string, makeBody: () => Body): void {
       expect(await body.names()).toEqual([`clips/${clip.id}.sealed`]);
     });
 
+    test("the footer sent to several nodes at once: every finalize answers, the clip is whole, the upload gone", async () => {
+      const clip = makeClip("concurrent", 1000, 8, 1016);
+      await upload(store, clip);
+      const other = await body.open();
+      const results = await Promise.all([store.finalize(clip.id, clip.input), other.finalize(clip.id, clip.input), store.finalize(clip.id, clip.input)]);
+      expect(results.map((r) => r.size)).toEqual([clip.whole.length, clip.whole.length, clip.whole.length]);
+      expect(results.filter((r) => r.stored === "new").length).toBeGreaterThanOrEqual(1);
+      sameBytes(await readAll((await other.openClip(clip.id))!.stream), clip.whole);
+      expect(await body.names()).toEqual([`clips/${clip.id}.sealed`]);
+    });
+
     test("ranged reads of a complete clip", async () => {
       const clip = makeClip("ranges", 1000, 4, 900);
       await upload(store, clip);
