@@ -110,7 +110,10 @@ export class FileBlobStore implements BlobStore {
     checkSegmentIndex(index);
     if (!Number.isSafeInteger(length) || length <= 0) blobFail("E_FORMAT", "a segment's length must be a positive integer");
     const file = await this.ensurePartFile(clipId, layout);
-    const handle = await fs.promises.open(file, "r+");
+    const handle = await fs.promises.open(file, "r+").catch((error: unknown) => {
+      if (isMissing(error)) blobFail("E_STATE", "the clip was completed or deleted meanwhile; check its status");
+      throw error;
+    });
     const hash = nodeCrypto.createHash("sha256");
     let position = segmentOffset(layout, index);
     let received = 0;
