@@ -9,8 +9,13 @@
 #   gcc-multilib, libmbedtls-dev:i386
 #                   the 32-bit, board-limited XS host (build/xs-host/xs-host-board32, gcc -m32): slots and
 #                   pointers at the ESP32-S3's sizes. Needs Debian/Ubuntu multiarch (dpkg --add-architecture i386).
+#   radosgw, ceph-mon, ceph-osd
+#                   the S3 blob store's tests run against Ceph's RADOS Gateway over a one-node in-memory cluster
+#                   (test/helpers/radosgw.ts); installed without recommends (no time daemon, no MDS)
 set -euo pipefail
 need=()
+ceph=()
+{ command -v radosgw && command -v ceph-mon && command -v ceph-osd; } >/dev/null 2>&1 || ceph=(radosgw ceph-mon ceph-osd)
 add_i386=0
 [ -f /usr/include/mbedtls/version.h ] || need+=(libmbedtls-dev)
 command -v socat >/dev/null 2>&1 || need+=(socat)
@@ -28,15 +33,16 @@ if [ ! -f /usr/lib/i386-linux-gnu/libmbedcrypto.so ]; then
     echo "setup: the 32-bit XS host is built with gcc -m32 on an amd64 Debian/Ubuntu; this machine is $(dpkg --print-architecture)" >&2; exit 1; }
   dpkg --print-foreign-architectures | grep -qx i386 || add_i386=1
 fi
-[ ${#need[@]} -eq 0 ] && exit 0
-echo "setup: installing ${need[*]}"
+[ ${#need[@]} -eq 0 ] && [ ${#ceph[@]} -eq 0 ] && exit 0
+echo "setup: installing ${need[*]} ${ceph[*]}"
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
-    echo "setup: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2; exit 1
+    echo "setup: missing ${need[*]} ${ceph[*]}; run as root: apt-get install -y ${need[*]} ${ceph[*]}" >&2; exit 1
   fi
 else SUDO=""; fi
 [ $add_i386 -eq 1 ] && { echo "setup: adding the i386 architecture (dpkg --add-architecture i386)"; $SUDO dpkg --add-architecture i386; }
 # A mirror mid-sync can fail one index (apt-get update exits 100 and keeps the rest): go on, the install
 # below still fails loudly if a package really cannot be had.
 $SUDO apt-get update -qq || echo "setup: apt-get update reported errors (above); installing from the indexes it has" >&2
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+[ ${#need[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+[ ${#ceph[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${ceph[@]}" >/dev/null

@@ -6,12 +6,13 @@
  *
  * A vector is a sequence of end-to-end messages as the phone receives them from the relay. `kind: "clip"`
  * vectors are sealed clips instead (FORMAT §5–§8), opened with the clip opener: they show that a live wrap
- * never opens as a clip wrap.
+ * never opens as a clip wrap. Vectors with `streams` also wrap the session to stream keys (FORMAT §12.1); an
+ * opener whose `kind` is "stream" opens with streamKeyUnwrapper, any other with hpkeUnwrapper (a phone).
  */
 import type { Crypto } from "../platform/crypto";
 import { fromHex, toHex } from "../core/bytes";
 import { SealcamError } from "../core/errors";
-import { hpkeUnwrapper, openClip } from "../core/clip";
+import { hpkeUnwrapper, openClip, streamKeyUnwrapper } from "../core/clip";
 import { LiveOpener, LiveSealer, type LiveEvent } from "../core/live";
 import { DeterministicCrypto } from "./deterministic-crypto";
 
@@ -20,6 +21,8 @@ export interface LiveVectorKey {
   private: string;
   /** SHA-256 of the key's SubjectPublicKeyInfo DER, hex. */
   key_id: string;
+  /** "stream": a stream key (its entries are `hpke-p256-sha256-aes128gcm-stream`); absent: a phone. */
+  kind?: "stream";
 }
 
 export interface LiveVectorFrame {
@@ -41,6 +44,8 @@ export interface LiveVector {
   camera_cert_hash: string;
   /** The phones the session key is wrapped to, in order. */
   phones: LiveVectorKey[];
+  /** The stream keys it is wrapped to after the phones, in order (absent: none). */
+  streams?: LiveVectorKey[];
   /** The phone that opens the vector. */
   opener: LiveVectorKey;
   /** The opener's challenge (hex, 16 bytes). */
@@ -78,6 +83,7 @@ export function sealLiveSession(base: Crypto, vector: LiveVector, cameraPrivate:
       cameraCertHash: fromHex(vector.camera_cert_hash),
       rosterVersion: vector.params.rosterVersion,
       phones: phoneKeys(base, vector.phones),
+      streams: phoneKeys(base, vector.streams ?? []),
       startTime: vector.params.startTime,
       challenge: fromHex(vector.params.challenge),
       maxDurationMs: vector.params.maxDurationMs,
@@ -107,7 +113,7 @@ export function runLiveVector(crypto: Crypto, vector: LiveVector): LiveVectorRes
   const identity = { publicKey: crypto.p256PublicKey(camera), certificateHash: fromHex(vector.camera_cert_hash) };
   crypto.p256Destroy(camera);
   const phoneKey = crypto.p256Import(fromHex(vector.opener.private));
-  const unwrappers = [hpkeUnwrapper(crypto, fromHex(vector.opener.key_id), phoneKey)];
+  const unwrappers = [(vector.opener.kind === "stream" ? streamKeyUnwrapper : hpkeUnwrapper)(crypto, fromHex(vector.opener.key_id), phoneKey)];
   const frames: LiveVectorFrame[] = [];
   let at = 0;
   try {

@@ -30,6 +30,9 @@ const WRITE_GATHER = 256 * 1024;
 /** finalize re-reads the upload in chunks of this size to check every piece's hash. */
 const VERIFY_CHUNK = 1024 * 1024;
 
+/** Finalizes in progress in this process, by clip file. */
+const finalizing = new Map<string, Promise<FinalizeResult>>();
+
 const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === "ENOENT";
 
 async function exists(file: string): Promise<boolean> {
@@ -107,7 +110,10 @@ export class FileBlobStore implements BlobStore {
     checkSegmentIndex(index);
     if (!Number.isSafeInteger(length) || length <= 0) blobFail("E_FORMAT", "a segment's length must be a positive integer");
     const file = await this.ensurePartFile(clipId, layout);
-    const handle = await fs.promises.open(file, "r+");
+    const handle = await fs.promises.open(file, "r+").catch((error: unknown) => {
+      if (isMissing(error)) blobFail("E_STATE", "the clip was completed or deleted meanwhile; check its status");
+      throw error;
+    });
     const hash = nodeCrypto.createHash("sha256");
     let position = segmentOffset(layout, index);
     let received = 0;
@@ -166,24 +172,49 @@ export class FileBlobStore implements BlobStore {
   async finalize(clipId: string, input: FinalizeInput): Promise<FinalizeResult> {
     checkClipId(clipId);
     const size = checkFinalizeInput(input);
+    // One finalize of a clip at a time in this process (two would write their footers into one file).
+    const key = this.sealedFile(clipId);
+    for (let busy = finalizing.get(key); busy; busy = finalizing.get(key)) await busy.catch(() => undefined);
+    const run = this.finalizeNow(clipId, input, size);
+    finalizing.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (finalizing.get(key) === run) finalizing.delete(key);
+    }
+  }
+
+  private async finalizeNow(clipId: string, input: FinalizeInput, size: number): Promise<FinalizeResult> {
     // Complete already (a crash after the rename but before the caller recorded it, or a lost reply).
-    const sealed = await this.sameSealed(clipId, size, input.footer);
-    if (sealed !== null) {
+    const already = async (): Promise<FinalizeResult | null> => {
+      const sealed = await this.sameSealed(clipId, size, input.footer);
+      if (sealed === null) return null;
       if (!sealed) blobFail("E_CONFLICT", "the clip was completed with another footer");
       await this.removeUploadDir(clipId);
       return { size, stored: "already" };
-    }
-    const file = await this.ensurePartFile(clipId, input);
-    const handle = await fs.promises.open(file, "r+");
+    };
+    const done = await already();
+    if (done) return done;
     try {
-      await this.verify(handle, input);
-      await handle.write(input.footer, 0, input.footer.length, size - input.footer.length);
-      await handle.truncate(size);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const file = await this.ensurePartFile(clipId, input);
+      const handle = await fs.promises.open(file, "r+");
+      try {
+        await this.verify(handle, input);
+        await handle.write(input.footer, 0, input.footer.length, size - input.footer.length);
+        await handle.truncate(size);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.promises.rename(file, this.sealedFile(clipId));
+    } catch (error) {
+      // Another process sharing this folder completed it meanwhile (the upload is gone, the clip is there).
+      if (isMissing(error) || (error as { code?: string }).code === "E_STATE") {
+        const raced = await already();
+        if (raced) return raced;
+      }
+      throw error;
     }
-    await fs.promises.rename(file, this.sealedFile(clipId));
     await fsyncDirAsync(this.clipsDir);
     await this.removeUploadDir(clipId);
     return { size, stored: "new" };

@@ -265,15 +265,24 @@ export class S3BlobStore implements BlobStore {
       const stored = new Map<string, number>();
       for await (const o of this.listObjects(this.uploadPrefix(clipId))) stored.set(o.key, o.size);
       const pieces: Piece[] = [{ name: "the head", key: this.headKey(clipId), length: input.headLength, sha256: input.headSha256, bytes: null, what: "upload its head again" }];
-      if (stored.get(this.headKey(clipId)) !== input.headLength) blobFail("E_STATE", "the clip's upload was lost; upload its head again");
+      if (stored.get(this.headKey(clipId)) !== input.headLength) {
+        if (await this.sameComplete(clipId, size, input.footer)) return { size, stored: "already" }; // completed meanwhile
+        blobFail("E_STATE", "the clip's upload was lost; upload its head again");
+      }
       for (const s of input.segments) {
         const key = this.segmentKey(clipId, s.index);
         if (stored.get(key) !== s.length) blobFail("E_STATE", `segment ${s.index} is missing from the store; upload it again`);
         pieces.push({ name: `segment ${s.index}`, key, length: s.length, sha256: s.sha256, bytes: null, what: "upload it again" });
       }
       pieces.push({ name: "the footer", key: null, length: input.footer.length, sha256: null, bytes: input.footer, what: "" });
-      if (size <= this.minPartSize) await this.putWhole(clipId, pieces, size);
-      else await this.putMultipart(clipId, pieces);
+      try {
+        if (size <= this.minPartSize) await this.putWhole(clipId, pieces, size);
+        else await this.putMultipart(clipId, pieces);
+      } catch (error) {
+        // Another node completed the clip meanwhile and removed the upload under this one's reads.
+        if ((error as { code?: string }).code === "E_STATE" && (await this.sameComplete(clipId, size, input.footer))) return { size, stored: "already" };
+        throw error;
+      }
       await this.deleteUpload(clipId);
       return { size, stored: "new" };
     } catch (error) {

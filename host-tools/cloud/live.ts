@@ -389,6 +389,8 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
    * HTTP error before any upgrade; the camera hears of nothing unless all pass.
    */
   async function upgradeViewer(req: http.IncomingMessage, socket: Duplex, head: Buffer, cameraId: string, url: URL): Promise<void> {
+    // The checks may wait (a storage that answers asynchronously): a socket error meanwhile ends just this socket.
+    socket.on("error", () => socket.destroy());
     try {
       const challenge = challengeOf(url);
       if (!auth.viewerProof || !auth.cameraAccount) throw new HttpError(401, "E_AUTH", "this cloud does not admit viewers to live view");

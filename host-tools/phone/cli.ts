@@ -289,6 +289,7 @@ const COMMANDS: Command[] = [
       const r = await createShare(phone, { invite, cameras: args.list("camera"), streams: chosen, notBefore: time("from"), notAfter: time("until") ?? null });
       out(`Shared: share ${r.shareId} (stream key ${r.keyId.slice(0, 16)}), roster version ${r.rosterVersion}; the key is in the viewer's mailbox.`);
       out("Cameras wrap new clips to it from their next roster refresh; clips recorded before are not shared.");
+      if (chosen.includes("live")) out("Live view: the viewer watches with 'sealcam viewer live CAMERA' once the cameras have refreshed their roster.");
       return EXIT.OK;
     },
   },

@@ -1,9 +1,11 @@
 /**
  * Power cuts at every named point of clip queueing, with the firmware in XS on the board simulator against
  * the real cloud, each followed by a restart and reconnection (powercut-sweep.ts has the rules): recording with
- * the network down, so every part goes through the flash queue — `log:record.start`, the torn `set` of
- * `c.seq`, the k-th `log:queue.append` (head, segment, final segment, footer queued), the k-th queue flash
- * write and block erase torn half way, `log:record.done`. powercut-upload.test.ts sweeps the upload side.
+ * the network down, so every part goes through the flash queue — `log:record.start`, the k-th torn `set` of
+ * `c.seq` (the clip's sequence, then its snapshot's), the k-th `log:queue.append` (the snapshot's head, final
+ * and footer, then the clip's head, segment, final segment, footer queued), the k-th queue flash write and
+ * block erase torn half way, `log:snapshot.done`, `log:record.done`. Snapshots are on: each clip's snapshot
+ * must follow the same rules as the clip. powercut-upload.test.ts sweeps the upload side.
  * Also here: every log event of the clip path (recorder, uplink, queue) is a swept point or named as not one.
  */
 import { World } from "./harness";
@@ -17,6 +19,9 @@ const NOT_POINTS: Record<string, string> = {
   "queue.bad-record": "a record that fails its CRC after boot (flash corruption); the sweeps assert it never happens",
   "queue.maintain": "housekeeping failed (a flash error); its writes and erases are swept as flash points",
   "queue.drop": "the queue is full or a record rotted; the sweeps assert it never happens",
+  "snapshot.fail":
+    "no snapshot for this clip: the line itself writes nothing (a preview that did not come or did not seal delivered nothing; " +
+    "a part the queue could not take failed in a flash write, swept as a flash point); the sweeps assert it never happens",
 };
 
 const world = new World();
@@ -47,6 +52,6 @@ test("power cut at every named point of clip queueing, then restart: no clip los
   // And a last drain of whatever the sweep left queued.
   sweep.board.restoreNetwork();
   await sweep.checkCloudWhenSettled("queueing: final drain");
-  const summary = sweep.finish();
+  const summary = await sweep.finish();
   process.stdout.write(`clip queueing power-cut sweep, ${Math.round((Date.now() - t0) / 1000)} s: ${summary}\n`);
 }, 240000);

@@ -11,11 +11,22 @@
  * footer was queued is never completed: the sealer's state (clip key, hash chain) lived in RAM, so the design
  * does not resume it; its queued head and segments still go up and stay an incomplete upload that the phone
  * does not list as a clip.
+ *
+ * Snapshots are on (FORMAT §3.1): each recording first seals its clip's snapshot, a sealed object of its own
+ * (head, final segment, footer; its own sequence number), and delivers it BEFORE the clip's parts, then logs
+ * `snapshot.done` and only then `record.start`. The same rule covers them: a snapshot whose footer was queued
+ * or stored by the cloud before the power went must be complete on the cloud exactly once, listed by the
+ * phone as a snapshot (never as a clip), open there with its signed `of` naming its clip and a sequence number
+ * no other object has; any other snapshot (cut mid-way) is never listed complete. The footer of a snapshot
+ * queued in the cut that stopped the camera before `snapshot.done` is expected without a known id; the cloud
+ * check names it: a complete snapshot the sweep did not know whose `of` names a clip that never started.
  */
+import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import { CloudClient } from "../../host-tools/phone/client";
+import type { VerifiedClip } from "../../host-tools/phone/phone";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
 import type { LogRecord } from "../../host-tools/board-sim/services";
 import type { World } from "./harness";
@@ -33,25 +44,30 @@ export interface PlannedPoint {
   phase: Phase;
   point: string;
   once?: boolean;
-  /** At least this many cuts must fire (the parts of a clip: head, one segment, final, footer). */
+  /**
+   * At least this many cuts must fire (the parts of a recording: the snapshot's head, final, footer, then the
+   * clip's head, one segment, final, footer).
+   */
   atLeast?: number;
 }
 
 export const QUEUEING_PLAN: PlannedPoint[] = [
   { phase: "offline", point: "log:record.start", once: true },
-  { phase: "offline", point: "storage-set:c.seq", once: true },
-  { phase: "offline", point: "log:queue.append", atLeast: 4 },
-  { phase: "offline", point: "flash-write", atLeast: 4 },
+  { phase: "offline", point: "storage-set:c.seq", atLeast: 2 }, // the clip's sequence, then its snapshot's
+  { phase: "offline", point: "log:queue.append", atLeast: 7 },
+  { phase: "offline", point: "flash-write", atLeast: 7 },
   { phase: "offline", point: "flash-erase" },
+  { phase: "offline", point: "log:snapshot.done", once: true },
   { phase: "offline", point: "log:record.done", once: true },
 ];
 
 export const UPLOAD_PLAN: PlannedPoint[] = [
   { phase: "online", point: "log:record.start", once: true },
-  { phase: "online", point: "log:upload.sent", atLeast: 4 },
+  { phase: "online", point: "log:upload.sent", atLeast: 7 },
+  { phase: "online", point: "log:snapshot.done", once: true },
   { phase: "online", point: "log:record.done", once: true },
-  { phase: "drain", point: "log:upload.sent", atLeast: 4 },
-  { phase: "drain", point: "flash-write", atLeast: 4 }, // one ack per part at least
+  { phase: "drain", point: "log:upload.sent", atLeast: 7 },
+  { phase: "drain", point: "flash-write", atLeast: 7 }, // one ack per part at least
   { phase: "drain", point: "flash-erase" },
   { phase: "drain", point: "log:queue.drained", once: true },
   { phase: "outage", point: "log:upload.defer", once: true },
@@ -91,6 +107,9 @@ export class Gate {
   }
 }
 
+/** An object whose footer left the camera before the cut: a clip, or a snapshot (its id unknown when only queued). */
+type Sealed = { kind: "clip"; id: string } | { kind: "snapshot"; id: string | undefined; of: string | undefined };
+
 export class ClipSweep {
   board!: SimulatedBoard;
   timeline!: Timeline;
@@ -102,6 +121,16 @@ export class ClipSweep {
   readonly started = new Map<string, number>();
   /** Complete clips opened on the phone: prefix -> sequence. */
   readonly opened = new Map<string, number>();
+  /** Every snapshot the camera sealed (`snapshot.done`): clip prefix -> snapshot prefix. */
+  readonly snapshotOf = new Map<string, string>();
+  /** Snapshot prefix -> the prefix of the clip it previews ("" until known): must be complete on the cloud. */
+  readonly expectedSnapshots = new Map<string, string>();
+  /** Snapshots that must be complete on the cloud whose id the camera had not logged before the cut. */
+  unnamedSnapshots = 0;
+  /** How many of those the cloud check named (by their signed `of`, a clip that never started). */
+  namedByCheck = 0;
+  /** Complete snapshots opened on the phone: prefix -> sequence. */
+  readonly openedSnapshots = new Map<string, number>();
   /** Points (as planned) where at least one cut fired. */
   readonly fired = new Set<string>();
   readonly outcomes: string[] = [];
@@ -119,6 +148,7 @@ export class ClipSweep {
         uploadRetryMs: 100,
         uploadRetryMaxMs: 200,
         handshakeTimeoutMs: 5000,
+        snapshot: { enabled: true, width: 160, height: 120, quality: 20 }, // one ~2.5 KB JPEG: head, final, footer
       },
     });
     this.timeline = new Timeline(this.board);
@@ -138,15 +168,20 @@ export class ClipSweep {
     }
   }
 
-  /** What must hold at the end of a sweep: nothing dropped, refused or failed; every sequence number once. */
-  finish(): string {
+  /** What must hold at the end of a sweep (settled): nothing dropped, refused or failed; every sequence number once. */
+  async finish(): Promise<string> {
     const bad = this.timeline.moments.filter(
-      (m) => m.kind === "log" && ["queue.drop", "upload.refused", "queue.bad-record", "record.fail", "boot.repair"].includes(m.record.e),
+      (m) => m.kind === "log" && ["queue.drop", "upload.refused", "queue.bad-record", "record.fail", "boot.repair", "snapshot.fail"].includes(m.record.e),
     );
     expect(bad).toEqual([]);
     expect(new Set(this.started.values()).size).toBe(this.started.size);
     expect(this.opened.size).toBe(this.expected.size);
-    return `${this.board.powerCuts.length} cuts, ${this.started.size} clips started, ${this.expected.size} complete on the cloud and opened: ${this.outcomes.join("; ")}`;
+    expect([this.unnamedSnapshots, this.openedSnapshots.size]).toEqual([0, this.expectedSnapshots.size]);
+    const sequences = [...this.opened.values(), ...this.openedSnapshots.values()];
+    expect(new Set(sequences).size).toBe(sequences.length);
+    await this.checkListing();
+    return `${this.board.powerCuts.length} cuts, ${this.started.size} clips started, ${this.expected.size} complete on the cloud and opened, ` +
+      `${this.snapshotOf.size} snapshots sealed, ${this.expectedSnapshots.size} complete and opened (${this.namedByCheck} queued unnamed): ${this.outcomes.join("; ")}`;
   }
 
   private async status(): Promise<string | undefined> {
@@ -173,45 +208,148 @@ export class ClipSweep {
     await within(down, 10000, "wifi.down");
   }
 
-  /** What the firmware did before the power went: clips it started (recorded) and those whose footer it got rid of. */
-  private facts(records: LogRecord[]): string[] {
-    const sealed: string[] = [];
+  /**
+   * What the firmware did before the power went: clips it started (recorded), snapshots it sealed, and the
+   * objects whose footer it got rid of (queued in flash, or stored by the cloud). A recording delivers its
+   * snapshot's parts before `snapshot.done` and `record.start`, so a part delivered before `record.start` is
+   * the snapshot's; `queue.append` names no object, so a snapshot footer queued just before the cut has no id.
+   */
+  private facts(records: LogRecord[]): Sealed[] {
+    const sealed: Sealed[] = [];
     let current = "";
+    let snapshot: Extract<Sealed, { kind: "snapshot" }> | undefined; // this recording's, once its footer went
+    let inSnapshot = true; // the parts delivered now are the recording's snapshot's
     for (const r of records) {
       const f = r.f ?? {};
+      if (r.e === "snapshot.done") {
+        const id = String(f.snapshot);
+        const of = String(f.clip);
+        expect(inSnapshot).toBe(true);
+        expect(this.snapshotOf.has(of)).toBe(false);
+        this.snapshotOf.set(of, id);
+        expect(snapshot).toBeDefined(); // its footer went before it was done
+        if (snapshot!.id !== undefined) expect(snapshot!.id).toBe(id);
+        snapshot!.id = id;
+        snapshot!.of = of;
+        inSnapshot = false;
+      }
       if (r.e === "record.start") {
         current = String(f.clip);
         expect(this.started.has(current)).toBe(false);
+        // Snapshots are on and the preview never fails here: every clip starts after its own snapshot.
+        expect([current, this.snapshotOf.has(current)]).toEqual([current, true]);
         this.started.set(current, Number(f.sequence));
+        inSnapshot = false;
       }
-      // The footer is in the flash queue, or the cloud has stored it: the clip must reach the cloud complete.
-      if (r.e === "queue.append" && f.part === "footer") sealed.push(current);
-      if (r.e === "upload.sent" && f.part === "footer" && f.queued === false) sealed.push(String(f.clip));
+      if (r.e === "record.done" || r.e === "record.fail") {
+        current = "";
+        snapshot = undefined;
+        inSnapshot = true;
+      }
+      // The footer is in the flash queue, or the cloud has stored it: the object must reach the cloud complete.
+      const footer =
+        (r.e === "queue.append" && f.part === "footer") || (r.e === "upload.sent" && f.part === "footer" && f.queued === false);
+      if (!footer) continue;
+      const id = r.e === "upload.sent" ? String(f.clip) : undefined;
+      if (inSnapshot) {
+        expect(snapshot).toBeUndefined();
+        snapshot = { kind: "snapshot", id, of: undefined };
+        sealed.push(snapshot);
+      } else {
+        expect(current).not.toBe("");
+        if (id !== undefined) expect(id).toBe(current);
+        sealed.push({ kind: "clip", id: current });
+      }
     }
     return sealed;
   }
 
-  private expect(sealed: string[]): void {
-    for (const clip of sealed) this.expected.set(clip, this.started.get(clip)!);
+  private expect(sealed: Sealed[]): void {
+    for (const s of sealed) {
+      if (s.kind === "clip") this.expected.set(s.id, this.started.get(s.id)!);
+      else if (s.id === undefined) this.unnamedSnapshots++;
+      else this.expectedSnapshots.set(s.id, s.of ?? "");
+    }
   }
 
-  /** The cloud holds exactly the expected clips, each once, each opening on the phone with its own sequence. */
+  /**
+   * The cloud holds exactly the expected clips and snapshots, each once, each opening on the phone: clips with
+   * the sequence the camera gave them, snapshots as a JPEG whose signed `of` names their clip, with a sequence
+   * number no clip the camera started had. (How the phone lists them is checked once, in `finish`: the
+   * listing only grows, and verifying every head after every cut would cost more than the sweep.)
+   */
   async checkCloud(label: string): Promise<void> {
-    const client = new CloudClient(this.world.cloudUrl, this.world.phoneA.state().token);
+    const phone = this.world.phoneA;
+    const client = new CloudClient(this.world.cloudUrl, phone.state().token);
     const listing = await client.json<{ clips: { clipId: string; cameraId: string; complete: boolean }[] }>("GET", "/v1/clips");
     const complete = listing.clips.filter((c) => c.cameraId === this.cameraId && c.complete).map((c) => c.clipId);
     expect([label, new Set(complete).size]).toEqual([label, complete.length]);
-    expect([label, complete.map((id) => id.slice(0, 16)).sort()]).toEqual([label, [...this.expected.keys()].sort()]);
-    for (const id of complete) {
+    const prefixes = complete.map((id) => id.slice(0, 16));
+    const clips = complete.filter((id) => this.expected.has(id.slice(0, 16)));
+    const snapshots = complete.filter((id) => this.expectedSnapshots.has(id.slice(0, 16)));
+    // A complete object the sweep did not know by id: only a snapshot queued just before a cut stopped the
+    // camera ahead of `snapshot.done` (and so of its clip's `record.start`).
+    const unnamed = complete.filter((id) => !this.expected.has(id.slice(0, 16)) && !this.expectedSnapshots.has(id.slice(0, 16)));
+    expect([label, [...this.expected.keys(), ...this.expectedSnapshots.keys()].filter((p) => !prefixes.includes(p))]).toEqual([label, []]);
+    expect([label, unnamed.length]).toEqual([label, this.unnamedSnapshots]);
+    this.unnamedSnapshots = 0;
+
+    for (const id of clips) {
       const prefix = id.slice(0, 16);
       if (this.opened.has(prefix)) continue;
       const dir = path.join(this.world.dir, "opened", id);
-      const clip = await this.world.phoneA.open(id, path.join(dir, "clip.frames"), dir);
-      expect([label, clip.clipId, clip.cameraId, clip.sequence]).toEqual([label, id, this.cameraId, this.expected.get(prefix)]);
+      const clip = await phone.open(id, path.join(dir, "clip.frames"), dir);
+      expect([label, clip.clipId, clip.cameraId, clip.sequence, clip.snapshotOf]).toEqual([label, id, this.cameraId, this.expected.get(prefix), undefined]);
       expect(clip.frames).toBeGreaterThan(0);
       this.opened.set(prefix, clip.sequence);
     }
-    expect([label, new Set(this.opened.values()).size]).toEqual([label, this.opened.size]); // no sequence number twice
+    for (const id of [...snapshots, ...unnamed]) {
+      const prefix = id.slice(0, 16);
+      if (this.openedSnapshots.has(prefix)) continue;
+      const out = path.join(this.world.dir, "opened", `${id}.jpg`);
+      const opened = await phone.open(id, out);
+      expect([label, opened.clipId, opened.cameraId, typeof opened.snapshotOf]).toEqual([label, id, this.cameraId, "string"]);
+      const of = opened.snapshotOf!.slice(0, 16);
+      if (unnamed.includes(id)) {
+        // Its clip never started, and no snapshot.done named it.
+        expect([label, of, this.started.has(of), this.snapshotOf.has(of)]).toEqual([label, of, false, false]);
+        this.expectedSnapshots.set(prefix, of);
+        this.namedByCheck++;
+      }
+      if (this.expectedSnapshots.get(prefix) === "") this.expectedSnapshots.set(prefix, of); // sent, cut before snapshot.done
+      expect([label, of]).toEqual([label, this.expectedSnapshots.get(prefix)]);
+      const jpeg = fs.readFileSync(out);
+      expect([label, opened.bytes, jpeg.length > 4, jpeg[0], jpeg[1], jpeg[jpeg.length - 2], jpeg[jpeg.length - 1]])
+        .toEqual([label, jpeg.length, true, 0xff, 0xd8, 0xff, 0xd9]);
+      // Its own sequence number: never one a clip the camera started had.
+      expect([label, [...this.started.values()].includes(opened.sequence)]).toEqual([label, false]);
+      this.openedSnapshots.set(prefix, opened.sequence);
+    }
+    // No sequence number twice, clips and snapshots together.
+    const sequences = [...this.opened.values(), ...this.openedSnapshots.values()];
+    expect([label, new Set(sequences).size]).toEqual([label, sequences.length]);
+  }
+
+  /**
+   * How the phone lists what the sweep left (from verified heads, complete or not): every head verifies; the
+   * complete clips and snapshots are exactly those opened; snapshots apart from clips; every listed clip paired
+   * with the complete snapshot the camera sealed for it; no sequence number on two objects, incomplete ones too.
+   */
+  private async checkListing(): Promise<void> {
+    const listing = await this.world.phoneA.listing();
+    expect(listing.clips.filter((c) => !c.verified)).toEqual([]);
+    const clips = listing.clips.filter((c): c is VerifiedClip => c.verified && c.cameraId === this.cameraId);
+    const snapshots = listing.snapshots.filter((s) => s.cameraId === this.cameraId);
+    const ids = (list: VerifiedClip[]) => list.filter((c) => c.complete).map((c) => c.clipId.slice(0, 16)).sort();
+    expect(ids(clips)).toEqual([...this.opened.keys()].sort());
+    expect(ids(snapshots)).toEqual([...this.openedSnapshots.keys()].sort());
+    expect(clips.filter((c) => c.snapshotOf !== undefined)).toEqual([]);
+    for (const clip of clips) {
+      const prefix = clip.clipId.slice(0, 16);
+      expect([prefix, clip.snapshot?.snapshotId.slice(0, 16), clip.snapshot?.complete]).toEqual([prefix, this.snapshotOf.get(prefix), true]);
+    }
+    const sequences = [...clips, ...snapshots].map((c) => c.sequence);
+    expect(new Set(sequences).size).toBe(sequences.length);
   }
 
   /** With the network and the cloud up: waits for an empty queue, then checks the cloud. */

@@ -21,9 +21,11 @@ const vectors: LiveVector[] = files.map((f) => JSON.parse(fs.readFileSync(path.j
 const valid = vectors.filter((v) => v.expect === "ok");
 const invalid = vectors.filter((v) => v.expect !== "ok");
 
-test("the vector set: one valid session of two phones, and every failure class FORMAT §12.5 names", () => {
-  expect(valid.map((v) => v.name)).toEqual(["ok-two-phones"]);
-  const ok = valid[0];
+test("the vector set: a valid session of two phones, one of a phone and a stream key, and every failure class FORMAT §12.5 names", () => {
+  expect(valid.map((v) => v.name)).toEqual(["ok-phone-and-stream", "ok-two-phones"]);
+  expect(valid[0].streams).toHaveLength(1);
+  expect(valid[0].streams![0].kind).toBe("stream");
+  const ok = valid[1];
   expect(ok.phones).toHaveLength(2);
   expect(ok.messages).toHaveLength(1 + ok.frames.length + 1);
   expect(ok.frames).toHaveLength(3);
@@ -44,8 +46,8 @@ describe.each(valid.map((v) => [v.name, v] as const))("valid vector %s", (_name,
     expect(sealLiveSession(crypto, v).map(toHex)).toEqual(v.messages);
   });
 
-  test("each of its phones opens it to exactly its frames (JPEG and capture time) and a clean end", () => {
-    for (const phone of v.phones) {
+  test("each of its phones and stream keys opens it to exactly its frames (JPEG and capture time) and a clean end", () => {
+    for (const phone of [...v.phones, ...(v.streams ?? [])]) {
       const result = runLiveVector(crypto, { ...v, opener: phone });
       expect(result).toEqual({ code: "ok", at: -1, frames: v.frames, ended: true });
     }
@@ -60,7 +62,7 @@ describe.each(invalid.map((v) => [v.name, v] as const))("broken vector %s", (_na
     if (v.kind === "live") {
       expect(result.at).toBe(v.fails_at);
       // What was released before the failure is the valid session's prefix, in order.
-      expect(valid[0].frames.slice(0, result.frames.length)).toEqual(result.frames);
+      expect(v.frames.slice(0, result.frames.length)).toEqual(result.frames);
     }
   });
 });
@@ -68,9 +70,24 @@ describe.each(invalid.map((v) => [v.name, v] as const))("broken vector %s", (_na
 test("live-wrap-as-clip-wrap carries exactly the valid session's live wrap for its phone, under the same key id", () => {
   const v = invalid.find((x) => x.name === "live-wrap-as-clip-wrap")!;
   const clipEntries = parseClipHead(fromHex(v.sealed!)).header.recipients;
-  const liveEntries = parseLiveHead(fromHex(valid[0].messages[0]).subarray(1)).header.recipients;
+  const twoPhones = valid.find((x) => x.name === "ok-two-phones")!;
+  const liveEntries = parseLiveHead(fromHex(twoPhones.messages[0]).subarray(1)).header.recipients;
   const live = liveEntries.find((e) => toHex(e.kid) === v.opener.key_id)!;
   expect(clipEntries.map(recipientValue)).toEqual([recipientValue(live)]);
   // That wrap does open for this phone as a live wrap (the valid vector): only the label differs.
-  expect(runLiveVector(crypto, { ...valid[0], opener: v.opener }).code).toBe("ok");
+  expect(runLiveVector(crypto, { ...twoPhones, opener: v.opener }).code).toBe("ok");
+});
+
+test("stream vectors: the stream entry follows the phone's under its own algorithm; relabelled, only the entry and signature change", () => {
+  const ok = valid.find((x) => x.name === "ok-phone-and-stream")!;
+  const head = parseLiveHead(fromHex(ok.messages[0]).subarray(1)).header;
+  expect(head.recipients.map((r) => `${r.alg}:${toHex(r.kid)}`)).toEqual([
+    `hpke-p256-sha256-aes128gcm:${ok.phones[0].key_id}`, `hpke-p256-sha256-aes128gcm-stream:${ok.streams![0].key_id}`,
+  ]);
+  const relabelled = invalid.find((x) => x.name === "stream-entry-under-phone-label")!;
+  const other = parseLiveHead(fromHex(relabelled.messages[0]).subarray(1)).header;
+  expect({ ...other, recipients: other.recipients.slice(0, 1) }).toEqual({ ...head, recipients: head.recipients.slice(0, 1) });
+  expect(recipientValue(other.recipients[1])).not.toEqual(recipientValue(head.recipients[1]));
+  // The stream key, used as a phone key on its own entry, is refused too (the algorithm says stream).
+  expect(runLiveVector(crypto, { ...ok, opener: { ...ok.streams![0], kind: undefined } }).code).toBe("E_UNWRAP");
 });

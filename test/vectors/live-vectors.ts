@@ -7,18 +7,23 @@
  * ok-two-phones: a session sealed by the clip vectors' camera key to two phones (the clip vectors' phone and
  * "phone b"), for a fixed challenge: three JPEG frames and the final frame. Every broken vector is built from
  * it (or from a second session sealed with another seed) and names the code LiveOpener must fail with.
+ *
+ * ok-phone-and-stream: a session sealed to the clip vectors' phone and their stream key (a share whose scope
+ * covers `live`), opened by the stream key; stream-not-a-recipient and stream-entry-under-phone-label are the
+ * stream key's refusals (FORMAT §12.1).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Crypto } from "../../firmware/platform/crypto";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
 import { concat, fromHex, toHex, u32be } from "../../firmware/core/bytes";
-import { deriveKeyPair } from "../../firmware/core/hpke";
+import { deriveKeyPair, sealSingleShot } from "../../firmware/core/hpke";
 import { spkiFromP256 } from "../../firmware/core/keys";
 import { ClipSealer } from "../../firmware/core/clip/sealer";
 import { parseClipHead } from "../../firmware/core/clip/head";
-import { encodeHeader } from "../../firmware/core/clip/header";
-import { MAX_LIVE_MESSAGE, parseLiveHead } from "../../firmware/core/live";
+import { encodeHeader, type RecipientEntry } from "../../firmware/core/clip/header";
+import { ALG_HPKE_P256_STREAM } from "../../firmware/core/clip/constants";
+import { KIND_HEAD, LIVE_MAGIC, MAX_LIVE_MESSAGE, encodeLiveHeader, liveWrapLabel, parseLiveHead } from "../../firmware/core/live";
 import { DeterministicCrypto } from "../../firmware/testing/deterministic-crypto";
 import { sealLiveSession, type LiveVector, type LiveVectorKey } from "../../firmware/testing/live-vectors";
 
@@ -136,6 +141,42 @@ export function buildLiveVectors(base: Crypto): LiveVector[] {
       opener: phoneA,
       messages: [],
       sealed: toHex(clip),
+    });
+  }
+
+  // A stream key (the clip vectors' "stream" key) beside phone a: the head lists the phone entry, then the
+  // stream entry (`…-stream`, HPKE info "sealcam/v1 live-stream-key\0" || sid). Opened by the stream key.
+  const stream: LiveVectorKey = { ...keyOf("stream"), kind: "stream" };
+  const streamInputs: LiveVector = {
+    ...okInputs,
+    name: "ok-phone-and-stream",
+    description: "a live session sealed to a phone and to a stream key whose scope covers live; opened by the stream key (and by the phone)",
+    seed: toHex(fixed("seed live ok-phone-and-stream")),
+    phones: [phoneA],
+    streams: [stream],
+    opener: stream,
+  };
+  const sm = sealLiveSession(base, streamInputs);
+  vectors.push({ ...streamInputs, messages: sm.map(toHex) });
+  broken("stream-not-a-recipient", "the two-phone session opened by a stream key it is not sealed to (a share without live, or revoked)", "E_NO_RECIPIENT", m, 0, { opener: stream });
+  // The stream entry wrapped under the phone's live label (same key id, algorithm `…-stream`), re-signed by
+  // the camera: the stream key unwraps under the live stream label, so HPKE fails.
+  {
+    const sealedWith = new DeterministicCrypto(base, fromHex(streamInputs.seed));
+    const sid = sealedWith.randomBytes(16);
+    const sessionKey = sealedWith.randomBytes(16);
+    const header = parseLiveHead(sm[0].subarray(1)).header;
+    const streamPublic = base.p256PublicKey(base.p256Import(fromHex(stream.private)));
+    const { enc, ciphertext } = sealSingleShot(new DeterministicCrypto(base, fixed("seed live stream entry under phone label")), streamPublic, liveWrapLabel(sid), new Uint8Array(0), sessionKey);
+    const recipients = header.recipients.map((r): RecipientEntry => (r.alg === ALG_HPKE_P256_STREAM ? { alg: ALG_HPKE_P256_STREAM, kid: r.kid, enc, ct: ciphertext } : r));
+    const bytes = encodeLiveHeader({ ...header, recipients });
+    const signed = concat(LIVE_MAGIC, u32be(bytes.length), bytes);
+    const cameraKey = base.p256Import(fromHex(camera.private));
+    const relabelled = concat(new Uint8Array([KIND_HEAD]), signed, base.ecdsaP256Sign(cameraKey, signed));
+    vectors.push({
+      ...streamInputs, name: "stream-entry-under-phone-label",
+      description: "the stream key's entry wrapped under the phone's live label (\"sealcam/v1 live-key\"), re-signed by the camera: the live stream label does not open it",
+      expect: "E_UNWRAP", messages: [relabelled, ...sm.slice(1)].map(toHex), fails_at: 0,
     });
   }
   return vectors;

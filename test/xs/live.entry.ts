@@ -27,10 +27,10 @@ test("valid live vectors: resealed in XS byte for byte from the seed", async () 
   }
 });
 
-test("valid live vectors: each phone opens them in XS to exactly their frames and a clean end", async () => {
+test("valid live vectors: each phone and stream key opens them in XS to exactly their frames and a clean end", async () => {
   const valid = (await vectors()).filter((v) => v.expect === "ok");
   for (const v of valid) {
-    for (const phone of v.phones) {
+    for (const phone of [...v.phones, ...(v.streams ?? [])]) {
       const result = runLiveVector(crypto, { ...v, opener: phone });
       assert(result.code === "ok" && result.ended, `${v.name}: XS got ${result.code} at message ${result.at}`);
       assert(result.frames.length === v.frames.length, `${v.name}: XS released ${result.frames.length} frames, expected ${v.frames.length}`);
