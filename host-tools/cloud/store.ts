@@ -269,12 +269,17 @@ async function openPostgres(url: string): Promise<Store> {
     pendingWrites: () => 0,
     async listen(channel, handler) {
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`bad channel name '${channel}'`);
-      const client = await listenerClient();
-      if (!handlers.has(channel)) {
-        handlers.set(channel, new Set([handler]));
-        await client.query(`LISTEN ${channel}`);
-      } else {
-        handlers.get(channel)!.add(handler);
+      if (closed) return;
+      try {
+        const client = await listenerClient();
+        if (!handlers.has(channel)) {
+          handlers.set(channel, new Set([handler]));
+          await client.query(`LISTEN ${channel}`);
+        } else {
+          handlers.get(channel)!.add(handler);
+        }
+      } catch (error) {
+        if (!closed) throw error; // closed meanwhile: nothing to listen for any more
       }
     },
     async notify(channel, payload) {

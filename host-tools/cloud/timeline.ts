@@ -312,9 +312,9 @@ export function registerTimeline<C extends MailboxCtx>(h: TimelineHooks<C>): Tim
     for (const res of set) res.write(text);
   }
 
-  void store.listen(COMPLETED_CHANNEL, (clipId) => {
+  store.listen(COMPLETED_CHANNEL, (clipId) => {
     if (/^[0-9a-f]{32}$/.test(clipId)) notify(clipId).catch(() => undefined);
-  });
+  }).catch(() => undefined); // without it alerts stay on the node that completed the clip
 
   return {
     completed(clipId: string): void {
