@@ -19,7 +19,7 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
       options: {
         port: { type: "string", arg: "PORT", help: "TCP port to listen on (0..65535; 0 picks a free one)" },
         data: { type: "string", arg: "DIR", help: "where the clip files (and the default SQLite database) live (created if new)" },
-        db: { type: "string", arg: "TARGET", help: "the metadata database: a SQLite file (default DIR/cloud.sqlite) or\npostgres://USER@HOST:PORT/DB (several nodes may share it; docs/CLOUD-API.md Deployment)" },
+        db: { type: "string", arg: "TARGET", help: "the metadata database: a SQLite file (default DIR/cloud.sqlite) or\npostgres://USER@HOST:PORT/DB (several nodes may share it: docs/CLOUD-API.md, Several nodes)" },
         host: { type: "string", arg: "ADDR", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for every interface)" },
         "public-url": { type: "string", arg: "URL", help: "the address cameras use to reach this cloud, announced by GET /v1/info\n(default: the listen URL), e.g. http://192.168.1.20:8080 or https://cloud.example.org" },
         "log-level": { type: "string", arg: "LEVEL", default: "info", help: `${LOG_LEVELS.join(", ")}; JSON lines on stdout` },
