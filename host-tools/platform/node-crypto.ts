@@ -5,43 +5,28 @@
  *
  * One deviation from "node:crypto only": ECDSA signing uses @noble/curves, because OpenSSL as exposed by
  * Node cannot do deterministic (RFC 6979) ECDSA, and the firmware's signatures must be reproducible from
- * an injected RNG so test vectors pin them byte for byte. Verification stays on OpenSSL.
+ * an injected RNG so test vectors pin them byte for byte (crypto-common.ts, shared with the browser's body).
+ * Verification stays on OpenSSL.
  */
 import * as nodeCrypto from "node:crypto";
-import { p256 } from "@noble/curves/nist.js";
 import type { Crypto, P256PrivateKey, Sha256 } from "../../firmware/platform/crypto";
 import { SealcamError } from "../../firmware/core/errors";
 import { toBase64Url, wipe } from "../../firmware/core/bytes";
+import {
+  ScalarP256Key, argument, bytes, checkAesGcm, checkHkdfExpand, checkP256Scalar, checkRandomLength, checkUncompressedPoint,
+  ecdsaP256SignDeterministic, generateP256Key, sha256Stream,
+} from "./crypto-common";
 
-const P256_ORDER = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+function nodePublicKey(scalar: Uint8Array): Uint8Array {
+  const ecdh = nodeCrypto.createECDH("prime256v1");
+  ecdh.setPrivateKey(Buffer.from(scalar));
+  return new Uint8Array(ecdh.getPublicKey());
+}
 
-class NodeP256Key implements P256PrivateKey {
-  readonly kind = "p256-private" as const;
-  #scalar: Uint8Array | undefined;
-  readonly publicKey: Uint8Array;
+class NodeP256Key extends ScalarP256Key {
   constructor(scalar: Uint8Array) {
-    this.#scalar = Uint8Array.from(scalar);
-    const ecdh = nodeCrypto.createECDH("prime256v1");
-    ecdh.setPrivateKey(Buffer.from(scalar));
-    this.publicKey = new Uint8Array(ecdh.getPublicKey());
+    super(scalar, nodePublicKey(scalar));
   }
-  get scalar(): Uint8Array {
-    if (!this.#scalar) throw new SealcamError("E_STATE", "p256 key was destroyed");
-    return this.#scalar;
-  }
-  destroy(): void {
-    if (this.#scalar) wipe(this.#scalar);
-    this.#scalar = undefined;
-  }
-}
-
-function argument(condition: boolean, message: string): void {
-  if (!condition) throw new SealcamError("E_ARGUMENT", message);
-}
-
-function bytes(name: string, value: Uint8Array, length?: number): void {
-  argument(value instanceof Uint8Array, `${name} must be a Uint8Array`);
-  if (length !== undefined) argument(value.length === length, `${name} must be ${length} bytes, got ${value.length}`);
 }
 
 function asKey(key: P256PrivateKey): NodeP256Key {
@@ -50,8 +35,7 @@ function asKey(key: P256PrivateKey): NodeP256Key {
 }
 
 function p256PublicKeyObject(point: Uint8Array): nodeCrypto.KeyObject {
-  bytes("public key", point, 65);
-  argument(point[0] === 0x04, "public key must be an uncompressed point (0x04 prefix)");
+  checkUncompressedPoint(point);
   try {
     return nodeCrypto.createPublicKey({
       key: { kty: "EC", crv: "P-256", x: toBase64Url(point.subarray(1, 33)), y: toBase64Url(point.subarray(33)) },
@@ -95,17 +79,11 @@ function rsaPublicKeyObject(pkcs1Der: Uint8Array): nodeCrypto.KeyObject {
   }
 }
 
-function scalarIsValid(scalar: Uint8Array): boolean {
-  let value = 0n;
-  for (const b of scalar) value = (value << 8n) | BigInt(b);
-  return value > 0n && value < P256_ORDER;
-}
-
 const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
 
 export class NodeCrypto implements Crypto {
   randomBytes(length: number): Uint8Array {
-    argument(Number.isInteger(length) && length >= 0 && length <= 65536, "random length out of range");
+    checkRandomLength(length);
     return u8(nodeCrypto.randomBytes(length));
   }
 
@@ -115,19 +93,8 @@ export class NodeCrypto implements Crypto {
   }
 
   createSha256(): Sha256 {
-    let hash: nodeCrypto.Hash | undefined = nodeCrypto.createHash("sha256");
-    return {
-      update(data: Uint8Array) {
-        if (!hash) throw new SealcamError("E_STATE", "sha256 already finished");
-        hash.update(data);
-      },
-      digest() {
-        if (!hash) throw new SealcamError("E_STATE", "sha256 already finished");
-        const out = u8(hash.digest());
-        hash = undefined;
-        return out;
-      },
-    };
+    const hash = nodeCrypto.createHash("sha256");
+    return sha256Stream({ update: (data) => hash.update(data), digest: () => u8(hash.digest()) });
   }
 
   hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array {
@@ -137,10 +104,7 @@ export class NodeCrypto implements Crypto {
   }
 
   hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-    bytes("prk", prk);
-    bytes("info", info);
-    argument(prk.length >= 32, "prk must be at least 32 bytes");
-    argument(Number.isInteger(length) && length >= 1 && length <= 255 * 32, "hkdf length must be 1..8160");
+    checkHkdfExpand(prk, info, length);
     // RFC 5869 §2.3, composed from HMAC-SHA256 (Node exposes only the combined extract+expand).
     const out = new Uint8Array(length);
     let previous: Uint8Array = new Uint8Array(0);
@@ -156,10 +120,7 @@ export class NodeCrypto implements Crypto {
   }
 
   aesGcmSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    bytes("key", key, 16);
-    bytes("nonce", nonce, 12);
-    bytes("aad", aad);
-    bytes("plaintext", plaintext);
+    checkAesGcm(key, nonce, aad, "plaintext", plaintext);
     const cipher = nodeCrypto.createCipheriv("aes-128-gcm", key, nonce, { authTagLength: 16 });
     cipher.setAAD(aad);
     const out = new Uint8Array(plaintext.length + 16);
@@ -172,10 +133,7 @@ export class NodeCrypto implements Crypto {
   }
 
   aesGcmOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | null {
-    bytes("key", key, 16);
-    bytes("nonce", nonce, 12);
-    bytes("aad", aad);
-    bytes("sealed", sealed);
+    checkAesGcm(key, nonce, aad, "sealed", sealed);
     if (sealed.length < 16) return null;
     const decipher = nodeCrypto.createDecipheriv("aes-128-gcm", key, nonce, { authTagLength: 16 });
     decipher.setAAD(aad);
@@ -199,30 +157,20 @@ export class NodeCrypto implements Crypto {
   }
 
   p256Generate(): P256PrivateKey {
-    for (;;) {
-      const scalar = this.randomBytes(32);
-      if (scalarIsValid(scalar)) {
-        const key = new NodeP256Key(scalar);
-        wipe(scalar);
-        return key;
-      }
-    }
+    return generateP256Key((length) => this.randomBytes(length), (scalar) => new NodeP256Key(scalar));
   }
 
   p256Import(privateScalar: Uint8Array): P256PrivateKey {
-    bytes("private key", privateScalar, 32);
-    argument(scalarIsValid(privateScalar), "private key must be in 1..n-1");
+    checkP256Scalar(privateScalar);
     return new NodeP256Key(privateScalar);
   }
 
   p256Export(key: P256PrivateKey): Uint8Array {
-    return Uint8Array.from(asKey(key).scalar);
+    return asKey(key).exportScalar();
   }
 
   p256PublicKey(key: P256PrivateKey): Uint8Array {
-    const k = asKey(key);
-    void k.scalar; // throws if destroyed
-    return Uint8Array.from(k.publicKey);
+    return asKey(key).exportPublicKey();
   }
 
   p256Ecdh(key: P256PrivateKey, peerPublicKey: Uint8Array): Uint8Array {
@@ -239,9 +187,7 @@ export class NodeCrypto implements Crypto {
 
   ecdsaP256Sign(key: P256PrivateKey, message: Uint8Array): Uint8Array {
     bytes("message", message);
-    const k = asKey(key);
-    // RFC 6979 deterministic nonce, SHA-256 prehash, s not normalised (PSA does not normalise either).
-    return p256.sign(message, k.scalar, { prehash: true, lowS: false, format: "compact", extraEntropy: false });
+    return ecdsaP256SignDeterministic(asKey(key).scalar, message);
   }
 
   ecdsaP256Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {

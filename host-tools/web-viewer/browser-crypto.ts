@@ -21,32 +21,18 @@ import { gcm } from "@noble/ciphers/aes.js";
 import { p256 } from "@noble/curves/nist.js";
 import { expand, extract } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { concat, toHex, wipe } from "../../firmware/core/bytes";
+import { concat, toHex } from "../../firmware/core/bytes";
 import { SealcamError, fail } from "../../firmware/core/errors";
 import { spkiFromRsa } from "../../firmware/core/keys";
 import type { Crypto, P256PrivateKey, Sha256 } from "../../firmware/platform/crypto";
+import {
+  ScalarP256Key, argument, bytes, checkAesGcm, checkHkdfExpand, checkP256Scalar, checkRandomLength, checkUncompressedPoint,
+  ecdsaP256SignDeterministic, generateP256Key, sha256Stream,
+} from "../platform/crypto-common";
 import type { CryptoKey, SubtleCrypto, WebCrypto } from "./webcrypto";
 
-const P256_ORDER = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
-
-function argument(condition: boolean, message: string): void {
-  if (!condition) throw new SealcamError("E_ARGUMENT", message);
-}
-
-function bytes(name: string, value: Uint8Array, length?: number): void {
-  argument(value instanceof Uint8Array, `${name} must be a Uint8Array`);
-  if (length !== undefined) argument(value.length === length, `${name} must be ${length} bytes, got ${value.length}`);
-}
-
-function scalarIsValid(scalar: Uint8Array): boolean {
-  let value = 0n;
-  for (const b of scalar) value = (value << 8n) | BigInt(b);
-  return value > 0n && value < P256_ORDER;
-}
-
 function uncompressedPoint(point: Uint8Array): void {
-  bytes("public key", point, 65);
-  argument(point[0] === 0x04, "public key must be an uncompressed point (0x04 prefix)");
+  checkUncompressedPoint(point);
   try {
     p256.Point.fromBytes(point).assertValidity();
   } catch {
@@ -55,21 +41,9 @@ function uncompressedPoint(point: Uint8Array): void {
 }
 
 /** A P-256 key whose scalar is in page memory (a key delivered in a share envelope, briefly; HPKE ephemerals). */
-class SoftKey implements P256PrivateKey {
-  readonly kind = "p256-private" as const;
-  #scalar: Uint8Array | undefined;
-  readonly publicKey: Uint8Array;
+class SoftKey extends ScalarP256Key {
   constructor(scalar: Uint8Array) {
-    this.#scalar = Uint8Array.from(scalar);
-    this.publicKey = p256.getPublicKey(this.#scalar, false);
-  }
-  get scalar(): Uint8Array {
-    if (!this.#scalar) throw new SealcamError("E_STATE", "p256 key was destroyed");
-    return this.#scalar;
-  }
-  destroy(): void {
-    if (this.#scalar) wipe(this.#scalar);
-    this.#scalar = undefined;
+    super(scalar, p256.getPublicKey(scalar, false));
   }
 }
 
@@ -132,7 +106,7 @@ export class BrowserCrypto implements Crypto {
   }
 
   randomBytes(length: number): Uint8Array {
-    argument(Number.isInteger(length) && length >= 0 && length <= 65536, "random length out of range");
+    checkRandomLength(length);
     const out = new Uint8Array(length);
     if (length > 0) this.#random(out);
     return out;
@@ -144,19 +118,7 @@ export class BrowserCrypto implements Crypto {
   }
 
   createSha256(): Sha256 {
-    let hash: ReturnType<typeof sha256.create> | undefined = sha256.create();
-    return {
-      update(data: Uint8Array) {
-        if (!hash) throw new SealcamError("E_STATE", "sha256 already finished");
-        hash.update(data);
-      },
-      digest() {
-        if (!hash) throw new SealcamError("E_STATE", "sha256 already finished");
-        const out = hash.digest();
-        hash = undefined;
-        return out;
-      },
-    };
+    return sha256Stream(sha256.create());
   }
 
   hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array {
@@ -167,26 +129,17 @@ export class BrowserCrypto implements Crypto {
   }
 
   hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-    bytes("prk", prk);
-    bytes("info", info);
-    argument(prk.length >= 32, "prk must be at least 32 bytes");
-    argument(Number.isInteger(length) && length >= 1 && length <= 255 * 32, "hkdf length must be 1..8160");
+    checkHkdfExpand(prk, info, length);
     return expand(sha256, prk, info, length);
   }
 
   aesGcmSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    bytes("key", key, 16);
-    bytes("nonce", nonce, 12);
-    bytes("aad", aad);
-    bytes("plaintext", plaintext);
+    checkAesGcm(key, nonce, aad, "plaintext", plaintext);
     return gcm(key, nonce, aad).encrypt(plaintext);
   }
 
   aesGcmOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | null {
-    bytes("key", key, 16);
-    bytes("nonce", nonce, 12);
-    bytes("aad", aad);
-    bytes("sealed", sealed);
+    checkAesGcm(key, nonce, aad, "sealed", sealed);
     if (sealed.length < 16) return null;
     try {
       return gcm(key, nonce, aad).decrypt(sealed);
@@ -196,19 +149,11 @@ export class BrowserCrypto implements Crypto {
   }
 
   p256Generate(): P256PrivateKey {
-    for (;;) {
-      const scalar = this.randomBytes(32);
-      if (scalarIsValid(scalar)) {
-        const key = new SoftKey(scalar);
-        wipe(scalar);
-        return key;
-      }
-    }
+    return generateP256Key((length) => this.randomBytes(length), (scalar) => new SoftKey(scalar));
   }
 
   p256Import(privateScalar: Uint8Array): P256PrivateKey {
-    bytes("private key", privateScalar, 32);
-    argument(scalarIsValid(privateScalar), "private key must be in 1..n-1");
+    checkP256Scalar(privateScalar);
     return new SoftKey(privateScalar);
   }
 
@@ -219,20 +164,17 @@ export class BrowserCrypto implements Crypto {
   }
 
   p256Export(key: P256PrivateKey): Uint8Array {
-    return Uint8Array.from(this.#soft(key).scalar);
+    return this.#soft(key).exportScalar();
   }
 
   p256PublicKey(key: P256PrivateKey): Uint8Array {
     if (key instanceof HeldKey) return Uint8Array.from(key.publicKey);
-    const k = this.#soft(key);
-    void k.scalar; // throws if destroyed
-    return Uint8Array.from(k.publicKey);
+    return this.#soft(key).exportPublicKey();
   }
 
   p256Ecdh(key: P256PrivateKey, peerPublicKey: Uint8Array): Uint8Array {
     if (key instanceof HeldKey) {
-      bytes("public key", peerPublicKey, 65);
-      argument(peerPublicKey[0] === 0x04, "public key must be an uncompressed point (0x04 prefix)");
+      checkUncompressedPoint(peerPublicKey);
       const id = `${key.id}:${toHex(peerPublicKey)}`;
       const answer = this.#ecdh.get(id);
       if (answer === "invalid") throw new SealcamError("E_ARGUMENT", "peer public key is not a valid P-256 point");
@@ -260,8 +202,7 @@ export class BrowserCrypto implements Crypto {
 
   ecdsaP256Sign(key: P256PrivateKey, message: Uint8Array): Uint8Array {
     bytes("message", message);
-    const k = this.#soft(key);
-    return p256.sign(message, k.scalar, { prehash: true, lowS: false, format: "compact", extraEntropy: false });
+    return ecdsaP256SignDeterministic(this.#soft(key).scalar, message);
   }
 
   ecdsaP256Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
