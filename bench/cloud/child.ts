@@ -11,7 +11,8 @@ import { startCloud } from "../../host-tools/cloud/server";
 
 const logFile = process.argv[3];
 const sink = logFile ? fs.createWriteStream(logFile, { flags: "a", mode: 0o600 }) : undefined;
-void startCloud({ dataDir: process.argv[2], sweepIntervalMs: 0, uploadsTotal: 256, logLevel: sink ? "info" : "silent", logSink: sink }).then((cloud) => {
+// BENCH_CLOUD_DB=postgres://… runs the cloud on the PostgreSQL body (default: SQLite in the data directory).
+void startCloud({ dataDir: process.argv[2], db: process.env.BENCH_CLOUD_DB || undefined, sweepIntervalMs: 0, uploadsTotal: 256, logLevel: sink ? "info" : "silent", logSink: sink }).then((cloud) => {
   // Diagnosis only (never the default): BENCH_SQLITE_SYNC=NORMAL shows how much the per-commit WAL fsync costs.
   if (process.env.BENCH_SQLITE_SYNC) cloud.store.sqlite?.pragma(`synchronous = ${process.env.BENCH_SQLITE_SYNC === "NORMAL" ? "NORMAL" : "FULL"}`);
   process.stdout.write(`URL ${cloud.url}\n`);

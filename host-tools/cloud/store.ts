@@ -241,6 +241,7 @@ async function openPostgres(url: string): Promise<Store> {
     await client.connect();
     return client;
   })());
+  const batcher = groupCommit(pool, text);
   return {
     dialect: "postgres",
     sqlite: null,
@@ -262,11 +263,11 @@ async function openPostgres(url: string): Promise<Store> {
         client.release(broken);
       }
     },
-    write: (sql, params) => direct.run(sql, params),
+    write: (sql, params) => batcher.run(sql, params),
     exec: async (script) => {
       await pool.query(script);
     },
-    pendingWrites: () => 0,
+    pendingWrites: () => batcher.pending(),
     async listen(channel, handler) {
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`bad channel name '${channel}'`);
       if (closed) return;
@@ -288,8 +289,85 @@ async function openPostgres(url: string): Promise<Store> {
     async close() {
       if (closed) return;
       closed = true;
+      await batcher.close();
       if (listener) await listener.then((c) => c.end()).catch(() => undefined);
       await pool.end();
+    },
+  };
+}
+
+/**
+ * Group commit for PostgreSQL, as the SQLite writer thread does it: writes posted while a batch commits wait
+ * and go together as the next batch — one transaction on one pooled connection, each write in its own
+ * savepoint (one failing write fails only its own promise), one commit (one WAL flush) for the lot. A write's
+ * promise resolves once its transaction is committed.
+ */
+function groupCommit(pool: PgTypes.Pool, text: (sql: string) => string) {
+  interface Item { sql: string; params: readonly SqlValue[]; resolve: (n: number) => void; reject: (e: Error) => void }
+  let queue: Item[] = [];
+  let inFlight: Promise<void> | null = null;
+  let scheduled = false;
+  let closing = false;
+  const commit = async (batch: Item[]): Promise<void> => {
+    const outcome: (number | Error)[] = [];
+    let client: PgTypes.PoolClient | undefined;
+    let broken: Error | undefined;
+    try {
+      client = await pool.connect();
+      if (batch.length === 1) {
+        outcome.push((await client.query(text(batch[0].sql), pgValues(batch[0].params))).rowCount ?? 0);
+      } else {
+        await client.query("BEGIN");
+        for (const w of batch) {
+          await client.query("SAVEPOINT w");
+          try {
+            outcome.push((await client.query(text(w.sql), pgValues(w.params))).rowCount ?? 0);
+            await client.query("RELEASE SAVEPOINT w");
+          } catch (error) {
+            outcome.push(error as Error);
+            await client.query("ROLLBACK TO SAVEPOINT w");
+          }
+        }
+        await client.query("COMMIT");
+      }
+    } catch (error) {
+      // The batch as a whole failed (connection, commit): every write in it fails.
+      if (client && batch.length > 1) await client.query("ROLLBACK").catch((e: Error) => (broken = e));
+      for (let i = 0; i < batch.length; i++) outcome[i] = error as Error;
+    } finally {
+      client?.release(broken);
+    }
+    batch.forEach((w, i) => (outcome[i] instanceof Error ? w.reject(outcome[i] as Error) : w.resolve(outcome[i] as number)));
+  };
+  const send = (): void => {
+    scheduled = false;
+    if (inFlight || queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    inFlight = commit(batch).finally(() => {
+      inFlight = null;
+      send();
+    });
+  };
+  return {
+    run(sql: string, params: readonly SqlValue[]): Promise<number> {
+      return new Promise((resolve, reject) => {
+        if (closing) return reject(new Error("database is closing"));
+        queue.push({ sql, params, resolve, reject });
+        // The next turn of the event loop: writes of requests handled in this turn share the batch.
+        if (!inFlight && !scheduled) {
+          scheduled = true;
+          setImmediate(send);
+        }
+      });
+    },
+    pending: () => queue.length,
+    async close(): Promise<void> {
+      closing = true;
+      while (inFlight || queue.length > 0) {
+        if (!inFlight) send();
+        await inFlight;
+      }
     },
   };
 }
