@@ -5,7 +5,7 @@
 WEB_VIEWER_DIR := dist/web-viewer
 WEB_VIEWER_OUT := $(WEB_VIEWER_DIR)/app.js
 WEB_VIEWER_SOURCES := $(shell find host-tools/web-viewer firmware/core firmware/platform -name '*.ts' 2>/dev/null) \
-  host-tools/phone/share-envelope.ts host-tools/phone/verify-head.ts host-tools/platform/crypto-common.ts \
+  host-tools/phone/share-envelope.ts host-tools/phone/verify-head.ts host-tools/platform/crypto-common.ts host-tools/viewer/shared-clips.ts \
   $(wildcard host-tools/web-viewer/static/*)
 
 $(WEB_VIEWER_OUT): $(NPM_STAMP) $(WEB_VIEWER_SOURCES)

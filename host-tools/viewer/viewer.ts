@@ -15,19 +15,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as nodeCrypto from "node:crypto";
 import { constantTimeEqual, fromBase64Url, fromHex, toBase64Url, toHex, wipe } from "../../firmware/core/bytes";
-import { ALG_HPKE_P256_STREAM, CONTENT_TYPE_FRAMES } from "../../firmware/core/clip/constants";
+import { CONTENT_TYPE_FRAMES } from "../../firmware/core/clip/constants";
 import { ClipOpener, streamKeyUnwrapper } from "../../firmware/core/clip/opener";
 import { FrameReader } from "../../firmware/core/clip/frames";
 import { parseClipHead } from "../../firmware/core/clip/head";
 import { fail, SealcamError, type ErrorCode } from "../../firmware/core/errors";
 import { spkiFromP256 } from "../../firmware/core/keys";
-import { verifyRoster } from "../../firmware/core/roster";
 import { scopeCovers, type StreamScope } from "../../firmware/core/stream-scope";
 import { parseCertificate } from "../../firmware/core/x509";
 import type { P256PrivateKey } from "../../firmware/platform/crypto";
 import { writeFileAtomic } from "../cloud/files";
 import { proofMessage } from "../cloud/mailbox";
-import { MAX_HEAD_BYTES } from "../cloud/clip-format";
 import { NodeCrypto } from "../platform/node-crypto";
 import {
   checkClipShareEnvelope, encodeInvite, fingerprint, givenClipKeyUnwrapper, openClipShareEnvelope, openClipShareKeyEnvelope, openShareEnvelope,
@@ -37,6 +35,7 @@ import { cameraIdentity, checkClipBinding, verifyClipHead } from "../phone/verif
 import { cloudFetch } from "../phone/client";
 import { liveCamera, liveSocketUrl, runLiveSession, type LiveOptions, type LiveReport } from "../phone/live";
 import { isCameraId } from "../../firmware/core/request-auth";
+import { chooseShare, currentRosterKeyIds, listSharedClips, openSealedClip, pinnedAccount, type ListedClip, type SharedSource } from "./shared-clips";
 
 export interface ViewerShare {
   shareId: string;
@@ -74,19 +73,8 @@ export interface ViewerState {
 
 interface Keystore { version: 1; kind: "sealcam-viewer-keys"; viewer: string; streams: Record<string, string>; clipShares?: Record<string, string> }
 
-export interface SharedClip {
-  clipId: string;
-  cameraId: string;
-  sequence: number;
-  startTime: number;
-  contentType: string;
-  /** The share whose key the head lists. */
-  shareId: string;
-  /** On a snapshot (FORMAT §3.1): the clip id its signed header names. */
-  snapshotOf?: string;
-  /** On a clip: its snapshot, when a verified snapshot shared with this viewer names it (same camera). */
-  snapshot?: { snapshotId: string; startTime: number };
-}
+/** One clip (or snapshot) shared with this viewer, its head verified (shared-clips.ts, as the web viewer lists it). */
+export type SharedClip = ListedClip;
 
 const MAX_SHARED_CLIP_BYTES = 2 * 1024 * 1024 * 1024;
 
@@ -247,12 +235,8 @@ export class Viewer {
   async acceptShare(bytes: Uint8Array): Promise<{ share: ViewerShare; pinnedNow: boolean }> {
     const envelope = parseShareEnvelope(bytes);
     this.#checkPinned(envelope.root, envelope.facts.accountId);
-    const listing = (await (await this.#request("GET", `/v1/shared/${this.address()}/accounts`)).json()) as { accounts?: { accountId?: unknown; roster?: unknown }[] };
-    const account = Array.isArray(listing.accounts) ? listing.accounts.find((a) => a?.accountId === envelope.facts.accountId) : undefined;
-    if (!account || typeof account.roster !== "string") fail("E_SHARE_REVOKED", "the cloud serves no current roster of the sharing account for this viewer: the share is not (or no longer) active; nothing was accepted");
     const pinned = this.state().account;
-    const roster = verifyRoster(this.crypto, fromBase64Url(account.roster), envelope.root, { minVersion: pinned ? pinned.rosterVersion : 1, accountId: envelope.facts.accountId });
-    return this.acceptEnvelope(bytes, new Set(roster.streamKeys.map((k) => toHex(k.keyId))));
+    return this.acceptEnvelope(bytes, await currentRosterKeyIds(this.#source(), envelope.root, envelope.facts.accountId, pinned ? pinned.rosterVersion : 1));
   }
 
   /**
@@ -426,15 +410,15 @@ export class Viewer {
   async #account(): Promise<{ cameraCertificates: { certificate: string }[]; rosterKeyIds: Set<string> }> {
     const state = this.state();
     if (!state.account) fail("E_STATE", "this viewer has accepted no share yet: run 'sealcam viewer accept'");
-    const listing = (await (await this.#request("GET", `/v1/shared/${this.address()}/accounts`)).json()) as { accounts?: { accountId?: unknown; roster?: unknown; cameraCertificates?: unknown }[] };
-    const account = Array.isArray(listing.accounts) ? listing.accounts.find((a) => a?.accountId === state.account!.accountId) : undefined;
-    if (!account || typeof account.roster !== "string" || !Array.isArray(account.cameraCertificates)) fail("E_NOT_FOUND", "the cloud serves no account data for this viewer's shares");
-    const roster = verifyRoster(this.crypto, fromBase64Url(account.roster), fromBase64Url(state.account.rootCertificate), { minVersion: state.account.rosterVersion, accountId: state.account.accountId });
-    if (roster.version > state.account.rosterVersion) this.#save({ ...state, account: { ...state.account, rosterVersion: roster.version } });
-    return {
-      cameraCertificates: (account.cameraCertificates as unknown[]).filter((c): c is string => typeof c === "string").map((certificate) => ({ certificate })),
-      rosterKeyIds: new Set(roster.streamKeys.map((k) => toHex(k.keyId))),
-    };
+    const pinned = { ...state.account, rootCertificate: fromBase64Url(state.account.rootCertificate) };
+    const served = await pinnedAccount(this.#source(), pinned);
+    if (served.rosterVersion > state.account.rosterVersion) this.#save({ ...state, account: { ...state.account, rosterVersion: served.rosterVersion } });
+    return served;
+  }
+
+  /** This viewer as a stream-key holder, for the code it shares with the web viewer (shared-clips.ts). */
+  #source(): SharedSource {
+    return { crypto: this.crypto, holder: "viewer", address: this.address(), request: (method, pathName) => this.#request(method, pathName), settle: async (run) => run() };
   }
 
   /** The clips the cloud says are shared with this viewer, each verified by its signed head (camera cert chains to the pinned root). */
@@ -443,65 +427,7 @@ export class Viewer {
     if (!state.account) return { clips: [], refused: [], snapshots: [] };
     const root = parseCertificate(fromBase64Url(state.account.rootCertificate));
     const { cameraCertificates } = await this.#account();
-    const listing = (await (await this.#request("GET", `/v1/shared/${this.address()}/clips`)).json()) as { clips?: { clipId?: unknown }[] };
-    if (!Array.isArray(listing.clips)) fail("E_FORMAT", "the cloud's shared clip list is not a list");
-    const clips: SharedClip[] = [];
-    const snapshots: SharedClip[] = [];
-    const refused: { clipId: string; reason: string }[] = [];
-    const mine = new Map(state.shares.map((s) => [s.keyId, s]));
-    for (const item of listing.clips) {
-      const clipId = typeof item?.clipId === "string" && /^[0-9a-f]{32}$/.test(item.clipId) ? item.clipId : null;
-      if (!clipId) {
-        refused.push({ clipId: "(invalid id)", reason: "E_FORMAT: the cloud listed a malformed clip id" });
-        continue;
-      }
-      try {
-        const res = await this.#request("GET", `/v1/shared/${this.address()}/clips/${clipId}/head`);
-        const bytes = new Uint8Array(await res.arrayBuffer());
-        if (bytes.length > MAX_HEAD_BYTES) fail("E_LIMIT", "the served head is too long");
-        const head = verifyClipHead(this.crypto, bytes, root, cameraCertificates);
-        checkClipBinding(head.header, { clipId });
-        const entry = head.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
-        if (!entry) fail("E_NO_RECIPIENT", "the clip is not wrapped to any stream key this viewer holds");
-        const item: SharedClip = { clipId, cameraId: head.cameraId, sequence: head.sequence, startTime: head.startTime, contentType: head.contentType, shareId: mine.get(toHex(entry.kid))!.shareId };
-        if (head.header.snapshotOf) snapshots.push({ ...item, snapshotOf: toHex(head.header.snapshotOf) });
-        else clips.push(item);
-      } catch (error) {
-        if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
-        refused.push({ clipId, reason: `${error.code}: ${error.message}` });
-      }
-    }
-    // Pairing from verified heads only: the snapshot's signed `of` names the clip, both from the same camera.
-    for (const c of clips) {
-      const snap = snapshots.find((x) => x.snapshotOf === c.clipId && x.cameraId === c.cameraId);
-      if (snap) c.snapshot = { snapshotId: snap.clipId, startTime: snap.startTime };
-    }
-    return { clips, refused, snapshots };
-  }
-
-  /**
-   * Why this viewer cannot open a clip whose (verified) head has no entry for its keys — PROTOCOL §14.10:
-   * E_SHARE_EXPIRED when a held key's scope covers the clip's camera and stream but its capture time is
-   * outside the key's window; else E_SHARE_REVOKED when a held key's scope covers the clip entirely but the
-   * account's current roster (verified) no longer lists that key; else E_NO_RECIPIENT.
-   */
-  #whyNot(cameraId: string, startTime: number, rosterKeyIds: Set<string> | null, stream: "video" | "snapshot" = "video"): never {
-    const shares = this.state().shares;
-    for (const s of shares) {
-      const covers = scopeCovers(s.scope, { cameraId, stream, captureTime: startTime });
-      const coversWhere = scopeCovers({ ...s.scope, notBefore: 0, notAfter: null }, { cameraId, stream, captureTime: startTime });
-      if (coversWhere && !covers && startTime >= s.scope.notBefore && s.scope.notAfter !== null) {
-        fail("E_SHARE_EXPIRED", `share ${s.shareId} ended at ${new Date(s.scope.notAfter).toISOString()}; this clip was captured at ${new Date(startTime).toISOString()}, after it`);
-      }
-    }
-    if (rosterKeyIds) {
-      for (const s of shares) {
-        if (scopeCovers(s.scope, { cameraId, stream, captureTime: startTime }) && !rosterKeyIds.has(s.keyId)) {
-          fail("E_SHARE_REVOKED", `share ${s.shareId} was revoked (the account's current roster no longer lists its key): clips sealed after the camera learned of it are not shared with you`);
-        }
-      }
-    }
-    return fail("E_NO_RECIPIENT", "this clip is not shared with this viewer: it is not wrapped to any stream key you hold (recorded before the share, by another camera, or outside the share)");
+    return listSharedClips(this.#source(), root, cameraCertificates, state.shares);
   }
 
   /**
@@ -550,26 +476,15 @@ export class Viewer {
     const headBytes = sealed.subarray(0, head.headLength);
     const verified = verifyClipHead(this.crypto, headBytes, root, account.cameraCertificates);
     if (!fs.existsSync(clip)) checkClipBinding(verified.header, { clipId: clip });
-    const mine = new Map(state.shares.map((s) => [s.keyId, s]));
-    const entry = verified.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
-    // A snapshot (signed `of`) is the `snapshot` stream; anything else a clip of the `video` stream.
-    const stream = verified.header.snapshotOf ? "snapshot" : "video";
-    if (!entry) this.#whyNot(verified.cameraId, verified.startTime, account.rosterKeyIds, stream);
-    const share = mine.get(toHex(entry.kid))!;
-    if (!scopeCovers(share.scope, { cameraId: verified.cameraId, stream, captureTime: verified.startTime })) {
-      fail("E_SHARE_EXPIRED", `clip captured at ${new Date(verified.startTime).toISOString()} is outside share ${share.shareId}'s window; not opened`);
-    }
+    const { share } = chooseShare("viewer", state.shares, verified, account.rosterKeyIds);
     const keys = this.#keys();
     const streamKey = this.#import(keys.streams[share.keyId] ?? fail("E_STATE", `the key of share ${share.shareId} is missing from the keystore`));
     let plaintext: Uint8Array;
     try {
-      const opener = new ClipOpener({
+      plaintext = openSealedClip({
         crypto: this.crypto, unwrappers: [streamKeyUnwrapper(this.crypto, fromHex(share.keyId), streamKey)],
         camera: (header) => cameraIdentity(this.crypto, header, root, account.cameraCertificates),
-      });
-      const parts = opener.push(sealed).map((p) => Uint8Array.from(p));
-      const last = opener.end();
-      plaintext = Buffer.concat([...parts, last.plaintext]);
+      }, sealed).plaintext;
     } finally {
       this.crypto.p256Destroy(streamKey);
     }

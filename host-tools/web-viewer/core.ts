@@ -17,24 +17,22 @@
  * Synchronous firmware code runs over BrowserCrypto through `settle` (browser-crypto.ts). No Node built-ins.
  */
 import { asciiBytes, constantTimeEqual, fromBase64Url, fromHex, toBase64Url, toHex, wipe } from "../../firmware/core/bytes";
-import { ALG_HPKE_P256_STREAM, CONTENT_TYPE_FRAMES, CONTENT_TYPE_SNAPSHOT, MAX_HEADER_LENGTH, PREAMBLE_LENGTH, SIGNATURE_LENGTH } from "../../firmware/core/clip/constants";
+import { CONTENT_TYPE_FRAMES, CONTENT_TYPE_SNAPSHOT } from "../../firmware/core/clip/constants";
 import { FrameReader } from "../../firmware/core/clip/frames";
 import { parseClipHead } from "../../firmware/core/clip/head";
-import { ClipOpener, streamKeyUnwrapper } from "../../firmware/core/clip/opener";
+import { streamKeyUnwrapper } from "../../firmware/core/clip/opener";
 import { fail, SealcamError, type ErrorCode } from "../../firmware/core/errors";
 import { spkiFromP256 } from "../../firmware/core/keys";
-import { verifyRoster } from "../../firmware/core/roster";
-import { scopeCovers, type StreamName, type StreamScope } from "../../firmware/core/stream-scope";
+import type { StreamScope } from "../../firmware/core/stream-scope";
 import { parseCertificate } from "../../firmware/core/x509";
 import { encodeInvite, fingerprint, openShareEnvelope, parseMailboxEnvelope, parseShareEnvelope } from "../../firmware/core/share-envelope";
 import { cameraIdentity, checkClipBinding, verifyClipHead, type ListedCameraCertificate } from "../phone/verify-head";
+import { chooseShare, currentRosterKeyIds, listSharedClips, openSealedClip, pinnedAccount, type ListedClip, type SharedSource } from "../viewer/shared-clips";
 import { BrowserCrypto, HeldKey } from "./browser-crypto";
 import type { CryptoKey, CryptoKeyPair, SubtleCrypto, WebCrypto } from "./webcrypto";
 
 /** The mailbox proof's label (host-tools/cloud/mailbox.ts PROOF_LABEL; test/viewer pins them equal). */
 export const PROOF_LABEL = "sealcam-v1-mailbox";
-/** The longest head there is (as host-tools/cloud/clip-format.ts MAX_HEAD_BYTES). */
-const MAX_HEAD_BYTES = PREAMBLE_LENGTH + MAX_HEADER_LENGTH + SIGNATURE_LENGTH;
 /** The most a page downloads for one clip (it holds the clip and its frames in memory). */
 export const MAX_BROWSER_CLIP_BYTES = 256 * 1024 * 1024;
 
@@ -81,17 +79,8 @@ export interface ViewerStore {
   saveShare(share: HeldShare): Promise<void>;
 }
 
-export interface SharedClipItem {
-  clipId: string;
-  cameraId: string;
-  sequence: number;
-  startTime: number;
-  shareId: string;
-  /** Its snapshot (FORMAT §3.1), when a verified snapshot shared with this browser names it in `of` (same camera). */
-  snapshot?: { snapshotId: string; startTime: number };
-  /** On a snapshot: the clip its signed header names. */
-  snapshotOf?: string;
-}
+/** One clip (or snapshot) shared with this browser, its head verified (as the CLI viewer lists it). */
+export type SharedClipItem = ListedClip;
 
 export interface OpenedClip {
   clipId: string;
@@ -256,22 +245,14 @@ export class WebViewer {
     const keyId = toHex(this.crypto.sha256(spkiFromP256(point)));
     // As `sealcam viewer accept`: only while the account's current roster (verified against the envelope's
     // root, never older than the newest seen) lists the key; a revoked share's envelope, replayed, is refused.
-    const listing = (await (await this.#request("GET", `/v1/shared/${address}/accounts`)).json()) as { accounts?: { accountId?: unknown; roster?: unknown }[] };
-    const served = Array.isArray(listing.accounts) ? listing.accounts.find((a) => a?.accountId === envelope.facts.accountId) : undefined;
-    if (!served || typeof served.roster !== "string") {
-      wipe(scalar);
-      fail("E_SHARE_REVOKED", "the cloud serves no current roster of the sharing account for this browser: the share is not (or no longer) active; nothing was accepted");
-    }
-    const rosterBytes = fromBase64Url(served.roster);
-    let listed: boolean;
+    let rosterKeyIds: Set<string>;
     try {
-      const roster = await this.crypto.settle(() => verifyRoster(this.crypto, rosterBytes, envelope.root, { minVersion: account ? account.rosterVersion : 1, accountId: envelope.facts.accountId }));
-      listed = roster.streamKeys.some((k) => toHex(k.keyId) === keyId);
+      rosterKeyIds = await currentRosterKeyIds(await this.#source(), envelope.root, envelope.facts.accountId, account ? account.rosterVersion : 1);
     } catch (error) {
       wipe(scalar);
       throw error;
     }
-    if (!listed) {
+    if (!rosterKeyIds.has(keyId)) {
       wipe(scalar);
       fail("E_SHARE_REVOKED", `share ${envelope.facts.shareId} was revoked: the account's current roster no longer lists its key; nothing was accepted`);
     }
@@ -296,17 +277,14 @@ export class WebViewer {
 
   /** The sharing account as the cloud serves it: its current roster verified against the pinned root, camera certificates. */
   async #account(account: PinnedAccount): Promise<{ cameraCertificates: ListedCameraCertificate[]; rosterKeyIds: Set<string> }> {
-    const to = await this.#address();
-    const listing = (await (await this.#request("GET", `/v1/shared/${to}/accounts`)).json()) as { accounts?: { accountId?: unknown; roster?: unknown; cameraCertificates?: unknown }[] };
-    const served = Array.isArray(listing.accounts) ? listing.accounts.find((a) => a?.accountId === account.accountId) : undefined;
-    if (!served || typeof served.roster !== "string" || !Array.isArray(served.cameraCertificates)) fail("E_NOT_FOUND", "the cloud serves no account data for this browser's shares");
-    const rosterBytes = fromBase64Url(served.roster);
-    const roster = await this.crypto.settle(() => verifyRoster(this.crypto, rosterBytes, account.rootCertificate, { minVersion: account.rosterVersion, accountId: account.accountId }));
-    if (roster.version > account.rosterVersion) await this.store.saveAccount({ ...account, rosterVersion: roster.version });
-    return {
-      cameraCertificates: (served.cameraCertificates as unknown[]).filter((c): c is string => typeof c === "string").map((certificate) => ({ certificate })),
-      rosterKeyIds: new Set(roster.streamKeys.map((k) => toHex(k.keyId))),
-    };
+    const served = await pinnedAccount(await this.#source(), account);
+    if (served.rosterVersion > account.rosterVersion) await this.store.saveAccount({ ...account, rosterVersion: served.rosterVersion });
+    return served;
+  }
+
+  /** This browser as a stream-key holder, for the code it shares with the CLI viewer (host-tools/viewer/shared-clips.ts). */
+  async #source(): Promise<SharedSource> {
+    return { crypto: this.crypto, holder: "browser", address: await this.#address(), request: (method, path) => this.#request(method, path), settle: (run) => this.crypto.settle(run) };
   }
 
   async #pinned(): Promise<PinnedAccount> {
@@ -319,57 +297,7 @@ export class WebViewer {
     if (!account) return { clips: [], refused: [], snapshots: [] };
     const root = parseCertificate(account.rootCertificate);
     const { cameraCertificates } = await this.#account(account);
-    const to = await this.#address();
-    const listing = (await (await this.#request("GET", `/v1/shared/${to}/clips`)).json()) as { clips?: { clipId?: unknown }[] };
-    if (!Array.isArray(listing.clips)) fail("E_FORMAT", "the cloud's shared clip list is not a list");
-    const mine = new Map((await this.store.shares()).map((s) => [s.keyId, s]));
-    const clips: SharedClipItem[] = [];
-    const snapshots: SharedClipItem[] = [];
-    const refused: { clipId: string; reason: string }[] = [];
-    for (const item of listing.clips) {
-      const clipId = typeof item?.clipId === "string" && /^[0-9a-f]{32}$/.test(item.clipId) ? item.clipId : null;
-      if (!clipId) {
-        refused.push({ clipId: "(invalid id)", reason: "E_FORMAT: the cloud listed a malformed clip id" });
-        continue;
-      }
-      try {
-        const bytes = new Uint8Array(await (await this.#request("GET", `/v1/shared/${to}/clips/${clipId}/head`)).arrayBuffer());
-        if (bytes.length > MAX_HEAD_BYTES) fail("E_LIMIT", "the served head is too long");
-        const head = await this.crypto.settle(() => verifyClipHead(this.crypto, bytes, root, cameraCertificates));
-        checkClipBinding(head.header, { clipId });
-        const entry = head.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
-        if (!entry) fail("E_NO_RECIPIENT", "the clip is not wrapped to any stream key this browser holds");
-        const listed: SharedClipItem = { clipId, cameraId: head.cameraId, sequence: head.sequence, startTime: head.startTime, shareId: mine.get(toHex(entry.kid))!.shareId };
-        if (head.header.snapshotOf) snapshots.push({ ...listed, snapshotOf: toHex(head.header.snapshotOf) });
-        else clips.push(listed);
-      } catch (error) {
-        if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
-        refused.push({ clipId, reason: `${error.code}: ${error.message}` });
-      }
-    }
-    // Pairing from verified heads only, as the CLI viewer: the snapshot's signed `of` names the clip, same camera.
-    for (const c of clips) {
-      const snap = snapshots.find((x) => x.snapshotOf === c.clipId && x.cameraId === c.cameraId);
-      if (snap) c.snapshot = { snapshotId: snap.clipId, startTime: snap.startTime };
-    }
-    return { clips, refused, snapshots };
-  }
-
-  /** Why a clip with a verified head has no entry for a held key (PROTOCOL §14.10), as the CLI viewer says it. */
-  #whyNot(shares: HeldShare[], cameraId: string, startTime: number, rosterKeyIds: Set<string>, stream: StreamName): never {
-    for (const s of shares) {
-      const covers = scopeCovers(s.scope, { cameraId, stream, captureTime: startTime });
-      const coversWhere = scopeCovers({ ...s.scope, notBefore: 0, notAfter: null }, { cameraId, stream, captureTime: startTime });
-      if (coversWhere && !covers && startTime >= s.scope.notBefore && s.scope.notAfter !== null) {
-        fail("E_SHARE_EXPIRED", `share ${s.shareId} ended at ${new Date(s.scope.notAfter).toISOString()}; this clip was captured at ${new Date(startTime).toISOString()}, after it`);
-      }
-    }
-    for (const s of shares) {
-      if (scopeCovers(s.scope, { cameraId, stream, captureTime: startTime }) && !rosterKeyIds.has(s.keyId)) {
-        fail("E_SHARE_REVOKED", `share ${s.shareId} was revoked (the account's current roster no longer lists its key): clips sealed after the camera learned of it are not shared with you`);
-      }
-    }
-    return fail("E_NO_RECIPIENT", "this clip is not shared with this browser: it is not wrapped to any stream key you hold (recorded before the share, by another camera, or outside the share)");
+    return listSharedClips(await this.#source(), root, cameraCertificates, await this.store.shares());
   }
 
   /**
@@ -406,35 +334,14 @@ export class WebViewer {
     const headBytes = sealed.subarray(0, head.headLength);
     const verified = await this.crypto.settle(() => verifyClipHead(this.crypto, headBytes, root, served.cameraCertificates));
     if ("clipId" in clip) checkClipBinding(verified.header, { clipId: clip.clipId });
-    const mine = new Map(shares.map((s) => [s.keyId, s]));
-    const entry = verified.header.recipients.find((r) => r.alg === ALG_HPKE_P256_STREAM && mine.has(toHex(r.kid)));
-    // A snapshot (signed `of`) is the `snapshot` stream; anything else a clip of the `video` stream.
-    const stream: StreamName = verified.header.snapshotOf ? "snapshot" : "video";
-    if (!entry) this.#whyNot(shares, verified.cameraId, verified.startTime, served.rosterKeyIds, stream);
-    const share = mine.get(toHex(entry.kid))!;
-    if (!scopeCovers(share.scope, { cameraId: verified.cameraId, stream, captureTime: verified.startTime })) {
-      fail("E_SHARE_EXPIRED", `clip captured at ${new Date(verified.startTime).toISOString()} is outside share ${share.shareId}'s window; not opened`);
-    }
+    const { share, stream } = chooseShare("browser", shares, verified, served.rosterKeyIds);
     const expected = stream === "snapshot" ? CONTENT_TYPE_SNAPSHOT : CONTENT_TYPE_FRAMES;
     if (verified.contentType !== expected) fail("E_FORMAT", `this page shows video clips and JPEG snapshots only, not '${verified.contentType}'`);
     const streamKey = new HeldKey(share.key, share.publicKey);
-    const { plaintext, segments } = await this.crypto.settle(() => {
-      const opener = new ClipOpener({
-        crypto: this.crypto, unwrappers: [streamKeyUnwrapper(this.crypto, fromHex(share.keyId), streamKey)],
-        camera: (header) => cameraIdentity(this.crypto, header, root, served.cameraCertificates),
-      });
-      const parts = opener.push(sealed).map((p) => Uint8Array.from(p));
-      const last = opener.end();
-      let length = last.plaintext.length;
-      for (const p of parts) length += p.length;
-      const out = new Uint8Array(length);
-      let offset = 0;
-      for (const p of [...parts, last.plaintext]) {
-        out.set(p, offset);
-        offset += p.length;
-      }
-      return { plaintext: out, segments: last.segmentCount };
-    });
+    const { plaintext, segments } = await this.crypto.settle(() => openSealedClip({
+      crypto: this.crypto, unwrappers: [streamKeyUnwrapper(this.crypto, fromHex(share.keyId), streamKey)],
+      camera: (header) => cameraIdentity(this.crypto, header, root, served.cameraCertificates),
+    }, sealed));
     let frames: { time: number; jpeg: Uint8Array }[];
     if (stream === "snapshot") frames = [{ time: verified.startTime, jpeg: plaintext }];
     else {
@@ -445,7 +352,7 @@ export class WebViewer {
     return {
       clipId: verified.clipId, cameraId: verified.cameraId, sequence: verified.sequence, startTime: verified.startTime, shareId: share.shareId,
       segments, frames, snapshotOf: verified.header.snapshotOf ? toHex(verified.header.snapshotOf) : undefined,
-      recipients: verified.header.recipients.map((r) => ({ alg: r.alg, keyId: toHex(r.kid), mine: mine.has(toHex(r.kid)) })),
+      recipients: verified.header.recipients.map((r) => ({ alg: r.alg, keyId: toHex(r.kid), mine: shares.some((s) => s.keyId === toHex(r.kid)) })),
     };
   }
 }
