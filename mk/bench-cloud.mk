@@ -7,6 +7,11 @@ build/bench/cloud-child.cjs: $(BENCH_CLOUD_DEPS)
 build/bench/cloud-ingest.cjs: $(BENCH_CLOUD_DEPS)
 	@mkdir -p $(@D)
 	npx esbuild bench/cloud/ingest.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --external:better-sqlite3 --external:esbuild --outfile=$@
-bench-cloud: build/bench/cloud-child.cjs build/bench/cloud-ingest.cjs
+build/bench/cloud-nodes.cjs: bench/cloud/nodes.ts test/cloud/postgres.ts $(NPM_STAMP)
+	@mkdir -p $(@D)
+	npx esbuild bench/cloud/nodes.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --external:pg --outfile=$@
+# The second command: the PostgreSQL body, 1 node vs 3 nodes (bench/cloud/nodes.ts).
+bench-cloud: build/bench/cloud-child.cjs build/bench/cloud-ingest.cjs build/bench/cloud-nodes.cjs
 	node build/bench/cloud-ingest.cjs
+	node build/bench/cloud-nodes.cjs
 BENCH_TARGETS += bench-cloud

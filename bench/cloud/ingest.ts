@@ -136,7 +136,7 @@ interface RunResult {
   generator_cpu_pct: number; errors: number;
 }
 
-async function run(base: string, pid: number, cams: Camera[], recipients: Recipients, rosterVersion: number, seconds: number,
+async function run(bases: string[], pids: number[], cams: Camera[], recipients: Recipients, rosterVersion: number, seconds: number,
   pacedBytesPerS: number | null, acked: Map<string, { plaintext: number }>, frame: Uint8Array): Promise<RunResult> {
   const latencies: number[] = [];
   let windowBytes = 0;
@@ -145,7 +145,8 @@ async function run(base: string, pid: number, cams: Camera[], recipients: Recipi
   let errors = 0;
   let sequence = 0;
   let offeredSeconds = 0; // paced: camera-seconds of recording inside the window (each camera starts a little late)
-  const cpu0 = cpuSeconds(pid);
+  const cpuAll = () => pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
+  const cpu0 = cpuAll();
   const gen0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -168,7 +169,7 @@ async function run(base: string, pid: number, cams: Camera[], recipients: Recipi
         // The in-flight clip is finished after the deadline (so every acknowledged clip is whole), off the window.
         for (let attempt = 0; ; attempt++) {
           const t = performance.now();
-          const reply = await put(base, cam, p, body);
+          const reply = await put(bases[c % bases.length], cam, p, body); // several nodes: cameras round-robin
           const done = performance.now();
           if (reply.status === 201 || reply.status === 200) {
             if (done <= end) {
@@ -190,7 +191,7 @@ async function run(base: string, pid: number, cams: Camera[], recipients: Recipi
     }
   }));
   const elapsed = (Math.min(performance.now(), end) - t0) / 1000;
-  const cpu = cpuSeconds(pid) - cpu0;
+  const cpu = cpuAll() - cpu0;
   const gen = process.cpuUsage(gen0);
   const mb = windowBytes / 1e6;
   return {
@@ -210,7 +211,7 @@ async function run(base: string, pid: number, cams: Camera[], recipients: Recipi
     // CPU over the whole run including the drain after the window; per MB of everything uploaded meanwhile.
     cloud_cpu_ms_per_mb: +((cpu * 1000) / mb).toFixed(2),
     cloud_cpu_pct: +((cpu / elapsed) * 100).toFixed(0),
-    cloud_rss_mb: rssMb(pid).rss,
+    cloud_rss_mb: +pids.reduce((n, pid) => n + rssMb(pid).rss, 0).toFixed(1),
     // The load generator (this process: sealing, signing, HTTP clients) shares the machine with the cloud.
     generator_cpu_pct: +(((gen.user + gen.system) / 1e6 / elapsed) * 100).toFixed(0),
     errors,
@@ -231,7 +232,15 @@ async function main(): Promise<void> {
   fs.mkdirSync(work, { recursive: true });
   const disk = diskReference(path.join(work, "disk"), SEGMENT + 16, 3000);
   // The request log goes to a file as with `sealcam cloud serve`; BENCH_CLOUD_LOG=off turns it off (diagnosis).
-  const cloud = await startCloud(path.join(work, "cloud"), process.env.BENCH_CLOUD_LOG === "off" ? "" : path.join(work, "cloud.log"));
+  // BENCH_CLOUD_NODES=N (with BENCH_CLOUD_DB=postgres://…): N cloud processes over one database and one data
+  // folder, the cameras spread over them round-robin; CPU and RSS are the nodes' sums.
+  const nodeCount = Number(process.env.BENCH_CLOUD_NODES ?? "1");
+  if (!(nodeCount >= 1 && nodeCount <= 8) || (nodeCount > 1 && !process.env.BENCH_CLOUD_DB)) throw new Error("BENCH_CLOUD_NODES is 1..8, and more than 1 needs BENCH_CLOUD_DB=postgres://…");
+  const nodes: Awaited<ReturnType<typeof startCloud>>[] = [];
+  for (let i = 0; i < nodeCount; i++) {
+    nodes.push(await startCloud(path.join(work, "cloud"), process.env.BENCH_CLOUD_LOG === "off" ? "" : path.join(work, `cloud-${i}.log`)));
+  }
+  const cloud = nodes[0];
   try {
     const phone = new Phone({ home: path.join(work, "phone"), cloud: cloud.url });
     const tSetup = performance.now();
@@ -261,7 +270,7 @@ async function main(): Promise<void> {
     const plan: [number, number | null][] = process.argv.includes("--paced-only") ? [] : counts.map((n) => [n, null]);
     if (counts.includes(20)) plan.push([20, 2e6]); // the goal: 20 cameras streaming 2 MB/s each
     for (const [n, paced] of plan) {
-      results.push(await run(cloud.url, cloud.pid, cams.slice(0, n), roster.recipients, roster.version, seconds, paced, acked, frame));
+      results.push(await run(nodes.map((x) => x.url), nodes.map((x) => x.pid), cams.slice(0, n), roster.recipients, roster.version, seconds, paced, acked, frame));
       process.stderr.write(`  ${n} cameras${paced ? " paced" : ""}: ${JSON.stringify(results[results.length - 1])}\n`);
     }
 
@@ -295,18 +304,19 @@ async function main(): Promise<void> {
         (r.mb_s / disk.pwrite_fdatasync_mb_s).toFixed(2), r.p50_ms, r.p99_ms, r.cloud_cpu_pct, r.cloud_cpu_ms_per_mb, r.cloud_rss_mb, r.generator_cpu_pct, r.errors,
       ]);
     }
-    console.log(`\ncloud ingest${label ? ` (${label})` : ""}: replayer cameras (own identities, real signed requests), 4 MiB clips, 64 KiB segments, ${seconds} s per row`);
+    console.log(`\ncloud ingest${label ? ` (${label})` : ""}${nodeCount > 1 ? `, ${nodeCount} nodes` : ""}: replayer cameras (own identities, real signed requests), 4 MiB clips, 64 KiB segments, ${seconds} s per row`);
     console.log(table(rows));
     console.log(`reference, same run, this disk, plain Node loop per 64 KiB segment: temp file + write + fsync + rename + fsync dir ${disk.tmp_fsync_rename_mb_s} MB/s; write at offset + fdatasync ${disk.pwrite_fdatasync_mb_s} MB/s`);
     console.log(`re-opened by the phone: ${acked.size} clips, ${lost} lost, ${corrupted} corrupted (${openS.toFixed(1)} s); setup (enroll + ${maxCams} cameras) ${setupS.toFixed(1)} s`);
     mergeResults(label ? `cloud_ingest_${label}` : "cloud_ingest", {
       cameras_are: "replayer of sealed clips (own registered identity each, real signed requests), not firmware in XS",
-      clip_plaintext_bytes: CLIP_PLAINTEXT, segment_size: SEGMENT, seconds_per_row: seconds,
+      clip_plaintext_bytes: CLIP_PLAINTEXT, segment_size: SEGMENT, seconds_per_row: seconds, nodes: nodeCount,
+      metadata: process.env.BENCH_CLOUD_DB ? "postgresql" : "sqlite",
       disk_reference: disk, runs: results, clips_acknowledged: acked.size, lost, corrupted, machine: machine(),
     });
     if (lost || corrupted) process.exitCode = 1;
   } finally {
-    await cloud.stop();
+    for (const node of nodes) await node.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

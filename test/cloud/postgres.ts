@@ -67,7 +67,8 @@ function runAs(bin: string, args: string[]): void {
   execFileSync(file, argv, { stdio: "pipe", timeout: 60_000 });
 }
 
-export async function startPostgres(): Promise<PgCluster> {
+/** `fsync`: keep PostgreSQL's durability (benchmarks); tests turn it off (their data is thrown away). */
+export async function startPostgres(options: { fsync?: boolean } = {}): Promise<PgCluster> {
   const bin = postgresBin();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-pg-"));
   if (isRoot()) {
@@ -77,11 +78,11 @@ export async function startPostgres(): Promise<PgCluster> {
   const data = path.join(dir, "data");
   runAs(path.join(bin, "initdb"), ["-D", data, "-U", "sealcam", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
   const port = await freePort();
-  const options = [
+  const serverOptions = [
     `-p ${port}`, "-c listen_addresses=127.0.0.1", `-c unix_socket_directories=${dir}`,
-    "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
+    ...(options.fsync ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]), "-c max_connections=200",
   ].join(" ");
-  runAs(path.join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", path.join(dir, "log"), "-w", "-t", "60", "start"]);
+  runAs(path.join(bin, "pg_ctl"), ["-D", data, "-o", serverOptions, "-l", path.join(dir, "log"), "-w", "-t", "60", "start"]);
   const adminUrl = `postgres://sealcam@127.0.0.1:${port}/postgres`;
   let count = 0;
   let stopped = false;
