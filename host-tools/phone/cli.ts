@@ -17,6 +17,7 @@ import { readSecret } from "../cli-kit/secrets";
 import { Phone, type ListedClip, type CameraListing } from "./phone";
 import type { StreamName } from "../../firmware/core/stream-scope";
 import { ADD_CAMERA_USAGE, addCameraCommand } from "./add-camera";
+import { LIVE_OPTIONS, askFirst, isoTimeArg, liveOptions, printable, readInvite } from "./cli-parts";
 
 /** Secrets someone might pass as arguments, and the safe ways to give each. */
 const REFUSED_SECRET_FLAGS: Record<string, string> = {
@@ -29,22 +30,6 @@ const REFUSED_SECRET_FLAGS: Record<string, string> = {
 
 const REFUSED = Object.fromEntries(Object.entries(REFUSED_SECRET_FLAGS).map(([name, safe]) => [name,
   `--${name} is not accepted: a secret on the command line is visible to every user of this machine (ps). Give it with ${safe}.`]));
-
-/** Asks a yes/no question on the terminal; only "y" or "yes" is yes. */
-async function confirm(question: string): Promise<boolean> {
-  const readline = await import("node:readline/promises");
-  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return /^(y|yes)$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
-}
-
-/** Cloud-relayed text goes to a terminal: no control characters (escape sequences). */
-function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
-}
 
 /** One clip for `clips --json`: verified facts, or only the listed id and why it was refused. */
 function clipJson(c: ListedClip): Record<string, unknown> {
@@ -81,27 +66,14 @@ async function shareToCloud(args: Args, out: (line: string) => void): Promise<nu
   if (args.string("pool") !== undefined) throw new UsageError("--to cloud takes no --pool");
   const { checkCloudStreams, cloudInvite, shareWithCloud } = await import("./cloud-features");
   const streams = checkCloudStreams(args.list("stream"));
-  const time = (name: string): number | undefined => {
-    const text = args.string(name);
-    if (text === undefined) return undefined;
-    const t = Date.parse(text);
-    if (!/^\d{4}-\d\d-\d\dT/.test(text) || !Number.isFinite(t)) throw new UsageError(`--${name} must be an ISO 8601 time such as 2026-05-01T18:00:00Z, not '${text}'`);
-    return Math.floor(t / 1000) * 1000;
-  };
   const phone = openPhone(args);
   const invite = await cloudInvite(phone);
   out(`Cloud key fingerprint: ${invite.fingerprint}  (the key this cloud holds; it will open snapshots only, never video)`);
-  if (!args.flag("yes")) {
-    if (!process.stdin.isTTY || !process.stdout.isTTY) {
-      out("Nothing was shared. Check the fingerprint, then run again with --yes.");
-      return EXIT.FAILED;
-    }
-    if (!(await confirm("Grant the cloud a snapshot key? [y/N] "))) {
-      out("Nothing was shared.");
-      return EXIT.FAILED;
-    }
-  }
-  const r = await shareWithCloud(phone, { cameras: args.list("camera"), streams, notBefore: time("from"), notAfter: time("until") ?? null, invite });
+  const stop = await askFirst(args, out, {
+    question: "Grant the cloud a snapshot key? [y/N] ", unattended: "Nothing was shared. Check the fingerprint, then run again with --yes.", declined: "Nothing was shared.",
+  });
+  if (stop !== undefined) return stop;
+  const r = await shareWithCloud(phone, { cameras: args.list("camera"), streams, notBefore: isoTimeArg(args, "from"), notAfter: isoTimeArg(args, "until") ?? null, invite });
   out(`Shared with the cloud: share ${r.shareId} (snapshot only; stream key ${r.keyId.slice(0, 16)}), roster version ${r.rosterVersion}.`);
   out("From the cameras' next roster refresh the cloud can open their snapshots for the timeline and preview alerts; never video.");
   out("Stop it with 'sealcam phone revoke cloud' (snapshots it already opened stay known to it).");
@@ -244,38 +216,19 @@ const COMMANDS: Command[] = [
     summary: "share clips with a viewer: a new stream key, in the roster, delivered to the viewer's key via the mailbox",
     run: async (args, { out }) => {
       const { createShare, inviteFingerprint } = await import("./share");
-      const fs = await import("node:fs");
       const to = args.required("to", "share needs --to INVITE (the viewer's invite, or a file holding it)");
       if (to === "cloud") return shareToCloud(args, out);
-      const invite = to.startsWith("SEALCAM-INVITE:") ? to : (() => {
-        try {
-          return fs.readFileSync(to, "utf8").trim().split("\n")[0];
-        } catch {
-          throw new UsageError(`--to: '${to}' is neither an invite (SEALCAM-INVITE:1:...) nor a readable file`);
-        }
-      })();
-      const time = (name: string): number | undefined => {
-        const text = args.string(name);
-        if (text === undefined) return undefined;
-        const t = Date.parse(text);
-        if (!/^\d{4}-\d\d-\d\dT/.test(text) || !Number.isFinite(t)) throw new UsageError(`--${name} must be an ISO 8601 time such as 2026-05-01T18:00:00Z, not '${text}'`);
-        return Math.floor(t / 1000) * 1000;
-      };
+      const invite = readInvite(to);
+      const time = (name: string): number | undefined => isoTimeArg(args, name);
       const streams = args.list("stream");
       for (const s of streams) if (s !== "video" && s !== "snapshot" && s !== "live") throw new UsageError(`--stream ${s}: video, snapshot or live`);
       const phone = openPhone(args);
       const fingerprint = inviteFingerprint(phone, invite);
       out(`Viewer key fingerprint: ${fingerprint}  (compare it with the one the viewer's 'sealcam viewer init' printed)`);
-      if (!args.flag("yes")) {
-        if (!process.stdin.isTTY || !process.stdout.isTTY) {
-          out("Nothing was shared. Compare the fingerprint, then run again with --yes.");
-          return EXIT.FAILED;
-        }
-        if (!(await confirm("Does it match what the viewer reads to you? Share? [y/N] "))) {
-          out("Nothing was shared.");
-          return EXIT.FAILED;
-        }
-      }
+      const stop = await askFirst(args, out, {
+        question: "Does it match what the viewer reads to you? Share? [y/N] ", unattended: "Nothing was shared. Compare the fingerprint, then run again with --yes.", declined: "Nothing was shared.",
+      });
+      if (stop !== undefined) return stop;
       const pool = args.string("pool");
       if (pool !== undefined) {
         if (args.string("from") !== undefined || args.string("until") !== undefined) throw new UsageError("a pool's key has no window: --pool takes no --from/--until");
@@ -327,36 +280,17 @@ const COMMANDS: Command[] = [
     summary: "share ONE clip: its key wrapped to a fresh temporary key, stored beside the clip; prints a token (a bearer secret)",
     run: async (args, { out }) => {
       const { shareClip, inviteFingerprint } = await import("./share");
-      const fs = await import("node:fs");
       const phone = openPhone(args);
-      const untilText = args.string("until");
-      let notAfter: number | undefined;
-      if (untilText !== undefined) {
-        const t = Date.parse(untilText);
-        if (!/^\d{4}-\d\d-\d\dT/.test(untilText) || !Number.isFinite(t)) throw new UsageError(`--until must be an ISO 8601 time such as 2026-05-01T18:00:00Z, not '${untilText}'`);
-        notAfter = t;
-      }
+      const notAfter = isoTimeArg(args, "until", false);
       const to = args.string("to");
       let invite: string | undefined;
       if (to !== undefined) {
-        invite = to.startsWith("SEALCAM-INVITE:") ? to : (() => {
-          try {
-            return fs.readFileSync(to, "utf8").trim().split("\n")[0];
-          } catch {
-            throw new UsageError(`--to: '${to}' is neither an invite (SEALCAM-INVITE:1:...) nor a readable file`);
-          }
-        })();
+        invite = readInvite(to);
         out(`Viewer key fingerprint: ${inviteFingerprint(phone, invite)}  (compare it with the one the viewer's 'sealcam viewer init' printed)`);
-        if (!args.flag("yes")) {
-          if (!process.stdin.isTTY || !process.stdout.isTTY) {
-            out("Nothing was shared. Compare the fingerprint, then run again with --yes.");
-            return EXIT.FAILED;
-          }
-          if (!(await confirm("Does it match what the viewer reads to you? Share this clip? [y/N] "))) {
-            out("Nothing was shared.");
-            return EXIT.FAILED;
-          }
-        }
+        const stop = await askFirst(args, out, {
+          question: "Does it match what the viewer reads to you? Share this clip? [y/N] ", unattended: "Nothing was shared. Compare the fingerprint, then run again with --yes.", declined: "Nothing was shared.",
+        });
+        if (stop !== undefined) return stop;
       }
       const r = await shareClip(phone, { clip: args.positionals[0], notAfter, invite });
       out(`Shared clip ${r.clipId} from ${r.cameraId} until ${new Date(r.notAfter).toISOString()} (clip share ${r.shareId}, address ${r.address}).`);
@@ -452,16 +386,10 @@ const COMMANDS: Command[] = [
     run: async (args, { out }) => {
       const phone = openPhone(args);
       const clipId = await phone.fullClipId(args.positionals[0]);
-      if (!args.flag("yes")) {
-        if (!process.stdin.isTTY || !process.stdout.isTTY) {
-          out(`Nothing was deleted. Deleting clip ${clipId} cannot be undone: run again with --yes.`);
-          return EXIT.FAILED;
-        }
-        if (!(await confirm(`Delete clip ${clipId} from the cloud? It cannot be undone. [y/N] `))) {
-          out("Nothing was deleted.");
-          return EXIT.FAILED;
-        }
-      }
+      const stop = await askFirst(args, out, {
+        question: `Delete clip ${clipId} from the cloud? It cannot be undone. [y/N] `, unattended: `Nothing was deleted. Deleting clip ${clipId} cannot be undone: run again with --yes.`, declined: "Nothing was deleted.",
+      });
+      if (stop !== undefined) return stop;
       await phone.deleteClip(clipId);
       out(`Deleted clip ${clipId} from the cloud.`);
       return EXIT.OK;
@@ -605,20 +533,13 @@ const COMMANDS: Command[] = [
     },
   },
   {
-    name: "live", args: "CAMERA", positionals: ONE,
-    options: {
-      frames: { type: "string", arg: "DIR", help: "write each live frame as frame-NNNNN-<capture ms>.jpg into DIR" },
-      seconds: { type: "string", arg: "N", help: "watch for N seconds, then end the session (default 10)" },
-      "stall-ms": { type: "string", arg: "MS", help: "no frame for MS milliseconds ends with E_STALL (default 5000)" },
-    },
+    name: "live", args: "CAMERA", positionals: ONE, options: LIVE_OPTIONS,
     summary: "watch a camera live, end-to-end encrypted (the cloud only relays); prints frames/s and latency",
     run: async (args, { out }) => {
-      const seconds = args.int("seconds", 1, 24 * 3600) ?? 10;
-      const stallMs = args.int("stall-ms", 500, 600_000);
-      const frames = args.string("frames");
+      const options = liveOptions(args);
       const { watchLive, liveReportLines } = await import("./live");
-      const r = await watchLive(openPhone(args), args.positionals[0], { durationMs: seconds * 1000, framesDir: frames, stallMs });
-      for (const line of liveReportLines(r, "this phone", frames)) out(line);
+      const r = await watchLive(openPhone(args), args.positionals[0], options);
+      for (const line of liveReportLines(r, "this phone", options.framesDir)) out(line);
       return EXIT.OK;
     },
   },

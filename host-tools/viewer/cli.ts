@@ -7,11 +7,8 @@
  */
 import { EXIT, runTool, UsageError, type Args, type Command } from "../cli-kit";
 import { readSecret } from "../cli-kit/secrets";
+import { LIVE_OPTIONS, liveOptions, printable } from "../phone/cli-parts";
 import { Viewer } from "./viewer";
-
-function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
-}
 
 function openViewer(args: Args): Viewer {
   const home = args.string("home") ?? process.env.SEALCAM_VIEWER_HOME;
@@ -117,20 +114,13 @@ const COMMANDS: Command[] = [
     },
   },
   {
-    name: "live", args: "CAMERA", positionals: { min: 1, max: 1 },
-    options: {
-      frames: { type: "string", arg: "DIR", help: "write each live frame as frame-NNNNN-<capture ms>.jpg into DIR" },
-      seconds: { type: "string", arg: "N", help: "watch for N seconds, then end the session (default 10)" },
-      "stall-ms": { type: "string", arg: "MS", help: "no frame for MS milliseconds ends with E_STALL (default 5000)" },
-    },
+    name: "live", args: "CAMERA", positionals: { min: 1, max: 1 }, options: LIVE_OPTIONS,
     summary: "watch a camera live with a share that includes live view (end-to-end encrypted; the cloud only relays)",
     run: async (args, { out }) => {
-      const seconds = args.int("seconds", 1, 24 * 3600) ?? 10;
-      const stallMs = args.int("stall-ms", 500, 600_000);
-      const frames = args.string("frames");
+      const options = liveOptions(args);
       const { liveReportLines } = await import("../phone/live");
-      const r = await openViewer(args).live(args.positionals[0], { durationMs: seconds * 1000, framesDir: frames, stallMs });
-      for (const line of liveReportLines(r, "this viewer", frames)) out(line);
+      const r = await openViewer(args).live(args.positionals[0], options);
+      for (const line of liveReportLines(r, "this viewer", options.framesDir)) out(line);
       out(`Watched with share ${r.shareId}.`);
       return EXIT.OK;
     },

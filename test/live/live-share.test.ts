@@ -24,6 +24,7 @@ import { createShare, revokeShare } from "../../host-tools/phone/share";
 import { main as viewerMain } from "../../host-tools/viewer/cli";
 import { Viewer } from "../../host-tools/viewer/viewer";
 import { World } from "../board-sim/harness";
+import { liveCamera } from "../helpers/live-camera";
 
 jest.setTimeout(120_000);
 
@@ -139,21 +140,7 @@ async function openHeadWith(head: Buffer, challenge: Uint8Array, key: { scalar: 
 
 beforeAll(async () => {
   await world.start();
-  board = await world.board("cam-live-share", {
-    firmwareConfig: {
-      clipMs: 800,
-      sensor: { width: 160, height: 120, quality: 20, framesPerSecond: 10 },
-      uploadRetryMs: 200,
-      uploadRetryMaxMs: 500,
-      handshakeTimeoutMs: 5000,
-      motion: { enabled: true },
-      live: { maxSessions: 2, maxDurationMs: 6000, framesPerSecond: 10, retryMs: 300 },
-    },
-  });
-  if (process.env.LIVE_DEBUG) board.on("log", (r: { e: string; m: string; f?: unknown }) => console.log(r.e, r.m, JSON.stringify(r.f ?? {})));
-  const connected = board.waitForLog("live.connected", 30000);
-  cameraId = (await world.enrolled(board)).cameraId;
-  await connected;
+  ({ board, cameraId } = await liveCamera(world, "cam-live-share", { maxDurationMs: 6000 }));
 
   liveViewer = new Viewer(path.join(world.dir, "viewer-live"));
   const { invite } = liveViewer.init(world.cloudUrl);

@@ -23,6 +23,7 @@ import { CloudClient } from "../../host-tools/phone/client";
 import { loadInstanceKey } from "../../host-tools/phone/store";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
 import { CREDENTIALS, World } from "../board-sim/harness";
+import { liveCamera } from "../helpers/live-camera";
 
 jest.setTimeout(120_000);
 
@@ -36,21 +37,7 @@ beforeAll(async () => {
   await world.start();
   phoneB = new Phone({ home: path.join(world.dir, "phone-b"), cloud: world.cloudUrl });
   await phoneB.recover(CREDENTIALS, world.passphrase, "phone-b");
-  board = await world.board("cam", {
-    firmwareConfig: {
-      clipMs: 800,
-      sensor: { width: 160, height: 120, quality: 20, framesPerSecond: 10 },
-      uploadRetryMs: 200,
-      uploadRetryMaxMs: 500,
-      handshakeTimeoutMs: 5000,
-      motion: { enabled: true },
-      live: { maxSessions: 2, maxDurationMs: 4000, framesPerSecond: 10, retryMs: 300 },
-    },
-  });
-  if (process.env.LIVE_DEBUG) board.on("log", (r: { e: string; m: string; f?: unknown }) => console.log(r.e, r.m, JSON.stringify(r.f ?? {})));
-  const connected = board.waitForLog("live.connected", 30000);
-  cameraId = (await world.enrolled(board)).cameraId;
-  await connected;
+  ({ board, cameraId } = await liveCamera(world, "cam", { maxDurationMs: 4000 }));
 }, 120_000);
 
 afterAll(async () => {

@@ -5,32 +5,22 @@
  * frames flow again, live view works.
  */
 import * as path from "node:path";
-import { SealcamError } from "../../firmware/core/errors";
 import { watchLive } from "../../host-tools/phone/live";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
 import { World } from "../board-sim/harness";
+import { LIVE_SENSOR, liveCamera } from "../helpers/live-camera";
+import { refusal } from "../helpers/refusal";
 
 jest.setTimeout(120_000);
 
 const world = new World();
-const SENSOR = { width: 160, height: 120, quality: 20, framesPerSecond: 10 };
 let watching: SimulatedBoard;
 let blind: SimulatedBoard;
 let watchingId: string;
 let blindId: string;
 
-async function camera(name: string, motion: boolean): Promise<{ board: SimulatedBoard; cameraId: string }> {
-  const board = await world.board(name, {
-    firmwareConfig: {
-      clipMs: 800, sensor: SENSOR, uploadRetryMs: 200, uploadRetryMaxMs: 500, handshakeTimeoutMs: 5000,
-      motion: { enabled: motion },
-      live: { maxSessions: 2, maxDurationMs: 4000, framesPerSecond: 10, retryMs: 300 },
-    },
-  });
-  const connected = board.waitForLog("live.connected", 30000);
-  const cameraId = (await world.enrolled(board)).cameraId;
-  await connected;
-  return { board, cameraId };
+function camera(name: string, motion: boolean): Promise<{ board: SimulatedBoard; cameraId: string }> {
+  return liveCamera(world, name, { motion, maxDurationMs: 4000 });
 }
 
 beforeAll(async () => {
@@ -43,18 +33,8 @@ afterAll(async () => {
   await world.close();
 });
 
-async function refusal(p: Promise<unknown>): Promise<SealcamError> {
-  try {
-    await p;
-  } catch (error) {
-    if (error instanceof SealcamError) return error;
-    throw error;
-  }
-  throw new Error("live view was not refused");
-}
-
 test("motion detection off: live view is refused with E_STATE and a message saying to turn it on", async () => {
-  const error = await refusal(watchLive(world.phoneA, blindId, { durationMs: 5000 }));
+  const error = await refusal(watchLive(world.phoneA, blindId, { durationMs: 5000 }), "live view was not refused");
   expect(error.code).toBe("E_STATE");
   expect(error.message).toMatch(/motion watcher is off .*turn motion detection on/);
   expect(blind.logs.some((r) => r.e === "live.start")).toBe(false);
@@ -68,12 +48,12 @@ test("the sensor stops delivering frames: refused with E_STATE; frames flow agai
   // The host camera stops answering (the watcher keeps asking and gets nothing), for longer than watcherStaleMs.
   watching.services.camera.stop();
   await new Promise((r) => setTimeout(r, 2600));
-  const error = await refusal(watchLive(world.phoneA, watchingId, { durationMs: 5000 }));
+  const error = await refusal(watchLive(world.phoneA, watchingId, { durationMs: 5000 }), "live view was not refused");
   expect(error.code).toBe("E_STATE");
   expect(error.message).toMatch(/no frame for 2000 ms .*restart the camera/);
   expect(watching.logs.some((r) => r.e === "live.refused")).toBe(true);
 
-  watching.services.camera.start(SENSOR);
+  watching.services.camera.start(LIVE_SENSOR);
   await new Promise((r) => setTimeout(r, 500));
   const after = await watchLive(world.phoneA, watchingId, { maxFrames: 3, durationMs: 8000, framesDir: path.join(world.dir, "after") });
   expect(after.frames).toBe(3);

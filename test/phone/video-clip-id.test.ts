@@ -6,9 +6,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { SealcamError } from "../../firmware/core/errors";
 import { matchClipPrefix, parseClipId } from "../../host-tools/phone/clip-id";
 import { main as phoneMain } from "../../host-tools/phone/cli";
+import { refusal } from "../helpers/refusal";
 import { HostileCloud, phoneVia, World, type TestCamera } from "./fixture";
 import { jpegs, uploadVideoClip, type VideoClip } from "./video-fixture";
 
@@ -36,16 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world.close();
 });
-
-async function refusal(p: Promise<unknown>): Promise<SealcamError> {
-  try {
-    await p;
-  } catch (error) {
-    if (error instanceof SealcamError) return error;
-    throw error;
-  }
-  throw new Error("expected a SealcamError");
-}
 
 test("the forms: full, upper case, 16 and 8 characters, trailing ... or …; too short or too long is E_ARGUMENT", () => {
   const id = "25bb2003fd771fda2609deccf0afc2b5";

@@ -7,10 +7,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { encodeFrame } from "../../firmware/core/clip";
-import { SealcamError } from "../../firmware/core/errors";
 import { main as phoneMain } from "../../host-tools/phone/cli";
 import { AVI_MAX_BYTES, aviSize, writeAvi } from "../../host-tools/phone/video/avi";
 import { indexFrames, jpegSize } from "../../host-tools/phone/video/frames";
+import { refusal } from "../helpers/refusal";
 import { HostileCloud, listFiles, phoneVia, World, type TestCamera } from "./fixture";
 import { ffprobe, jpegs, uploadVideoClip, type VideoClip } from "./video-fixture";
 
@@ -37,16 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world.close();
 });
-
-async function refusal(p: Promise<unknown>): Promise<SealcamError> {
-  try {
-    await p;
-  } catch (error) {
-    if (error instanceof SealcamError) return error;
-    throw error;
-  }
-  throw new Error("expected a SealcamError");
-}
 
 test("--video out.avi: MJPEG AVI with every frame, the picture size and the clip's duration (ffprobe)", async () => {
   const file = path.join(out, "clip.avi");

@@ -11,6 +11,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
 import { startViewer, type Viewer } from "../../host-tools/phone/view/server";
 import { World } from "../board-sim/harness";
+import { liveCamera } from "../helpers/live-camera";
 
 jest.setTimeout(120_000);
 
@@ -19,7 +20,6 @@ const ARGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
   "--disable-component-update", "--disable-sync",
 ];
-const SENSOR = { width: 160, height: 120, quality: 20, framesPerSecond: 10 };
 
 const world = new World();
 let watching: SimulatedBoard;
@@ -29,18 +29,8 @@ let viewer: Viewer;
 let browser: Browser;
 let page: Page;
 
-async function camera(name: string, motion: boolean): Promise<{ board: SimulatedBoard; cameraId: string }> {
-  const board = await world.board(name, {
-    firmwareConfig: {
-      clipMs: 800, sensor: SENSOR, uploadRetryMs: 200, uploadRetryMaxMs: 500, handshakeTimeoutMs: 5000,
-      motion: { enabled: motion }, snapshot: { enabled: true, width: 160, height: 120, quality: 25 },
-      live: { maxSessions: 2, maxDurationMs: 60_000, framesPerSecond: 10, retryMs: 300 },
-    },
-  });
-  const connected = board.waitForLog("live.connected", 30000);
-  const cameraId = (await world.enrolled(board)).cameraId;
-  await connected;
-  return { board, cameraId };
+function camera(name: string, motion: boolean): Promise<{ board: SimulatedBoard; cameraId: string }> {
+  return liveCamera(world, name, { motion, maxDurationMs: 60_000, snapshot: { enabled: true, width: 160, height: 120, quality: 25 } });
 }
 
 function inPage<T = unknown>(expression: string): Promise<T> {
