@@ -14,6 +14,18 @@ export function p256Spki(point: Uint8Array): Uint8Array {
   return concat(prefix, point);
 }
 
+/** A P-256 key and its key id (SHA-256 of its SPKI), as a phone's or a stream key's. */
+export interface KeyWithId {
+  key: P256PrivateKey;
+  keyId: Uint8Array;
+}
+
+/** A fresh P-256 key with its key id. */
+export function newKeyWithId(c: Crypto = crypto): KeyWithId {
+  const key = c.p256Generate();
+  return { key, keyId: c.sha256(p256Spki(c.p256PublicKey(key))) };
+}
+
 export interface Party {
   camera: P256PrivateKey;
   cameraCertHash: Uint8Array;

@@ -17,13 +17,9 @@ import {
   type LiveOpenerOptions,
   type LiveSealerOptions,
 } from "../../firmware/core/live";
-import { crypto, makeParty, openerOptions, p256Spki, sealerOptions, type Party } from "../helpers/clip-fixture";
+import { crypto, makeParty, newKeyWithId, openerOptions, sealerOptions, type KeyWithId, type Party } from "../helpers/clip-fixture";
 
-interface Phone { key: ReturnType<typeof crypto.p256Generate>; keyId: Uint8Array }
-const newPhone = (): Phone => {
-  const key = crypto.p256Generate();
-  return { key, keyId: crypto.sha256(p256Spki(crypto.p256PublicKey(key))) };
-};
+type Phone = KeyWithId;
 
 const challenge = crypto.randomBytes(16);
 let party: Party;
@@ -31,7 +27,7 @@ let phoneB: Phone;
 
 beforeAll(() => {
   party = makeParty();
-  phoneB = newPhone();
+  phoneB = newKeyWithId();
 });
 
 function sealer(phones: Phone[], overrides: Partial<LiveSealerOptions> = {}): LiveSealer {

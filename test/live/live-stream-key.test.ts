@@ -18,13 +18,9 @@ import {
   type LiveEvent,
 } from "../../firmware/core/live";
 import { DeterministicCrypto } from "../../firmware/testing/deterministic-crypto";
-import { crypto, makeParty, p256Spki, type Party } from "../helpers/clip-fixture";
+import { crypto, makeParty, newKeyWithId, type KeyWithId, type Party } from "../helpers/clip-fixture";
 
-interface Key { key: ReturnType<typeof crypto.p256Generate>; keyId: Uint8Array }
-const newKey = (): Key => {
-  const key = crypto.p256Generate();
-  return { key, keyId: crypto.sha256(p256Spki(crypto.p256PublicKey(key))) };
-};
+type Key = KeyWithId;
 const pub = (k: Key) => ({ keyId: k.keyId, publicKey: crypto.p256PublicKey(k.key) });
 
 const challenge = crypto.randomBytes(16);
@@ -37,8 +33,8 @@ let otherStream: Key;
 beforeAll(() => {
   party = makeParty();
   phone = { key: party.phone, keyId: party.phoneKeyId };
-  stream = newKey();
-  otherStream = newKey();
+  stream = newKeyWithId();
+  otherStream = newKeyWithId();
 });
 
 function seal(streams: Key[], phones: Key[] = [phone]): { live: LiveSealer; messages: Uint8Array[] } {
@@ -168,7 +164,7 @@ test("a stream key's live wrap presented as a clip's stream entry (camera re-sig
 });
 
 test("recipients are bounded: phones + stream keys at most 15, at least one phone; refused with E_ARGUMENT", () => {
-  const keys = Array.from({ length: 15 }, newKey);
+  const keys = Array.from({ length: 15 }, () => newKeyWithId());
   expect(parseLiveHead(seal(keys.slice(0, 14)).messages[0].subarray(1)).header.recipients).toHaveLength(15);
   expect(code(() => seal(keys.slice(0, 15)))).toBe("E_ARGUMENT");
   expect(code(() => seal([stream], []))).toBe("E_ARGUMENT");
