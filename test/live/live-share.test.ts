@@ -25,6 +25,7 @@ import { main as viewerMain } from "../../host-tools/viewer/cli";
 import { Viewer } from "../../host-tools/viewer/viewer";
 import { World } from "../board-sim/harness";
 import { liveCamera } from "../helpers/live-camera";
+import { runCli } from "../helpers/run-cli";
 
 jest.setTimeout(120_000);
 
@@ -45,20 +46,6 @@ async function code(p: Promise<unknown>): Promise<string> {
   return "ok";
 }
 
-/** Runs a CLI main with stdout/stderr captured. */
-async function cli(main: (argv: string[]) => Promise<number>, argv: string[]): Promise<{ status: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = jest.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true));
-  const e = jest.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => (err.push(String(c)), true));
-  try {
-    const status = await main(argv);
-    return { status, out: out.join(""), err: err.join("") };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 /** The stream key a viewer accepted for `shareId` (its keystore, 0600): scalar, key id, SPKI. */
 function streamKeyOf(viewer: Viewer, shareId: string): { scalar: Uint8Array; keyId: Uint8Array; spki: Uint8Array } {
@@ -147,9 +134,9 @@ beforeAll(async () => {
   videoViewer = new Viewer(path.join(world.dir, "viewer-video"));
   const video = videoViewer.init(world.cloudUrl);
   // The owner shares video + live with one viewer through the CLI, video only with the other.
-  const shared = await cli(phoneMain, ["share", "--home", world.phoneA.home, "--cloud", world.cloudUrl, "--to", invite, "--camera", cameraId, "--stream", "video", "--stream", "live", "--yes"]);
+  const shared = await runCli(phoneMain, ["share", "--home", world.phoneA.home, "--cloud", world.cloudUrl, "--to", invite, "--camera", cameraId, "--stream", "video", "--stream", "live", "--yes"]);
   expect(shared.err).toBe("");
-  expect(shared.status).toBe(0);
+  expect(shared.code).toBe(0);
   liveShareId = /Shared: share ([0-9a-f]{12})/.exec(shared.out)![1];
   await createShare(world.phoneA, { invite: video.invite, cameras: [cameraId], streams: ["video"], notAfter: null });
   expect(await board.command("roster refresh")).toBe("roster: refreshed");
@@ -163,11 +150,11 @@ afterAll(async () => {
 
 test("phone share --to cloud --stream live is refused before any request (E_ARGUMENT); --stream other is a usage error", async () => {
   const before = (await world.roster()).length;
-  const cloud = await cli(phoneMain, ["share", "--home", world.phoneA.home, "--cloud", world.cloudUrl, "--to", "cloud", "--stream", "live", "--yes"]);
-  expect(cloud.status).toBe(2);
+  const cloud = await runCli(phoneMain, ["share", "--home", world.phoneA.home, "--cloud", world.cloudUrl, "--to", "cloud", "--stream", "live", "--yes"]);
+  expect(cloud.code).toBe(2);
   expect(cloud.err).toMatch(/\[E_ARGUMENT\]/);
-  const bad = await cli(phoneMain, ["share", "--home", world.phoneA.home, "--cloud", world.cloudUrl, "--to", videoViewer.invite().invite, "--stream", "audio-live", "--yes"]);
-  expect(bad.status).toBe(2);
+  const bad = await runCli(phoneMain, ["share", "--home", world.phoneA.home, "--cloud", world.cloudUrl, "--to", videoViewer.invite().invite, "--stream", "audio-live", "--yes"]);
+  expect(bad.code).toBe(2);
   expect(bad.err).toMatch(/video, snapshot or live/);
   expect((await world.roster()).length).toBe(before);
 });
@@ -198,9 +185,9 @@ test("a viewer with a live share watches live while phone A watches too: both de
 
 test("sealcam viewer live CAMERA --frames DIR --seconds N writes verified frames and prints frames/s and latency", async () => {
   const dir = path.join(world.dir, "viewer-live-frames");
-  const r = await cli(viewerMain, ["live", cameraId, "--home", liveViewer.home, "--seconds", "2", "--frames", dir]);
+  const r = await runCli(viewerMain, ["live", cameraId, "--home", liveViewer.home, "--seconds", "2", "--frames", dir]);
   expect(r.err).toBe("");
-  expect(r.status).toBe(0);
+  expect(r.code).toBe(0);
   expect(r.out).toMatch(new RegExp(`from camera ${cameraId} \\(roster v\\d+\\), verified and decrypted on this viewer`));
   expect(r.out).toMatch(/\d+ frames in [\d.]+ s: [\d.]+ frames\/s; latency capture -> decrypted p50 \d+ ms, p99 \d+ ms/);
   expect(r.out).toMatch(new RegExp(`Watched with share ${liveShareId}`));
@@ -208,8 +195,8 @@ test("sealcam viewer live CAMERA --frames DIR --seconds N writes verified frames
   expect(files.length).toBeGreaterThan(5);
   expect(files.every((f) => /^frame-\d{5}-\d+\.jpg$/.test(f))).toBe(true);
   expect(fs.statSync(path.join(dir, files[0])).mode & 0o077).toBe(0);
-  const help = await cli(viewerMain, ["live", "--help"]);
-  expect(help.status).toBe(0);
+  const help = await runCli(viewerMain, ["live", "--help"]);
+  expect(help.code).toBe(0);
   expect(help.out).toMatch(/--seconds/);
 });
 
@@ -261,8 +248,8 @@ test("revocation: a running session goes on to its end; a new request is refused
   expect(frames.filter((t) => t > revokedAt).length).toBeGreaterThan(3);
 
   expect(await code(liveViewer.live(cameraId, { maxFrames: 1 }))).toBe("E_SHARE_REVOKED");
-  const cliRefusal = await cli(viewerMain, ["live", cameraId, "--home", liveViewer.home, "--seconds", "1"]);
-  expect(cliRefusal.status).toBe(1);
+  const cliRefusal = await runCli(viewerMain, ["live", cameraId, "--home", liveViewer.home, "--seconds", "1"]);
+  expect(cliRefusal.code).toBe(1);
   expect(cliRefusal.err).toMatch(/^sealcam viewer: .*\[E_SHARE_REVOKED\]/m);
   const { head, challenge } = await phoneHead();
   expect(parseLiveHead(head.subarray(1)).header.recipients.map((r) => r.alg)).toEqual([ALG_HPKE_P256]);

@@ -17,13 +17,13 @@ import { issueStreamCertificate, type AccountSigningKey } from "../../host-tools
 import { signRoster } from "../../host-tools/phone/phone";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
 import { World } from "../board-sim/harness";
+import { clipRecorder } from "../helpers/next-clip";
 
 const crypto = new NodeCrypto();
 const world = new World();
 let board: SimulatedBoard;
 let cameraId = "";
 let signer: AccountSigningKey;
-let clipsSeen = 0;
 
 interface StreamKeyHolder { name: string; key: P256PrivateKey; keyId: string; certificate: Uint8Array }
 
@@ -49,11 +49,9 @@ async function publish(streams: StreamKeyHolder[]): Promise<void> {
 }
 
 /** Records one clip; returns its id and the key ids (hex) it was sealed to. */
+const recordClip = clipRecorder(world);
 async function nextClip(): Promise<{ clipId: string; kids: string[] }> {
-  await world.record(board);
-  clipsSeen++;
-  const clips = await world.clips(cameraId, clipsSeen);
-  const clipId = clips[clips.length - 1].clipId;
+  const { clipId } = await recordClip(board, cameraId);
   const head = await world.clipHead(clipId);
   return { clipId, kids: head.header.recipients.map((r) => toHex(r.kid)) };
 }

@@ -11,6 +11,7 @@ import { fromBase64Url, toHex } from "../../firmware/core/bytes";
 import { ROSTER_MAX_ENTRIES, verifyRoster } from "../../firmware/core/roster";
 import { startCloud, type CloudServer } from "../../host-tools/cloud/server";
 import { main as phoneMain } from "../../host-tools/phone/cli";
+import { runCli } from "../helpers/run-cli";
 import { CloudClient } from "../../host-tools/phone/client";
 import { Phone } from "../../host-tools/phone/phone";
 import { addPoolMember, createShare, listPools, removePoolMember } from "../../host-tools/phone/share";
@@ -29,18 +30,8 @@ function poolKeys(r: Awaited<ReturnType<typeof roster>>, name: string): string[]
   return r.streamKeys.filter((k) => k.scope.holder.startsWith(`share:pool-${name}-`)).map((k) => toHex(k.keyId));
 }
 
-async function runPhone(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = jest.spyOn(process.stdout, "write").mockImplementation((t: string | Uint8Array) => (out.push(String(t)), true));
-  const e = jest.spyOn(process.stderr, "write").mockImplementation((t: string | Uint8Array) => (err.push(String(t)), true));
-  try {
-    const code = await phoneMain([...argv, "--home", phone.home, "--cloud", cloud.url]);
-    return { code, out: out.join(""), err: err.join("") };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
+function runPhone(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCli(phoneMain, [...argv, "--home", phone.home, "--cloud", cloud.url]);
 }
 
 beforeAll(async () => {

@@ -21,6 +21,7 @@ import { shareClip, withdrawClipShare } from "../../host-tools/phone/share";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
 import { Viewer } from "../../host-tools/viewer/viewer";
 import { World } from "../board-sim/harness";
+import { runCli } from "../helpers/run-cli";
 
 const crypto = new NodeCrypto();
 const world = new World();
@@ -214,19 +215,12 @@ test("refused with nothing stored: another account's envelope, another head, an 
 
 /** Runs `sealcam phone|viewer ARGV` in this process; stdout and stderr captured. */
 async function run(tool: "phone" | "viewer", argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
   const saved = { ...process.env };
   Object.assign(process.env, env);
-  const o = jest.spyOn(process.stdout, "write").mockImplementation((t: string | Uint8Array) => (out.push(String(t)), true));
-  const e = jest.spyOn(process.stderr, "write").mockImplementation((t: string | Uint8Array) => (err.push(String(t)), true));
   try {
     const main = tool === "phone" ? (await import("../../host-tools/phone/cli")).main : (await import("../../host-tools/viewer/cli")).main;
-    const code = await main(tool === "phone" ? [...argv, "--home", world.phoneA.home, "--cloud", world.cloudUrl] : argv);
-    return { code, out: out.join(""), err: err.join("") };
+    return await runCli(main, tool === "phone" ? [...argv, "--home", world.phoneA.home, "--cloud", world.cloudUrl] : argv);
   } finally {
-    o.mockRestore();
-    e.mockRestore();
     for (const k of Object.keys(env)) delete process.env[k];
     Object.assign(process.env, saved);
   }

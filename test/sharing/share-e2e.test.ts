@@ -15,6 +15,7 @@ import { Phone } from "../../host-tools/phone/phone";
 import { createShare, listShares, revokeShare } from "../../host-tools/phone/share";
 import { Viewer } from "../../host-tools/viewer/viewer";
 import { World } from "../board-sim/harness";
+import { clipRecorder } from "../helpers/next-clip";
 
 const world = new World();
 let camA: SimulatedBoard;
@@ -22,14 +23,10 @@ let camB: SimulatedBoard;
 let camAId = "";
 let camBId = "";
 let tmp: string;
-const seen = new Map<string, number>();
 
+const recordClip = clipRecorder(world);
 async function nextClip(board: SimulatedBoard, cameraId: string): Promise<string> {
-  await world.record(board);
-  const n = (seen.get(cameraId) ?? 0) + 1;
-  seen.set(cameraId, n);
-  const clips = await world.clips(cameraId, n);
-  return clips[clips.length - 1].clipId;
+  return (await recordClip(board, cameraId)).clipId;
 }
 
 async function mailbox(viewer: Viewer, headers: Record<string, string> = {}): Promise<Response> {

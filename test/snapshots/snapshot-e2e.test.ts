@@ -29,6 +29,8 @@ import { cameraIdentity } from "../../host-tools/phone/verify-head";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
 import { Viewer } from "../../host-tools/viewer/viewer";
 import { World } from "../board-sim/harness";
+import { clipRecorder } from "../helpers/next-clip";
+import { runCli } from "../helpers/run-cli";
 import { spkiFromP256 } from "../../firmware/core/keys";
 import { parseRosterUnverified } from "../../firmware/core/roster";
 import { sealShareEnvelope } from "../../firmware/core/share-envelope";
@@ -41,7 +43,6 @@ const world = new World();
 let cam: SimulatedBoard;
 let camId = "";
 let tmp: string;
-let seen = 0;
 
 /** Width and height from a baseline/progressive JPEG's SOF marker. */
 function jpegSize(jpeg: Uint8Array): { width: number; height: number } {
@@ -61,27 +62,14 @@ function isJpeg(b: Uint8Array): boolean {
 }
 
 /** Runs `sealcam phone ARGV` in this process; stdout and stderr captured. */
-async function runPhone(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = jest.spyOn(process.stdout, "write").mockImplementation((t: string | Uint8Array) => (out.push(String(t)), true));
-  const e = jest.spyOn(process.stderr, "write").mockImplementation((t: string | Uint8Array) => (err.push(String(t)), true));
-  try {
-    const code = await phoneMain([...argv, "--home", world.phoneA.home, "--cloud", world.cloudUrl]);
-    return { code, out: out.join(""), err: err.join("") };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
+function runPhone(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCli(phoneMain, [...argv, "--home", world.phoneA.home, "--cloud", world.cloudUrl]);
 }
 
 /** Records one clip; returns it as the phone lists it (verified, with its paired snapshot). */
-async function nextClip(): Promise<VerifiedClip> {
-  await world.record(cam);
-  seen++;
-  const clips = await world.clips(camId, seen);
-  const clip = clips[clips.length - 1] as VerifiedClip;
-  return clip;
+const recordClip = clipRecorder(world);
+function nextClip(): Promise<VerifiedClip> {
+  return recordClip(cam, camId);
 }
 
 /** The timeline event for `clipId` (the snapshot's signed `of`, or the clip itself). */

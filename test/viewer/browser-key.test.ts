@@ -22,6 +22,7 @@ import { proofMessage as cloudProofMessage, PROOF_LABEL as CLOUD_PROOF_LABEL } f
 import { proofMessage, PROOF_LABEL } from "../../host-tools/web-viewer/core";
 import { WEB_VIEWER_CSP } from "../../host-tools/cloud/web-viewer";
 import { World } from "../board-sim/harness";
+import { clipRecorder } from "../helpers/next-clip";
 
 jest.setTimeout(180_000);
 
@@ -59,16 +60,12 @@ let camBId = "";
 let browser: Browser;
 let page: Page;
 let tmp: string;
-const seen = new Map<string, number>();
 const responses: { url: string; type: string; body: Buffer }[] = [];
 const problems: string[] = [];
 
+const recordClip = clipRecorder(world);
 async function nextClip(board: SimulatedBoard, cameraId: string): Promise<string> {
-  await world.record(board);
-  const n = (seen.get(cameraId) ?? 0) + 1;
-  seen.set(cameraId, n);
-  const clips = await world.clips(cameraId, n);
-  return clips[clips.length - 1].clipId;
+  return (await recordClip(board, cameraId)).clipId;
 }
 
 /** Evaluates an expression in the page (a string: the host's type world has no DOM types). */
