@@ -154,20 +154,12 @@ function parseScope(value: CanonicalValue): StreamScope {
 
 /** Parses an envelope's bytes (canonical JSON, exact fields). Checks nothing cryptographic. Throws E_FORMAT/E_LIMIT/E_VERSION. */
 export function parseShareEnvelope(bytes: Uint8Array): ShareEnvelope {
-  const value = parseCanonicalBytes(bytes, SHARE_ENVELOPE_MAX_BYTES);
-  if (!isObject(value)) fail("E_FORMAT", "share envelope: not an object");
-  field(value, "the envelope", ["ct", "enc", "facts", "root", "sig", "v"]);
-  if (value.v !== SHARE_ENVELOPE_VERSION) fail("E_VERSION", `share envelope: version ${String(value.v)} is not supported (1)`);
-  const f = value.facts;
-  if (!isObject(f)) fail("E_FORMAT", "share envelope: facts must be an object");
-  field(f, "facts", ["accountId", "scope", "shareId", "streamCertificate", "to"]);
-  if (typeof f.shareId !== "string" || !SHARE_ID.test(f.shareId)) fail("E_FORMAT", "share envelope: bad share id");
-  if (typeof f.accountId !== "string" || f.accountId.length < 1 || f.accountId.length > 128) fail("E_FORMAT", "share envelope: bad account id");
-  if (typeof f.to !== "string" || !HEX64.test(f.to)) fail("E_FORMAT", "share envelope: `to` must be 64 lower-case hex characters");
-  const facts: ShareFacts = {
-    shareId: f.shareId, accountId: f.accountId, streamCertificate: b64(f.streamCertificate, "streamCertificate"), scope: parseScope(f.scope), to: f.to,
-  };
-  return { facts, enc: b64(value.enc, "enc"), ct: b64(value.ct, "ct"), root: b64(value.root, "root"), sig: b64(value.sig, "sig") };
+  return parseSigned(bytes, "share envelope", ["accountId", "scope", "shareId", "streamCertificate", "to"], (f): ShareFacts => {
+    if (typeof f.shareId !== "string" || !SHARE_ID.test(f.shareId)) fail("E_FORMAT", "share envelope: bad share id");
+    if (typeof f.accountId !== "string" || f.accountId.length < 1 || f.accountId.length > 128) fail("E_FORMAT", "share envelope: bad account id");
+    if (typeof f.to !== "string" || !HEX64.test(f.to)) fail("E_FORMAT", "share envelope: `to` must be 64 lower-case hex characters");
+    return { shareId: f.shareId, accountId: f.accountId, streamCertificate: b64(f.streamCertificate, "streamCertificate"), scope: parseScope(f.scope), to: f.to };
+  });
 }
 
 function sameScope(a: StreamScope, b: StreamScope): boolean {
@@ -349,7 +341,11 @@ function checkClipShareFacts(f: { accountId: string; clipId: string; key: Uint8A
   p256Point(f.key, what);
 }
 
-function parseSigned(bytes: Uint8Array, what: string, factKeys: string[]): { value: { [k: string]: CanonicalValue }; f: { [k: string]: CanonicalValue } } {
+/**
+ * The envelope form every signed envelope shares (canonical JSON, exact fields, version 1): `read` reads and
+ * checks the facts (exactly `factKeys`), then enc, ct, root and sig are decoded. Checks nothing cryptographic.
+ */
+function parseSigned<F>(bytes: Uint8Array, what: string, factKeys: string[], read: (f: { [k: string]: CanonicalValue }) => F): SignedEnvelope<F> {
   const value = parseCanonicalBytes(bytes, SHARE_ENVELOPE_MAX_BYTES);
   if (!isObject(value)) fail("E_FORMAT", `${what}: not an object`);
   field(value, "the envelope", ["ct", "enc", "facts", "root", "sig", "v"]);
@@ -357,7 +353,8 @@ function parseSigned(bytes: Uint8Array, what: string, factKeys: string[]): { val
   const f = value.facts;
   if (!isObject(f)) fail("E_FORMAT", `${what}: facts must be an object`);
   field(f, "facts", factKeys);
-  return { value, f };
+  const facts = read(f);
+  return { facts, enc: b64(value.enc, "enc"), ct: b64(value.ct, "ct"), root: b64(value.root, "root"), sig: b64(value.sig, "sig") };
 }
 
 function str(v: CanonicalValue, what: string): string {
@@ -372,25 +369,27 @@ function int(v: CanonicalValue, what: string): number {
 
 /** Parses a clip share envelope (exact canonical form and fields). Checks nothing cryptographic. */
 export function parseClipShareEnvelope(bytes: Uint8Array): SignedEnvelope<ClipShareFacts> {
-  const { value, f } = parseSigned(bytes, "clip share", ["accountId", "clipId", "headHash", "key", "notAfter", "shareId"]);
-  const facts: ClipShareFacts = {
-    accountId: str(f.accountId, "clip share: accountId"), clipId: str(f.clipId, "clip share: clipId"), headHash: str(f.headHash, "clip share: headHash"),
-    key: b64(f.key, "key"), notAfter: int(f.notAfter, "clip share: notAfter"), shareId: str(f.shareId, "clip share: shareId"),
-  };
-  checkClipShareFacts(facts, "clip share");
-  return { facts, enc: b64(value.enc, "enc"), ct: b64(value.ct, "ct"), root: b64(value.root, "root"), sig: b64(value.sig, "sig") };
+  return parseSigned(bytes, "clip share", ["accountId", "clipId", "headHash", "key", "notAfter", "shareId"], (f) => {
+    const facts: ClipShareFacts = {
+      accountId: str(f.accountId, "clip share: accountId"), clipId: str(f.clipId, "clip share: clipId"), headHash: str(f.headHash, "clip share: headHash"),
+      key: b64(f.key, "key"), notAfter: int(f.notAfter, "clip share: notAfter"), shareId: str(f.shareId, "clip share: shareId"),
+    };
+    checkClipShareFacts(facts, "clip share");
+    return facts;
+  });
 }
 
 /** Parses a clip share key envelope (exact canonical form and fields). Checks nothing cryptographic. */
 export function parseClipShareKeyEnvelope(bytes: Uint8Array): SignedEnvelope<ClipShareKeyFacts> {
-  const { value, f } = parseSigned(bytes, "clip share key", ["accountId", "clipId", "key", "notAfter", "shareId", "to"]);
-  const facts: ClipShareKeyFacts = {
-    accountId: str(f.accountId, "clip share key: accountId"), clipId: str(f.clipId, "clip share key: clipId"), key: b64(f.key, "key"),
-    notAfter: int(f.notAfter, "clip share key: notAfter"), shareId: str(f.shareId, "clip share key: shareId"), to: str(f.to, "clip share key: to"),
-  };
-  checkClipShareFacts(facts, "clip share key");
-  if (!HEX64.test(facts.to)) fail("E_FORMAT", "clip share key: `to` must be 64 lower-case hex characters");
-  return { facts, enc: b64(value.enc, "enc"), ct: b64(value.ct, "ct"), root: b64(value.root, "root"), sig: b64(value.sig, "sig") };
+  return parseSigned(bytes, "clip share key", ["accountId", "clipId", "key", "notAfter", "shareId", "to"], (f) => {
+    const facts: ClipShareKeyFacts = {
+      accountId: str(f.accountId, "clip share key: accountId"), clipId: str(f.clipId, "clip share key: clipId"), key: b64(f.key, "key"),
+      notAfter: int(f.notAfter, "clip share key: notAfter"), shareId: str(f.shareId, "clip share key: shareId"), to: str(f.to, "clip share key: to"),
+    };
+    checkClipShareFacts(facts, "clip share key");
+    if (!HEX64.test(facts.to)) fail("E_FORMAT", "clip share key: `to` must be 64 lower-case hex characters");
+    return facts;
+  });
 }
 
 /** A mailbox message is a share envelope (a stream key) or a clip share key envelope (a TDSK), told apart by its facts. */
