@@ -60,6 +60,12 @@ export async function generateShareVectors(dir: string): Promise<string> {
     const ct = /"ct":"([^"]+)"/.exec(text)![1];
     return toHex(new TextEncoder().encode(text.replace(ct, ct.slice(0, 4) + (ct[4] === "A" ? "B" : "A") + ct.slice(5))));
   };
+  /** The refusals of every envelope: one character of its ct changed. */
+  const tamperedCt = (envelope: string): ShareVectorRefused =>
+    ({ name: "tampered-ct", why: "one character of ct changed: the account signature fails", envelope: tamper(envelope), expect: "E_SIGNATURE" });
+  /** ... and of every envelope addressed to the viewer: opened by another. */
+  const otherViewer = (envelope: string): ShareVectorRefused =>
+    ({ name: "other-viewer", why: "opened by a viewer whose address is not facts.to", envelope, expect: "E_MISADDRESSED", address: otherAddress });
   const record = (bytes: Uint8Array) => {
     const value = JSON.parse(new TextDecoder().decode(bytes)) as { facts: { [k: string]: unknown }; sig: string };
     return { facts: value.facts, sig: toHex(Uint8Array.from(Buffer.from(value.sig, "base64url"))), envelope: toHex(bytes) };
@@ -77,8 +83,7 @@ export async function generateShareVectors(dir: string): Promise<string> {
     const bytes = await sealShareEnvelope(new DeterministicCrypto(crypto, seed), facts, crypto.p256PublicKey(viewerKey), secret, root, sign);
     const r = record(bytes);
     const refused: ShareVectorRefused[] = [
-      { name: "tampered-ct", why: "one character of ct changed: the account signature fails", envelope: tamper(r.envelope), expect: "E_SIGNATURE" },
-      { name: "other-viewer", why: "opened by a viewer whose address is not facts.to", envelope: r.envelope, expect: "E_MISADDRESSED", address: otherAddress },
+      tamperedCt(r.envelope), otherViewer(r.envelope),
       { name: "sealed-under-clip-share-key-label", why: "validly signed, but the HPKE info is the clip share key label: never opens as a share", expect: "E_UNWRAP",
         envelope: await underLabel(factsValue(facts), SHARE_SIGNATURE_LABEL, CLIP_SHARE_KEY_INFO_PREFIX, asciiBytes("vector"), crypto.p256PublicKey(viewerKey), secret) },
     ];
@@ -105,7 +110,7 @@ export async function generateShareVectors(dir: string): Promise<string> {
     const r = record(bytes);
     const otherHead = toHex(crypto.sha256(new TextEncoder().encode("another head")));
     const refused: ShareVectorRefused[] = [
-      { name: "tampered-ct", why: "one character of ct changed: the account signature fails", envelope: tamper(r.envelope), expect: "E_SIGNATURE" },
+      tamperedCt(r.envelope),
       { name: "other-head", why: "the clip served has another head than the one the envelope names", envelope: r.envelope, expect: "E_MISADDRESSED", head_hash: otherHead },
       { name: "other-clip", why: "the clip served has another id", envelope: r.envelope, expect: "E_MISADDRESSED", clip_id: "00".repeat(16) },
       { name: "at-not-after", why: "opened at notAfter: the share has ended", envelope: r.envelope, expect: "E_SHARE_EXPIRED", now: notAfter },
@@ -127,8 +132,7 @@ export async function generateShareVectors(dir: string): Promise<string> {
     const bytes = await sealClipShareKeyEnvelope(new DeterministicCrypto(crypto, seed), facts, crypto.p256PublicKey(viewerKey), secret, root, sign);
     const r = record(bytes);
     const refused: ShareVectorRefused[] = [
-      { name: "tampered-ct", why: "one character of ct changed: the account signature fails", envelope: tamper(r.envelope), expect: "E_SIGNATURE" },
-      { name: "other-viewer", why: "opened by a viewer whose address is not facts.to", envelope: r.envelope, expect: "E_MISADDRESSED", address: otherAddress },
+      tamperedCt(r.envelope), otherViewer(r.envelope),
       { name: "sealed-under-clip-share-label", why: "validly signed, but the HPKE info is the clip share label: never opens as a clip share key", expect: "E_UNWRAP",
         envelope: await underLabel(clipShareKeyFactsValue(facts), CLIP_SHARE_KEY_SIGNATURE_LABEL, CLIP_SHARE_INFO_PREFIX, head.header.clipId, crypto.p256PublicKey(viewerKey), secret) },
     ];
