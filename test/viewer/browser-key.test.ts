@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
 import * as jpeg from "jpeg-js";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { fromBase64Url, toBase64Url, toHex } from "../../firmware/core/bytes";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
 import { createShare, revokeShare } from "../../host-tools/phone/share";
@@ -23,15 +23,11 @@ import { proofMessage, PROOF_LABEL } from "../../host-tools/web-viewer/core";
 import { WEB_VIEWER_CSP } from "../../host-tools/cloud/web-viewer";
 import { World } from "../board-sim/harness";
 import { clipRecorder } from "../helpers/next-clip";
+import { inPage as inPageOf, launchChromium, waitInPage as waitInPageOf } from "../helpers/chromium";
 
 jest.setTimeout(180_000);
 
 const ROOT = path.join(__dirname, "..", "..");
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync",
-];
 const ARTIFACT = path.join(ROOT, "build", "test-artifacts", "viewer-browser.png");
 
 /** Builds dist/web-viewer as mk/web-viewer.mk does (same entry and flags), replacing files atomically. */
@@ -70,15 +66,11 @@ async function nextClip(board: SimulatedBoard, cameraId: string): Promise<string
 
 /** Evaluates an expression in the page (a string: the host's type world has no DOM types). */
 function inPage<T = unknown>(expression: string): Promise<T> {
-  return page.evaluate(expression) as Promise<T>;
+  return inPageOf<T>(page, expression);
 }
 
-async function waitInPage(expression: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await inPage<boolean>(expression))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting in the page for: ${expression}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+function waitInPage(expression: string, timeoutMs = 30_000): Promise<void> {
+  return waitInPageOf(page, expression, timeoutMs);
 }
 
 async function statusIs(text: string): Promise<void> {
@@ -98,7 +90,7 @@ beforeAll(async () => {
   camAId = (await world.enrolled(camA)).cameraId;
   camB = await world.board("cam-web-b");
   camBId = (await world.enrolled(camB)).cameraId;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 20_000 });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));

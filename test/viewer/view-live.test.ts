@@ -7,19 +7,15 @@
  * shows each clip's snapshot as a thumbnail.
  */
 import * as path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
 import { startViewer, type Viewer } from "../../host-tools/phone/view/server";
 import { World } from "../board-sim/harness";
 import { liveCamera } from "../helpers/live-camera";
+import { inPage as inPageOf, launchChromium, waitInPage as waitInPageOf } from "../helpers/chromium";
 
 jest.setTimeout(120_000);
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync",
-];
 
 const world = new World();
 let watching: SimulatedBoard;
@@ -34,15 +30,11 @@ function camera(name: string, motion: boolean): Promise<{ board: SimulatedBoard;
 }
 
 function inPage<T = unknown>(expression: string): Promise<T> {
-  return page.evaluate(expression) as Promise<T>;
+  return inPageOf<T>(page, expression);
 }
 
-async function waitInPage(expression: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await inPage<boolean>(expression))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting in the page for: ${expression}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+function waitInPage(expression: string, timeoutMs = 20_000): Promise<void> {
+  return waitInPageOf(page, expression, timeoutMs);
 }
 
 /** The live frame number and the whole canvas's pixels, read in one task. */
@@ -58,7 +50,7 @@ beforeAll(async () => {
   ({ board: watching, cameraId: watchingId } = await camera("live-view-cam", true));
   ({ cameraId: blindId } = await camera("blind-view-cam", false));
   viewer = await startViewer({ phone: world.phoneA });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 20_000 });
+  browser = await launchChromium();
   page = await (await browser.newContext({ viewport: { width: 1200, height: 760 } })).newPage();
   await page.goto(viewer.url);
   await waitInPage(`document.querySelectorAll("button.live-camera").length === 2`);

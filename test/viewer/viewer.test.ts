@@ -11,18 +11,14 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import * as jpeg from "jpeg-js";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { PREAMBLE_LENGTH } from "../../firmware/core/clip/constants";
 import { headLengthFromPreamble } from "../../firmware/core/clip/head";
 import { HostileCloud, listFiles, phoneVia, World, type TestCamera } from "../phone/fixture";
 import { uploadVideoClip, type VideoClip } from "../phone/video-fixture";
 import { COOKIE_NAME, startViewer, VIEWER_CSP, type Viewer } from "../../host-tools/phone/view/server";
+import { inPage, launchChromium, waitInPage } from "../helpers/chromium";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync",
-];
 const WIDTH = 160;
 const HEIGHT = 120;
 /** Three frames of distinct solid colours, 400 ms apart. */
@@ -71,7 +67,7 @@ beforeAll(async () => {
   };
   await hostile.start();
   viewer = await startViewer({ phone: phoneVia(world.phone, hostile.url) });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 20_000 });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
 }, 40_000);
 
@@ -104,23 +100,6 @@ function request(p: string, headers: Record<string, string>, method = "GET"): Pr
     req.on("error", reject);
     req.end();
   });
-}
-
-/** Evaluates an expression in the page (a string: the host's type world has no DOM types). */
-function inPage<T = unknown>(page: Page, expression: string): Promise<T> {
-  return page.evaluate(expression) as Promise<T>;
-}
-
-/**
- * Polls an expression in the page until it is true (page.waitForFunction evaluates a string with eval, which
- * the page's CSP forbids, as it should).
- */
-async function waitInPage(page: Page, expression: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await inPage<boolean>(page, expression))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting in the page for: ${expression}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** The canvas's centre pixel and the frame counter, read in one task (so they belong together). */
