@@ -17,7 +17,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as nodeCrypto from "node:crypto";
 import { constantTimeEqual } from "../../firmware/core/bytes";
-import { fsyncDirAsync, writeFileAtomicAsync } from "./files";
+import { fsyncDirAsync, writeFileAtomicAsync, writeHashedAt } from "./files";
 import {
   blobFail, checkClipId, checkFinalizeInput, checkLayout, checkRange, checkSegmentIndex, segmentOffset,
   type BlobEntry, type BlobStore, type ByteRange, type ClipStream, type FinalizeInput, type FinalizeResult, type UploadLayout,
@@ -25,8 +25,6 @@ import {
 
 const SEALED = /^([0-9a-f]{32})\.sealed$/;
 const CLIP_DIR = /^[0-9a-f]{32}$/;
-/** Received bytes gathered into one write (at most this much of a segment is in memory). */
-const WRITE_GATHER = 256 * 1024;
 /** finalize re-reads the upload in chunks of this size to check every piece's hash. */
 const VERIFY_CHUNK = 1024 * 1024;
 
@@ -54,11 +52,6 @@ async function readAt(handle: fs.promises.FileHandle, length: number, position: 
     done += bytesRead;
   }
   return done === length ? out : out.subarray(0, done);
-}
-
-async function writeAllAt(handle: fs.promises.FileHandle, chunks: Buffer[], position: number): Promise<void> {
-  const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-  for (let done = 0; done < data.length;) done += (await handle.write(data, done, data.length - done, position + done)).bytesWritten;
 }
 
 export class FileBlobStore implements BlobStore {
@@ -109,46 +102,30 @@ export class FileBlobStore implements BlobStore {
     checkLayout(layout);
     checkSegmentIndex(index);
     if (!Number.isSafeInteger(length) || length <= 0) blobFail("E_FORMAT", "a segment's length must be a positive integer");
-    const file = await this.ensurePartFile(clipId, layout);
-    const handle = await fs.promises.open(file, "r+").catch((error: unknown) => {
-      if (isMissing(error)) blobFail("E_STATE", "the clip was completed or deleted meanwhile; check its status");
-      throw error;
-    });
-    const hash = nodeCrypto.createHash("sha256");
-    let position = segmentOffset(layout, index);
-    let received = 0;
-    let gathered: Buffer[] = [];
-    let gatheredBytes = 0;
-    const flush = async () => {
-      if (gatheredBytes === 0) return;
-      const chunks = gathered;
-      const bytes = gatheredBytes;
-      gathered = [];
-      gatheredBytes = 0;
-      await writeAllAt(handle, chunks, position);
-      position += bytes;
-    };
+    // Opened and closed synchronously (an existing file, nothing to flush: the fdatasync is asynchronous);
+    // the upload's file is looked for (or an older cloud's upload converted) only when it is not there.
+    const open = (): number => fs.openSync(this.partFile(clipId), "r+");
+    let fd: number;
     try {
-      const chunks: AsyncIterable<Uint8Array> | Uint8Array[] = body instanceof Uint8Array ? [body] : body;
-      for await (const chunk of chunks) {
-        if (received + chunk.length > length) blobFail("E_FORMAT", "the segment is longer than its declared length; nothing was recorded");
-        const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-        hash.update(buf);
-        gathered.push(buf);
-        gatheredBytes += buf.length;
-        received += buf.length;
-        if (gatheredBytes >= WRITE_GATHER) await flush();
+      fd = open();
+    } catch (error) {
+      if (!isMissing(error) && (error as NodeJS.ErrnoException).code !== "ENOTDIR") throw error;
+      await this.ensurePartFile(clipId, layout);
+      try {
+        fd = open();
+      } catch (again) {
+        if (isMissing(again)) blobFail("E_STATE", "the clip was completed or deleted meanwhile; check its status");
+        throw again;
       }
-      await flush();
-      if (received !== length) blobFail("E_FORMAT", "the segment is shorter than its declared length; send it again");
-      if (hash.digest("hex") !== sha256hex) blobFail("E_AUTH", "the segment does not match its declared SHA-256; send it again");
-      await handle.datasync();
+    }
+    try {
+      await writeHashedAt(fd, body, segmentOffset(layout, index), length, sha256hex);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "EFBIG" || code === "EINVAL") blobFail("E_LIMIT", "segment index is beyond what this cloud can store for one clip");
       throw error;
     } finally {
-      await handle.close();
+      fs.closeSync(fd);
     }
   }
 

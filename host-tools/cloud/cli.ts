@@ -5,6 +5,7 @@
 import { isSealcamError } from "../../firmware/core/errors";
 import { EXIT, report, runTool, UsageError, type Args, type Context } from "../cli-kit";
 import type { CliIo } from "../serial/cli-io";
+import { parseBlobsOption } from "./blobs";
 import { isLogLevel, LOG_LEVELS } from "./log";
 import { normalizePublicUrl, startCloud, type CloudOptions } from "./server";
 
@@ -18,8 +19,10 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
       synopsis: "--port PORT --data DIR",
       options: {
         port: { type: "string", arg: "PORT", help: "TCP port to listen on (0..65535; 0 picks a free one)" },
-        data: { type: "string", arg: "DIR", help: "where the clip files (and the default SQLite database) live (created if new)" },
+        data: { type: "string", arg: "DIR", help: "where the clip files (with --blobs files), the default SQLite database and the\ncloud key live (created if new)" },
         db: { type: "string", arg: "TARGET", help: "the metadata database: a SQLite file (default DIR/cloud.sqlite) or\npostgres://USER@HOST:PORT/DB (several nodes may share it: docs/CLOUD-API.md, Several nodes)" },
+        blobs: { type: "string", arg: "STORE", default: "files", help: "where clip bodies go: files (DIR/clips) or s3://BUCKET/PREFIX, an S3-compatible\nobject store; region and credentials from the AWS environment (AWS_REGION,\nAWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE; docs/CLOUD-API.md, Blob stores)" },
+        "s3-endpoint": { type: "string", arg: "URL", help: "with --blobs s3://…: the store's URL, path-style (MinIO, Ceph RGW), e.g. http://10.0.0.5:9000\n(default: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else Amazon S3)" },
         host: { type: "string", arg: "ADDR", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for every interface)" },
         "public-url": { type: "string", arg: "URL", help: "the address cameras use to reach this cloud, announced by GET /v1/info\n(default: the listen URL), e.g. http://192.168.1.20:8080 or https://cloud.example.org" },
         "log-level": { type: "string", arg: "LEVEL", default: "info", help: `${LOG_LEVELS.join(", ")}; JSON lines on stdout` },
@@ -57,12 +60,19 @@ async function serve(args: Args, ctx: Context): Promise<number> {
   if (db !== undefined && /^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(db)) {
     throw new UsageError("--db must not carry a password (the command line is visible to other users of this machine): set PGPASSWORD in the environment or use ~/.pgpass");
   }
+  const blobsValue = args.string("blobs") ?? "files";
+  const s3Endpoint = args.string("s3-endpoint");
+  try {
+    parseBlobsOption(blobsValue, data, s3Endpoint);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const values = { data, host: args.string("host") ?? "127.0.0.1", "public-url": publicUrl };
   const io = ctx.io;
   let cloud: Awaited<ReturnType<typeof startCloud>>;
   try {
     const options: CloudOptions & { cloudKeyFile?: string } = {
-      dataDir: values.data, db, port, host: values.host, publicUrl: values["public-url"],
+      dataDir: values.data, db, blobs: blobsValue, s3Endpoint, port, host: values.host, publicUrl: values["public-url"],
       logLevel: level, sweepIntervalMs: sweepSeconds * 1000, cloudKeyFile: args.string("key-file"),
     };
     cloud = await startCloud(options);
@@ -70,7 +80,8 @@ async function serve(args: Args, ctx: Context): Promise<number> {
     const code = isSealcamError(error) ? error.code : (error as NodeJS.ErrnoException).code;
     return report(io, "cloud", Object.assign(new Error(`cannot start: ${(error as Error).message}`), { code }));
   }
-  const where = db === undefined ? "" : db.startsWith("postgres") ? ", metadata in PostgreSQL" : `, metadata in ${db}`;
+  const where = (db === undefined ? "" : db.startsWith("postgres") ? ", metadata in PostgreSQL" : `, metadata in ${db}`) +
+    (cloud.blobs.kind === "s3" ? `, clips in ${cloud.blobs.location}` : "");
   io.stderr.write(`sealcam cloud listening on ${cloud.url}, cameras told ${cloud.publicUrl} (data in ${values.data}${where})\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));

@@ -2,11 +2,10 @@
  * Small HTTP helpers for the cloud: bounded body reading, JSON replies, typed errors as 4xx JSON
  * `{code, message}`, and strict field validation. Nothing here touches storage.
  */
-import * as fs from "node:fs";
 import * as nodeCrypto from "node:crypto";
-import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
 import { fromBase64Url } from "../../firmware/core/bytes";
 import { SealcamError, fail, isSealcamError, type ErrorCode } from "../../firmware/core/errors";
 
@@ -19,7 +18,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   E_FORMAT: 400, E_ARGUMENT: 400, E_VERSION: 400, E_CERT: 400, E_SIGNATURE: 400, E_ROSTER: 400, E_SEGMENT: 400,
   E_TRUNCATED: 400, E_TRAILING: 400,
   E_LIMIT: 413, E_AUTH: 401, E_NOT_FOUND: 404, E_CONFLICT: 409, E_STATE: 409, E_RATE_LIMIT: 429,
+  // The blob store (or its network) failed: nothing was recorded, and the same request may well succeed soon.
+  E_STORAGE: 503,
 };
+/** Retry-After (seconds) of a 503 E_STORAGE: a store outage is retryable (cameras retry 5xx anyway). */
+export const STORAGE_RETRY_AFTER = 5;
 
 export class HttpError extends SealcamError {
   readonly status: number;
@@ -47,18 +50,18 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, ex
   res.end(body);
 }
 
-/** Streams a stored clip file. */
-export function sendFile(res: ServerResponse, file: string, size: number): void {
+/** Streams a stored clip (`size` bytes, from the blob store); a failure mid-way cuts the connection. */
+export function sendStream(res: ServerResponse, stream: Readable, size: number): void {
   res.writeHead(200, { "content-type": "application/octet-stream", "content-length": size, "cache-control": "no-store" });
-  const stream = fs.createReadStream(file);
-  stream.on("error", () => res.destroy());
-  stream.pipe(res);
+  pipeline(stream, res).catch(() => res.destroy());
 }
 
 /** What the client is told about a failure: a typed 4xx, or for anything unexpected only 500 E_INTERNAL. */
 export function describeError(error: unknown): { status: number; code: string; message: string; retryAfter?: number } {
   if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message, retryAfter: error.retryAfter };
-  if (isSealcamError(error) && STATUS[error.code]) return { status: STATUS[error.code] as number, code: error.code, message: error.message };
+  if (isSealcamError(error) && STATUS[error.code]) {
+    return { status: STATUS[error.code] as number, code: error.code, message: error.message, ...(error.code === "E_STORAGE" ? { retryAfter: STORAGE_RETRY_AFTER } : {}) };
+  }
   return { status: 500, code: "E_INTERNAL", message: "internal error" };
 }
 
@@ -127,85 +130,6 @@ export async function receiveBody(req: IncomingMessage, length: number, sha256he
   if (raw.length !== length) httpFail(400, "E_FORMAT", "body length differs from Content-Length");
   if (sha256hex !== undefined && sha256hexOf(raw) !== sha256hex) bodyMismatch();
   return raw;
-}
-
-/** At most this many received bytes wait for the write in flight before reading pauses. */
-const WRITE_GATHER = 256 * 1024;
-
-// The callback forms (cheaper than FileHandle's promises; each is one job on libuv's thread pool).
-const writevAt = (fd: number, chunks: Buffer[], position: number) =>
-  new Promise<number>((resolve, reject) => fs.writev(fd, chunks, position, (error, n) => (error ? reject(error) : resolve(n))));
-const fdatasync = (fd: number) => new Promise<void>((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-
-/** Writes `chunks` (in order) at `position`, all of them: one vectored write, continued if it came up short. */
-async function writeAllAt(fd: number, chunks: Buffer[], bytes: number, position: number): Promise<void> {
-  const written = await writevAt(fd, chunks, position);
-  if (written === bytes) return;
-  const rest = Buffer.concat(chunks, bytes).subarray(written);
-  for (let done = 0; done < rest.length;) done += await writevAt(fd, [rest.subarray(done)], position + written + done);
-}
-
-/**
- * Streams a body of `length` bytes into the existing file `file` at `offset` while hashing it, then
- * fdatasyncs it. Writes are asynchronous (the event loop keeps serving): a chunk is written as it arrives,
- * and chunks arriving while a write is in flight are gathered into the next one (one vectored write; at most
- * about WRITE_GATHER bytes in memory). If the stream breaks, or the length or SHA-256 differ from what was
- * declared, it throws; the bytes written at `offset` are then in no row's range (the caller records a
- * segment only after this returns), and a later upload of that segment overwrites them.
- */
-export async function receiveAt(req: IncomingMessage, file: string, offset: number, length: number, sha256hex: string): Promise<void> {
-  const hash = nodeCrypto.createHash("sha256");
-  // Opened and closed synchronously: an existing file, no data to flush (the fdatasync below is asynchronous).
-  const fd = fs.openSync(file, "r+");
-  let received = 0;
-  let gathered: Buffer[] = [];
-  let gatheredBytes = 0;
-  let writtenUpTo = offset;
-  let writing: Promise<void> | null = null;
-  let writeError: unknown = null; // a failed write stops all further writes; thrown at the next check
-  const pump = async () => {
-    try {
-      while (gatheredBytes > 0) {
-        const chunks = gathered;
-        const bytes = gatheredBytes;
-        gathered = [];
-        gatheredBytes = 0;
-        await writeAllAt(fd, chunks, bytes, writtenUpTo);
-        writtenUpTo += bytes;
-      }
-    } catch (error) {
-      writeError = error ?? new Error("write failed");
-    } finally {
-      writing = null;
-    }
-  };
-  const startWriting = () => {
-    if (!writing && !writeError) writing = pump();
-  };
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      if (received + chunk.length > length) httpFail(400, "E_FORMAT", "body is longer than Content-Length");
-      hash.update(chunk);
-      gathered.push(chunk);
-      gatheredBytes += chunk.length;
-      received += chunk.length;
-      if (writeError) throw writeError;
-      startWriting();
-      if (gatheredBytes >= WRITE_GATHER && writing) await writing;
-    }
-    while (writing) await writing;
-    if (writeError) throw writeError;
-    if (received !== length) httpFail(400, "E_FORMAT", "body length differs from Content-Length");
-    if (hash.digest("hex") !== sha256hex) bodyMismatch();
-    await fdatasync(fd);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EFBIG" || code === "EINVAL") httpFail(413, "E_LIMIT", "segment index is beyond what this cloud can store for one clip");
-    throw error;
-  } finally {
-    while (writing) await writing;
-    fs.closeSync(fd);
-  }
 }
 
 export type Json = Record<string, unknown>;

@@ -29,7 +29,6 @@
  * account whose signed head lists a stream entry for one of those key ids — the recipient key ids are public
  * in every head. Nothing here trusts the viewer beyond the proof of key possession.
  */
-import * as fs from "node:fs";
 import * as nodeCrypto from "node:crypto";
 import type * as http from "node:http";
 import { asciiBytes, fromBase64Url, toBase64Url, toHex } from "../../firmware/core/bytes";
@@ -40,7 +39,8 @@ import { parseSpki } from "../../firmware/core/keys";
 import { checkClipShareEnvelope, checkClipShareKeyEnvelope, checkShareEnvelope, parseClipShareEnvelope, parseMailboxEnvelope } from "../phone/share-envelope";
 import { NodeCrypto } from "../platform/node-crypto";
 import type { Store } from "./store";
-import { httpFail, parseJsonObject, onlyFields, readBody, sendFile, sendJson, type Json } from "./http-util";
+import type { BlobStore } from "./blobs";
+import { httpFail, parseJsonObject, onlyFields, readBody, sendJson, sendStream, type Json } from "./http-util";
 
 
 /** The most a mailbox POST body may be. */
@@ -69,8 +69,8 @@ export interface MailboxHooks<C extends MailboxCtx> {
   session: (ctx: C) => Promise<{ accountId: string; phoneKeyId: string | null }>;
   noBody: (ctx: C) => Promise<void>;
   now: () => number;
-  /** Where a clip's bytes are: the complete file, or the upload in progress. */
-  clipFile: (id: string) => string;
+  /** Where clip bodies are (blobs.ts). */
+  blobs: BlobStore;
 }
 
 /** The bytes a viewer signs to prove it holds the key of mailbox `to`. */
@@ -218,27 +218,12 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): Mailb
     return out;
   }
 
-  function readHeadBytes(id: string, length: number): Buffer | null {
-    try {
-      const fd = fs.openSync(h.clipFile(id), "r");
-      try {
-        const head = Buffer.alloc(length);
-        return fs.readSync(fd, head, 0, length, 0) === length ? head : null;
-      } finally {
-        fs.closeSync(fd);
-      }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw error;
-    }
-  }
-
   /** The stream-entry key ids of a stored head (public in the head), cached per clip id and head hash. */
-  function streamKidsOf(row: { clip_id: string; head_sha256: string; head_length: number }): string[] {
+  async function streamKidsOf(row: { clip_id: string; head_sha256: string; head_length: number }): Promise<string[]> {
     const cacheKey = `${row.clip_id}:${row.head_sha256}`;
     const cached = headKids.get(cacheKey);
     if (cached) return cached;
-    const head = readHeadBytes(row.clip_id, row.head_length);
+    const head = await h.blobs.readHead(row.clip_id, row.head_length);
     if (!head) return [];
     let kids: string[] = [];
     try {
@@ -258,7 +243,7 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): Mailb
     const out: ClipRow[] = [];
     for (const [accountId, kids] of await sharedKids(to)) {
       const rows = (await store.all("SELECT clip_id, account_id, camera_id, head_sha256, head_length, start_time, content_type, size, created_at FROM clips WHERE account_id = ? AND complete = 1 AND deleted_at IS NULL ORDER BY start_time, clip_id", [accountId])) as ClipRow[];
-      for (const r of rows) if (streamKidsOf(r).some((k) => kids.has(k))) out.push(r);
+      for (const r of rows) if ((await streamKidsOf(r)).some((k) => kids.has(k))) out.push(r);
     }
     return out;
   }
@@ -273,7 +258,7 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): Mailb
     const kids = await sharedKids(to);
     const row = (await store.get("SELECT clip_id, account_id, camera_id, head_sha256, head_length, start_time, content_type, size, created_at FROM clips WHERE clip_id = ? AND complete = 1 AND deleted_at IS NULL", [id])) as ClipRow | undefined;
     const mine = row ? kids.get(row.account_id) : undefined;
-    if (row && mine && streamKidsOf(row).some((k) => mine.has(k))) return row;
+    if (row && mine && (await streamKidsOf(row)).some((k) => mine.has(k))) return row;
     // A clip share: exactly its clip, with the head it names, until it ends.
     const share = await clipShareOf(to);
     if (row && share && share.clip_id === id && share.account_id === row.account_id && share.head_sha256 === row.head_sha256) {
@@ -319,7 +304,7 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): Mailb
 
   route("GET", "/v1/shared/:to/clips/:id/head", async (ctx) => {
     const { id, row } = await sharedClipRequest(ctx);
-    const head = readHeadBytes(id, row.head_length);
+    const head = await h.blobs.readHead(id, row.head_length);
     if (!head) httpFail(404, "E_NOT_FOUND", "no clip with this id is shared with this viewer key");
     ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": head.length, "cache-control": "no-store" });
     ctx.res.end(head);
@@ -327,7 +312,9 @@ export function registerMailbox<C extends MailboxCtx>(h: MailboxHooks<C>): Mailb
 
   route("GET", "/v1/shared/:to/clips/:id", async (ctx) => {
     const { id, row } = await sharedClipRequest(ctx);
-    sendFile(ctx.res, h.clipFile(id), row.size);
+    const clip = await h.blobs.openClip(id);
+    if (!clip) httpFail(404, "E_NOT_FOUND", "no clip with this id is shared with this viewer key"); // deleted meanwhile
+    sendStream(ctx.res, clip.stream, clip.size);
   });
 
   route("POST", "/v1/clip-shares", async (ctx) => {

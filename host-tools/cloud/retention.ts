@@ -3,28 +3,26 @@
  * §Deletion and retention).
  *
  * A delete is three steps: (1) in one transaction the clip's row is marked deleted (`deleted_at`, a
- * tombstone) — from then on no listing, download or upload sees it; (2) its files are removed
- * (`clips/<id>.sealed`, or an upload's `clips/<id>/clip`) and the directory fsynced; (3) in one transaction its segment rows and
- * its row are removed. A crash after (1) leaves a tombstone, which the next start (and every sweep) finishes;
- * a crash after (2) likewise. Files the database does not know (a crash between writing a file and inserting
- * its row, or between completing a clip and removing its parts) are found by listing `clips/` and `tmp/` and
- * looking each name up in `clips`; they are removed once older than a grace period.
+ * tombstone) — from then on no listing, download or upload sees it; (2) its bodies are removed from the blob
+ * store (`BlobStore.deleteClip`: the complete clip, the upload, any part of it); (3) in one transaction its
+ * segment rows and its row are removed. A crash after (1) leaves a tombstone, which the next start (and every
+ * sweep) finishes; a crash after (2) likewise. Bodies the database does not know (a crash between storing a
+ * head and inserting its row, or between completing a clip and removing its parts, leftovers of interrupted
+ * writes, unfinished S3 multipart uploads) are found by listing the store (`removeOrphanBlobs`) and looking
+ * each clip id up in `clips`; they are removed once older than a grace period.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { Store } from "./store";
-import { fsyncDir } from "./files";
+import { removeOrphanBlobs, type BlobStore, type ClipState } from "./blobs";
 
 export const DAY_MS = 24 * 3600 * 1000;
 /** Retention an account may set, in days. */
 export const RETENTION_MAX_DAYS = 3650;
 
-const CLIP_FILE = /^([0-9a-f]{32})\.sealed$/;
-const CLIP_DIR = /^[0-9a-f]{32}$/;
 const BATCH = 500;
 
 export interface SweepOptions {
-  dataDir: string;
+  /** Where the clip bodies are. */
+  blobs: BlobStore;
   /** Now, ms since the epoch (the cloud's clock; injected in tests). */
   now: number;
   /** Files with no row are removed only when last modified longer ago than this. */
@@ -40,7 +38,7 @@ export interface SweepResult {
   expired: number;
   /** Uploads never completed within staleUploadMs. */
   stale: number;
-  /** Files and folders removed that no row accounted for. */
+  /** Blob-store entries removed that no row accounted for (clips, uploads, leftovers, multipart uploads). */
   orphans: number;
 }
 
@@ -53,30 +51,27 @@ export async function tombstoneClips(store: Store, ids: string[], now: number): 
   });
 }
 
-/** Steps 2 and 3 for one tombstoned clip: its files, then its rows. */
-export async function finishDelete(store: Store, dataDir: string, id: string): Promise<void> {
-  const clips = path.join(dataDir, "clips");
-  fs.rmSync(path.join(clips, `${id}.sealed`), { force: true });
-  fs.rmSync(path.join(clips, id), { recursive: true, force: true });
-  fsyncDir(clips);
+/** Steps 2 and 3 for one tombstoned clip: its bodies, then its rows. */
+export async function finishDelete(store: Store, blobs: BlobStore, id: string): Promise<void> {
+  await blobs.deleteClip(id);
   await store.transaction(async (tx) => {
     await tx.run("DELETE FROM clip_segments WHERE clip_id = ?", [id]);
     await tx.run("DELETE FROM clips WHERE clip_id = ? AND deleted_at IS NOT NULL", [id]);
   });
 }
 
-/** Finishes every tombstoned delete (after a crash, or a failed file removal). */
-export async function finishTombstoned(store: Store, dataDir: string): Promise<number> {
+/** Finishes every tombstoned delete (after a crash, or a failed removal from the store). */
+export async function finishTombstoned(store: Store, blobs: BlobStore): Promise<number> {
   const ids = (await store.all<{ clip_id: string }>("SELECT clip_id FROM clips WHERE deleted_at IS NOT NULL")).map((r) => r.clip_id);
-  for (const id of ids) await finishDelete(store, dataDir, id);
+  for (const id of ids) await finishDelete(store, blobs, id);
   return ids.length;
 }
 
 /** Deletes clips (all three steps): the tombstones are written together, then each is finished. */
-export async function deleteClips(store: Store, dataDir: string, ids: string[], now: number): Promise<number> {
+export async function deleteClips(store: Store, blobs: BlobStore, ids: string[], now: number): Promise<number> {
   if (ids.length === 0) return 0;
   await tombstoneClips(store, ids, now);
-  for (const id of ids) await finishDelete(store, dataDir, id);
+  for (const id of ids) await finishDelete(store, blobs, id);
   return ids.length;
 }
 
@@ -92,11 +87,11 @@ export async function expiredClipIds(store: Store, now: number, accountId?: stri
 }
 
 /** Applies one account's retention now (after the owner shortened it). Returns how many clips were deleted. */
-export async function applyRetention(store: Store, dataDir: string, now: number, accountId?: string): Promise<number> {
+export async function applyRetention(store: Store, blobs: BlobStore, now: number, accountId?: string): Promise<number> {
   let total = 0;
   for (;;) {
     const ids = await expiredClipIds(store, now, accountId);
-    total += await deleteClips(store, dataDir, ids, now);
+    total += await deleteClips(store, blobs, ids, now);
     if (ids.length < BATCH) return total;
   }
 }
@@ -105,59 +100,32 @@ async function staleUploadIds(store: Store, cutoff: number): Promise<string[]> {
   return (await store.all<{ clip_id: string }>(`SELECT clip_id FROM clips WHERE complete = 0 AND deleted_at IS NULL AND created_at <= ? ORDER BY clip_id LIMIT ${BATCH}`, [cutoff])).map((r) => r.clip_id);
 }
 
-function olderThan(file: string, cutoff: number): boolean {
-  try {
-    return fs.lstatSync(file).mtimeMs <= cutoff;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Removes what no row accounts for: `clips/<id>.sealed` and `clips/<id>/` with no clip row; `clips/<id>/`
- * of a complete clip (its parts, left by a crash after the clip was assembled); `.tmp-*` files of
- * interrupted atomic writes (in `clips/` and in upload folders); `tmp/up-*` of interrupted segment uploads.
- * Only entries last modified before `cutoff` (so a file another node is writing right now, before its row
- * exists, is never taken for an orphan). Anything else in the folder is left alone.
+ * Removes what no row accounts for (blobs.ts `removeOrphanBlobs`): a complete clip with no row; an upload
+ * with no row, or of a complete clip (its parts, left by a crash after the clip was assembled); leftovers of
+ * interrupted writes (files: `.tmp-*`, `tmp/up-*`); unfinished S3 multipart uploads. Only entries last
+ * changed before `cutoff` (so a head another node is storing right now, before its row exists, is never
+ * taken for an orphan). Anything else in the store is left alone. Returns how many entries were removed.
  */
-export async function removeOrphans(store: Store, dataDir: string, cutoff: number): Promise<number> {
-  const clipsDir = path.join(dataDir, "clips");
-  const row = (id: string) => store.get<{ complete: number }>("SELECT complete FROM clips WHERE clip_id = ?", [id]);
-  let removed = 0;
-  const remove = (p: string) => {
-    if (!olderThan(p, cutoff)) return;
-    fs.rmSync(p, { recursive: true, force: true });
-    removed++;
+export async function removeOrphans(store: Store, blobs: BlobStore, cutoff: number): Promise<number> {
+  const stateOf = async (id: string): Promise<ClipState> => {
+    const row = await store.get<{ complete: number }>("SELECT complete FROM clips WHERE clip_id = ?", [id]);
+    return row === undefined ? null : row.complete === 1 ? "complete" : "uploading";
   };
-  for (const name of fs.readdirSync(clipsDir)) {
-    const p = path.join(clipsDir, name);
-    const file = CLIP_FILE.exec(name);
-    if (file) {
-      if (olderThan(p, cutoff) && !(await row(file[1]))) remove(p);
-    } else if (CLIP_DIR.test(name)) {
-      const r = await row(name);
-      if (!r || r.complete === 1) remove(p);
-      else if (fs.existsSync(p) && fs.lstatSync(p).isDirectory()) for (const inner of fs.readdirSync(p)) if (inner.startsWith(".tmp-")) remove(path.join(p, inner));
-    } else if (name.startsWith(".tmp-")) {
-      remove(p);
-    }
-  }
-  if (removed > 0) fsyncDir(clipsDir);
-  const tmpDir = path.join(dataDir, "tmp");
-  if (fs.existsSync(tmpDir)) for (const name of fs.readdirSync(tmpDir)) if (name.startsWith("up-")) remove(path.join(tmpDir, name));
-  return removed;
+  const { removed } = await removeOrphanBlobs(blobs, stateOf, cutoff);
+  return removed.clip + removed.upload + removed.temp + removed.multipart;
 }
 
 /** One sweep: finish tombstones, delete expired clips and stale uploads, remove orphans. */
 export async function sweep(store: Store, options: SweepOptions): Promise<SweepResult> {
-  const finished = await finishTombstoned(store, options.dataDir);
-  const expired = await applyRetention(store, options.dataDir, options.now);
+  const finished = await finishTombstoned(store, options.blobs);
+  const expired = await applyRetention(store, options.blobs, options.now);
   let stale = 0;
   for (;;) {
     const ids = await staleUploadIds(store, options.now - options.staleUploadMs);
-    stale += await deleteClips(store, options.dataDir, ids, options.now);
+    stale += await deleteClips(store, options.blobs, ids, options.now);
     if (ids.length < BATCH) break;
   }
-  const orphans = await removeOrphans(store, options.dataDir, options.now - options.orphanGraceMs);
+  const orphans = await removeOrphans(store, options.blobs, options.now - options.orphanGraceMs);
   return { finished, expired, stale, orphans };
 }

@@ -1,5 +1,6 @@
 /**
- * The sealcam cloud: a node:http server over SQLite (better-sqlite3) and clip files. It only ever receives
+ * The sealcam cloud: a node:http server over a metadata store (SQLite or PostgreSQL, store.ts) and a blob
+ * store for clip bodies (the data folder or S3, blobs.ts). It only ever receives
  * ciphertext, public keys, certificates and encrypted backups; it can refuse service but cannot read a clip,
  * forge a roster or add a key. Every endpoint is described in docs/CLOUD-API.md.
  */
@@ -16,10 +17,10 @@ import { fail } from "../../firmware/core/errors";
 import { NodeCrypto } from "../platform/node-crypto";
 import { FOOTER_BYTES, MAX_HEAD_BYTES, readHead, segmentLengthOk } from "./clip-format";
 import { openStore, type Sql, type Store } from "./store";
-import { fsyncDirAsync, writeFileAtomicAsync } from "./files";
+import { openBlobStore, parseBlobsOption, type BlobStore } from "./blobs";
 import {
   JSON_LIMIT, PUBLIC_JSON_LIMIT, bin, clientCheck, declaredLength, httpFail, obj, onlyFields, parseJsonObject, rateLimited,
-  describeError, readBody, receiveAt, receiveBody, sendError, sendFile, sendJson, str, type Json,
+  describeError, readBody, receiveBody, sendError, sendJson, sendStream, str, type Json,
 } from "./http-util";
 import { MAX_SEGMENT_SIZE, TAG_LENGTH } from "../../firmware/core/clip/constants";
 import { createLogger, errorFields, type LogFields, type Logger, type LogLevel, type LogSink } from "./log";
@@ -118,6 +119,13 @@ export interface CloudOptions {
    * "Deployment"). Default: DATADIR/cloud.sqlite.
    */
   db?: string;
+  /**
+   * Where clip bodies go (docs/CLOUD-API.md "Blob stores"): "files" (default: DATADIR/clips) or
+   * s3://BUCKET/PREFIX (endpoint, region and credentials from the standard AWS environment).
+   */
+  blobs?: string;
+  /** With an s3:// `blobs`: the store's endpoint URL (path-style addressing: MinIO, Ceph RGW, s3rver). */
+  s3Endpoint?: string;
   port?: number;
   host?: string;
   /** Injected clock for tests of the rate limit window (ms since epoch). */
@@ -163,6 +171,8 @@ export interface CloudServer {
   port: number;
   /** The metadata store (docs/CLOUD-API.md "Deployment"). */
   store: Store;
+  /** Where clip bodies are (docs/CLOUD-API.md "Blob stores"). */
+  blobs: BlobStore;
   /** What is in progress now (for tests and monitoring): camera uploads, and login hashes running or waiting. */
   stats(): { uploads: number; hashing: number; hashWaiting: number };
   /** The camera-facing base URL announced by GET /v1/info. */
@@ -200,15 +210,23 @@ function clientAddress(req: http.IncomingMessage): string {
 export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   if (options.publicUrl !== undefined) normalizePublicUrl(options.publicUrl); // refuse a bad one before anything starts
   const dataDir = path.resolve(options.dataDir);
-  fs.mkdirSync(path.join(dataDir, "clips"), { recursive: true, mode: 0o700 });
+  const blobsConfig = parseBlobsOption(options.blobs, dataDir, options.s3Endpoint); // a bad one is refused before anything starts
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(options.db ?? path.join(dataDir, "cloud.sqlite"));
+  let blobs: BlobStore;
+  try {
+    blobs = await openBlobStore(blobsConfig);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const now = options.now ?? (() => Date.now());
   const crypto = new NodeCrypto();
-  // Camera uploads stream through here (same file system as the clips, so a finished part is renamed into
-  // place). Files left by a cloud that stopped mid-upload are removed at start.
-  const tmpDir = path.join(dataDir, "tmp");
-  fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
-  for (const name of fs.readdirSync(tmpDir)) if (name.startsWith("up-")) fs.rmSync(path.join(tmpDir, name), { force: true });
+  if (blobs.kind === "files") {
+    // Files left in DATADIR/tmp by an older cloud that stopped mid-upload are removed at start.
+    const tmpDir = path.join(dataDir, "tmp");
+    for (const name of fs.readdirSync(tmpDir)) if (name.startsWith("up-")) fs.rmSync(path.join(tmpDir, name), { force: true });
+  }
   const uploadsPerCamera = options.uploadsPerCamera ?? 4;
   const uploadsTotal = options.uploadsTotal ?? 64;
   const hashConcurrency = options.hashConcurrency ?? 4;
@@ -217,7 +235,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
   let publicUrl = "";
   let draining = false;
   const logger = options.logger ?? createLogger(options.logLevel ?? "silent", options.logSink ?? process.stdout, () => now());
-  const sweepOptions = () => ({ dataDir, now: now(), orphanGraceMs: options.orphanGraceMs ?? 10 * 60 * 1000, staleUploadMs: options.staleUploadMs ?? 7 * DAY_MS });
+  const sweepOptions = () => ({ blobs, now: now(), orphanGraceMs: options.orphanGraceMs ?? 10 * 60 * 1000, staleUploadMs: options.staleUploadMs ?? 7 * DAY_MS });
   // Deletes interrupted by a crash are finished, and leftovers removed, before the first request is served.
   const started = await sweep(store, sweepOptions());
   if (started.finished + started.expired + started.stale + started.orphans > 0) logger.info("sweep", { ...started, at: "start" });
@@ -489,74 +507,12 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     return { cameraId: auth.cameraId, accountId: row.account_id, length, bodySha256: toHex(auth.bodyHash) };
   }
 
-  const clipDir = (id: string) => path.join(dataDir, "clips", id);
-  const clipFile = (id: string) => path.join(dataDir, "clips", `${id}.sealed`);
-  /** An upload in progress is one file, clips/<id>/clip: the head, then each segment at its offset. */
-  const partFile = (id: string) => path.join(clipDir(id), "clip");
   // Segment writes in flight ("<clip>/<index>"), per clip, and clips whose footer is being written.
   const segmentWrites = new Set<string>();
   const clipWrites = new Map<string, number>();
   const completing = new Set<string>();
   // Heads being stored, per clip id (one at a time).
   const headWrites = new Map<string, Promise<void>>();
-
-  /**
-   * The upload's file; an upload begun by an older cloud (clips/<id>/head and seg-<n> files) is converted
-   * once into the one-file layout.
-   */
-  async function ensurePartFile(id: string, headLength: number): Promise<string> {
-    const file = partFile(id);
-    if (fs.existsSync(file)) return file;
-    const legacyHead = path.join(clipDir(id), "head");
-    if (!fs.existsSync(legacyHead)) httpFail(409, "E_STATE", "the clip's upload was lost; upload its head again");
-    const rows = (await store.all("SELECT idx FROM clip_segments WHERE clip_id = ?", [id])) as { idx: number }[];
-    const clip = (await clipRow(id))!;
-    const handle = await fs.promises.open(`${file}.tmp-convert`, "w", 0o600);
-    try {
-      await handle.write(fs.readFileSync(legacyHead), 0, headLength, 0);
-      for (const r of rows) {
-        const bytes = fs.readFileSync(path.join(clipDir(id), `seg-${r.idx}`));
-        await handle.write(bytes, 0, bytes.length, headLength + r.idx * (clip.segment_size + TAG_LENGTH));
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    fs.renameSync(`${file}.tmp-convert`, file);
-    await fsyncDirAsync(clipDir(id));
-    return file;
-  }
-
-  /** Writes the footer at the end, truncates to `size`, syncs, renames to clips/<id>.sealed. */
-  async function completePartFile(id: string, headLength: number, footer: Uint8Array, size: number): Promise<void> {
-    const file = await ensurePartFile(id, headLength).catch((error: unknown) => {
-      // A crash after the rename but before the row was updated: the clip file is already whole.
-      if (fs.existsSync(clipFile(id))) return null;
-      throw error;
-    });
-    if (file === null) {
-      const tail = Buffer.alloc(footer.length);
-      const fd = fs.openSync(clipFile(id), "r");
-      try {
-        if (fs.fstatSync(fd).size !== size || fs.readSync(fd, tail, 0, tail.length, size - tail.length) !== tail.length || !constantTimeEqual(tail, footer)) {
-          httpFail(409, "E_CONFLICT", "the clip was completed with another footer");
-        }
-      } finally {
-        fs.closeSync(fd);
-      }
-      return;
-    }
-    const handle = await fs.promises.open(file, "r+");
-    try {
-      await handle.write(footer, 0, footer.length, size - footer.length);
-      await handle.truncate(size);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.promises.rename(file, clipFile(id));
-    await fsyncDirAsync(path.dirname(clipFile(id)));
-  }
 
   // -------------------------------------------------------------------------------------------- routes
   type Handler = (ctx: Ctx) => Promise<void>;
@@ -682,7 +638,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     }
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may change the retention");
     await store.run("UPDATE accounts SET retention_days = ? WHERE id = ?", [days as number | null, s.accountId]);
-    const deleted = await applyRetention(store, dataDir, now(), s.accountId);
+    const deleted = await applyRetention(store, blobs, now(), s.accountId);
     sendJson(ctx.res, 200, { retentionDays: days, deleted });
   });
 
@@ -995,7 +951,15 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
         if (existing.head_sha256 !== hash || existing.camera_id !== cam.cameraId) httpFail(409, "E_CONFLICT", "a different clip with this id exists");
         return sendJson(ctx.res, 200, { clipId: id, stored: "already" });
       }
-      await writeFileAtomicAsync(partFile(id), raw); // the clip's one file, head first; segments are written into it at their offsets
+      // The blob store first, then the row (a row never names bytes the store does not have). A different head
+      // stored under this id with no row is an orphan (a crash before its row, or a delete cut short): it goes.
+      try {
+        await blobs.putHead(id, raw);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "E_CONFLICT") throw error;
+        await blobs.deleteClip(id);
+        await blobs.putHead(id, raw);
+      }
       await store.write("INSERT INTO clips (clip_id, account_id, camera_id, head_sha256, head_length, segment_size, start_time, content_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [id, cam.accountId, cam.cameraId, hash, raw.length, info.segmentSize, info.startTime, info.contentType, now()]);
     } finally {
@@ -1031,9 +995,9 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       if (existing.sha256 !== cam.bodySha256) httpFail(409, "E_CONFLICT", "a different segment with this index was already stored");
       return sendJson(ctx.res, 200, { index, stored: "already" });
     }
-    // Streamed while hashed straight to its place in the clip's one file (never held in memory whole, never
-    // copied again); recorded only once its bytes match the signed hash and are on disk. One writer per
-    // segment, and none while the footer completes the clip.
+    // Streamed while hashed into the blob store (files: straight to its place in the clip's one file, never
+    // held in memory whole); recorded only once its bytes match the signed hash and are stored. One writer
+    // per segment on this node, and none while the footer completes the clip.
     const slot = `${id}/${index}`;
     if (segmentWrites.has(slot)) httpFail(409, "E_STATE", "this segment is being uploaded by another request; retry when it finishes");
     if (completing.has(id)) httpFail(409, "E_STATE", "the clip is being completed; check its status");
@@ -1041,8 +1005,14 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     clipWrites.set(id, (clipWrites.get(id) ?? 0) + 1);
     try {
       const clip = await check();
-      const file = await ensurePartFile(id, clip.head_length);
-      await receiveAt(ctx.req, file, clip.head_length + index * (clip.segment_size + TAG_LENGTH), cam.length, cam.bodySha256);
+      try {
+        await blobs.putSegment(id, { headLength: clip.head_length, segmentSize: clip.segment_size }, index, ctx.req, cam.length, cam.bodySha256);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === "E_AUTH") httpFail(401, "E_AUTH", "the body does not match its signed x-sealcam-content-sha256; nothing was stored");
+        if (code === "E_FORMAT") httpFail(400, "E_FORMAT", "body length differs from Content-Length");
+        throw error;
+      }
       await check(); // again: the clip may have been deleted meanwhile
       await store.write("INSERT INTO clip_segments (clip_id, idx, length, sha256) VALUES (?, ?, ?, ?)", [id, index, cam.length, cam.bodySha256]);
       sendJson(ctx.res, 201, { index, stored: "new" });
@@ -1068,23 +1038,27 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
       if (clip.footer_sha256 !== hash || clip.segment_count !== count) httpFail(409, "E_CONFLICT", "the clip was completed with another footer");
       return sendJson(ctx.res, 200, { clipId: id, complete: true, size: clip.size });
     }
-    const segments = (await store.all("SELECT idx, length FROM clip_segments WHERE clip_id = ? ORDER BY idx", [id])) as { idx: number; length: number }[];
+    const segments = (await store.all("SELECT idx, length, sha256 FROM clip_segments WHERE clip_id = ? ORDER BY idx", [id])) as { idx: number; length: number; sha256: string }[];
     if (segments.length !== count || segments.some((s, i) => s.idx !== i)) {
       httpFail(409, "E_STATE", `segments missing: the cloud has ${segments.length} of ${count}; check the status and resume`);
     }
     for (let i = 0; i < count - 1; i++) {
       if (!segmentLengthOk(segments[i].length, clip.segment_size, false)) httpFail(400, "E_SEGMENT", `segment ${i} is short but not the last`);
     }
-    // Every byte is already in the clip's one file: the footer goes after the last segment, the file is cut
-    // to size (dropping bytes a refused upload past the end may have left), synced and renamed into place.
+    // The blob store checks every recorded piece (head and segments, by their SHA-256), makes head, segments
+    // and footer one complete clip and removes the upload's parts; only then is the row marked complete, so a
+    // clip is listed complete only when every byte is stored. A crash between the two leaves the row
+    // uploading over a complete clip: the footer sent again finds it ("already") and marks the row.
     if (clipWrites.has(id) || completing.has(id)) httpFail(409, "E_STATE", "a segment upload for this clip is still in progress; retry when it finishes");
-    const size = segments.reduce((n, s) => n + s.length, clip.head_length) + FOOTER_BYTES;
     completing.add(id);
+    let size: number;
     try {
-      await completePartFile(id, clip.head_length, raw, size);
+      ({ size } = await blobs.finalize(id, {
+        headLength: clip.head_length, segmentSize: clip.segment_size, headSha256: clip.head_sha256,
+        segments: segments.map((s) => ({ index: s.idx, length: s.length, sha256: s.sha256 })), footer: raw,
+      }));
       await store.write("UPDATE clips SET complete = 1, segment_count = ?, footer_sha256 = ?, size = ? WHERE clip_id = ?", [count, hash, size, id]);
       timeline.completed(id);
-      fs.rmSync(clipDir(id), { recursive: true, force: true });
     } finally {
       completing.delete(id);
     }
@@ -1118,7 +1092,9 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     await noBody(ctx);
     const row = await clipRow(id);
     if (!row || row.account_id !== s.accountId || row.complete !== 1) httpFail(404, "E_NOT_FOUND", "no such complete clip in this account");
-    sendFile(ctx.res, clipFile(id), row.size as number);
+    const clip = await blobs.openClip(id);
+    if (!clip) httpFail(404, "E_NOT_FOUND", "no such complete clip in this account"); // deleted meanwhile
+    sendStream(ctx.res, clip.stream, clip.size);
   });
 
   // The owner deletes a clip: tombstone, files, rows (retention.ts); an enrolled phone's session only.
@@ -1129,7 +1105,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     if (!s.phoneKeyId) httpFail(403, "E_AUTH", "only an enrolled phone may delete clips");
     const row = await clipRow(id);
     if (!row || row.account_id !== s.accountId) httpFail(404, "E_NOT_FOUND", "no such clip in this account");
-    await deleteClips(store, dataDir, [id], now());
+    await deleteClips(store, blobs, [id], now());
     sendJson(ctx.res, 200, { deleted: id });
   });
 
@@ -1138,33 +1114,18 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     const s = await session(ctx);
     const id = clipId(ctx);
     await noBody(ctx);
-    const readHeadBytes = async (): Promise<Buffer | null> => {
-      const row = await clipRow(id);
-      if (!row || row.account_id !== s.accountId) return null;
-      try {
-        const fd = fs.openSync(row.complete === 1 ? clipFile(id) : partFile(id), "r");
-        try {
-          const head = Buffer.alloc(row.head_length);
-          return fs.readSync(fd, head, 0, row.head_length, 0) === row.head_length ? head : null;
-        } finally {
-          fs.closeSync(fd);
-        }
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-        throw error;
-      }
-    };
-    // A clip completing between the row read and the file read moves its head into the .sealed file: retry once.
-    const head = (await readHeadBytes()) ?? (await readHeadBytes());
+    const row = await clipRow(id);
+    // The store reads the upload's head or the complete clip's (a clip completing meanwhile moves it).
+    const head = row && row.account_id === s.accountId ? await blobs.readHead(id, row.head_length) : null;
     if (!head) httpFail(404, "E_NOT_FOUND", "no such clip in this account");
     ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": head.length, "cache-control": "no-store" });
     ctx.res.end(head);
   });
 
   // Sharing: the mailbox and the viewers' shared-clip routes (mailbox.ts, docs/CLOUD-API.md).
-  const mailbox = registerMailbox({ store, route, session, noBody, now, clipFile });
+  const mailbox = registerMailbox({ store, route, session, noBody, now, blobs });
   (await import("./web-viewer")).registerWebViewer({ route }); // the browser-key viewer page at /viewer/ (web-viewer.ts)
-  const timeline = registerTimeline({ store, route, session, noBody, now, clipFile, dataDir, options }); // timeline.ts: cloud key, timeline, alerts
+  const timeline = registerTimeline({ store, route, session, noBody, now, blobs, dataDir, options }); // timeline.ts: cloud key, timeline, alerts
 
   // ------------------------------------------------------------------------------------------- server
   // Timeouts cut slow clients (slow-loris): headers within headersTimeout, the whole request within
@@ -1252,6 +1213,14 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     else sendJson(res, 404, { code: "E_NOT_FOUND", message: "no such endpoint" });
   });
   server.maxConnections = options.maxConnections ?? 1024;
+  /** The metadata store, then the blob store (each closed even if the other fails). */
+  const closeStores = async (): Promise<void> => {
+    try {
+      await store.close();
+    } finally {
+      await blobs.close();
+    }
+  };
   // Live view (live.ts): WebSocket upgrades, authenticated from their headers like the routes above.
   const upgradeCtx = (req: http.IncomingMessage): Ctx =>
     ({ req, res: undefined as unknown as http.ServerResponse, method: req.method ?? "GET", path: "", query: new URLSearchParams(), params: [], log: {} });
@@ -1265,7 +1234,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     },
   }, { logger, now, store });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (error) => void store.close().finally(() => reject(error)));
+    server.once("error", (error) => void closeStores().finally(() => reject(error)));
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
   const address = server.address() as AddressInfo;
@@ -1301,7 +1270,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     stopped = new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => {
-        void (sweeping ?? Promise.resolve()).catch(() => undefined).then(() => store.close()).finally(() => resolve());
+        void (sweeping ?? Promise.resolve()).catch(() => undefined).then(closeStores).finally(() => resolve());
       });
     });
     return stopped;
@@ -1331,7 +1300,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     server.closeAllConnections();
     await listenerClosed;
     if (!stopped) {
-      stopped = (sweeping ?? Promise.resolve()).catch(() => undefined).then(() => store.close());
+      stopped = (sweeping ?? Promise.resolve()).catch(() => undefined).then(closeStores);
     }
     await stopped;
     logger.info("stopped", { cut });
@@ -1343,6 +1312,7 @@ export async function startCloud(options: CloudOptions): Promise<CloudServer> {
     url,
     port: address.port,
     store,
+    blobs,
     publicUrl,
     stats: () => ({ uploads: uploadsInProgress, hashing, hashWaiting: hashWaiting.length }),
     sweep: runSweep,

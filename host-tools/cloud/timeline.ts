@@ -24,7 +24,6 @@
  *
  * Decrypted snapshots are kept in memory only (a bounded cache); nothing decrypted is written to disk or logs.
  */
-import * as fs from "node:fs";
 import type * as http from "node:http";
 import { fromHex, toBase64Url, toHex } from "../../firmware/core/bytes";
 import { ALG_HPKE_P256_STREAM, CONTENT_TYPE_SNAPSHOT } from "../../firmware/core/clip/constants";
@@ -40,6 +39,7 @@ import { cameraIdentity, verifyClipHead } from "../phone/verify-head";
 import { NodeCrypto } from "../platform/node-crypto";
 import { loadCloudKey } from "./cloud-key";
 import type { Store } from "./store";
+import type { BlobStore } from "./blobs";
 import { httpFail, sendJson } from "./http-util";
 import type { MailboxCtx } from "./mailbox";
 
@@ -75,7 +75,8 @@ export interface TimelineHooks<C extends MailboxCtx> {
   session: (ctx: C) => Promise<{ accountId: string; phoneKeyId: string | null }>;
   noBody: (ctx: C) => Promise<void>;
   now: () => number;
-  clipFile: (id: string) => string;
+  /** Where clip bodies are (blobs.ts). */
+  blobs: BlobStore;
   /** The resolved data directory and the options the cloud started with (`cloudKeyFile`: --key-file). */
   dataDir: string;
   options: { dataDir: string; cloudKeyFile?: string };
@@ -180,20 +181,25 @@ export function registerTimeline<C extends MailboxCtx>(h: TimelineHooks<C>): Tim
     return { ...base, image: null, reason, detail };
   }
 
+  /** A complete snapshot object's bytes (small: the caller checked its size), or null if it is gone. */
+  async function readClip(clipId: string): Promise<Uint8Array | null> {
+    const clip = await h.blobs.openClip(clipId);
+    if (!clip) return null;
+    const chunks: Buffer[] = [];
+    for await (const chunk of clip.stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+
   /** One snapshot object as an event: verified, then opened if a held grant is among its recipients. */
-  function snapshotEvent(row: Row, view: AccountView): TimelineEvent | null {
+  async function snapshotEvent(row: Row, view: AccountView): Promise<TimelineEvent | null> {
     const cached = images.get(row.clip_id);
     if (cached) {
       return { time: cached.time, cameraId: cached.cameraId, clipId: cached.of, snapshotId: row.clip_id, image: { contentType: "image/jpeg", base64: Buffer.from(cached.jpeg).toString("base64") }, reason: null, detail: null };
     }
     const unverified = { time: row.start_time, cameraId: row.camera_id, clipId: row.clip_id, snapshotId: row.clip_id };
     if (row.size === null || row.size > SNAPSHOT_MAX_BYTES) return noImage(unverified, "unverified", "E_LIMIT: the stored object is too large for a snapshot");
-    let sealed: Uint8Array;
-    try {
-      sealed = new Uint8Array(fs.readFileSync(h.clipFile(row.clip_id)));
-    } catch {
-      return null; // deleted meanwhile
-    }
+    const sealed = await readClip(row.clip_id);
+    if (sealed === null) return null; // deleted meanwhile
     let head;
     try {
       const parsed = parseClipHead(sealed);
@@ -246,7 +252,7 @@ export function registerTimeline<C extends MailboxCtx>(h: TimelineHooks<C>): Tim
     const previewed = new Set<string>();
     for (const r of rows) {
       if (r.content_type !== CONTENT_TYPE_SNAPSHOT) continue;
-      const e = snapshotEvent(r, view);
+      const e = await snapshotEvent(r, view);
       if (!e) continue;
       previewed.add(e.clipId);
       events.push(e);
@@ -306,7 +312,7 @@ export function registerTimeline<C extends MailboxCtx>(h: TimelineHooks<C>): Tim
     if (!set || set.size === 0) return;
     const view = await account(row.account_id);
     if (!view) return;
-    const event = snapshotEvent(row, view);
+    const event = await snapshotEvent(row, view);
     if (!event) return;
     const text = `event: snapshot\ndata: ${JSON.stringify(event)}\n\n`;
     for (const res of set) res.write(text);
