@@ -1,7 +1,7 @@
 /**
  * What a stream-key holder does with the clips shared with it (PROTOCOL §14.9–14.10), once for both holders:
  * the CLI viewer (viewer.ts, keys in a keystore file) and the browser (host-tools/web-viewer/core.ts, keys
- * non-extractable in WebCrypto). The account's current roster verified against the pinned root, the shared-clip
+ * non-extractable in WebCrypto). The mailbox walked, the account's current roster verified against the pinned root, the shared-clip
  * list verified head by head and each snapshot paired with its clip, the choice of the held share that opens a
  * clip (or why none does), and the opening itself.
  *
@@ -48,6 +48,30 @@ export interface PinnedRoot {
   accountId: string;
   rootCertificate: Uint8Array;
   rosterVersion: number;
+}
+
+/**
+ * The holder's mailbox (PROTOCOL §14.9): each message's envelope (base64url text) goes to `accept`, which
+ * verifies and keeps it and says whether it pinned the account. An accepted message is deleted from the
+ * mailbox; a refused one (a SealcamError other than E_NETWORK) is reported with its code and left there.
+ */
+export async function acceptMailbox(source: SharedSource, accept: (envelope: string) => Promise<{ pinnedNow: boolean }>): Promise<{ refused: { id: string; code: string; message: string }[]; pinnedNow: boolean }> {
+  const listing = (await (await source.request("GET", `/v1/mailbox/${source.address}`)).json()) as { messages?: { id?: unknown; envelope?: unknown }[] };
+  if (!Array.isArray(listing.messages)) fail("E_FORMAT", "the cloud's mailbox listing is not a list");
+  const refused: { id: string; code: string; message: string }[] = [];
+  let pinnedNow = false;
+  for (const m of listing.messages) {
+    const id = typeof m?.id === "string" && /^[0-9a-f]{32}$/.test(m.id) ? m.id : "(invalid id)";
+    try {
+      if (typeof m?.envelope !== "string") fail("E_FORMAT", "message has no envelope");
+      if ((await accept(m.envelope)).pinnedNow) pinnedNow = true;
+      if (id !== "(invalid id)") await source.request("DELETE", `/v1/mailbox/${source.address}/${id}`).catch(() => undefined);
+    } catch (error) {
+      if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
+      refused.push({ id, code: error.code, message: error.message });
+    }
+  }
+  return { refused, pinnedNow };
 }
 
 type AccountListing = { accounts?: { accountId?: unknown; roster?: unknown; cameraCertificates?: unknown }[] };

@@ -35,7 +35,7 @@ import { cameraIdentity, checkClipBinding, verifyClipHead } from "../phone/verif
 import { cloudFetch } from "../phone/client";
 import { liveCamera, liveSocketUrl, runLiveSession, type LiveOptions, type LiveReport } from "../phone/live";
 import { isCameraId } from "../../firmware/core/request-auth";
-import { chooseShare, currentRosterKeyIds, listSharedClips, openSealedClip, pinnedAccount, type ListedClip, type SharedSource } from "./shared-clips";
+import { acceptMailbox, chooseShare, currentRosterKeyIds, listSharedClips, openSealedClip, pinnedAccount, type ListedClip, type SharedSource } from "./shared-clips";
 
 export interface ViewerShare {
   shareId: string;
@@ -197,32 +197,19 @@ export class Viewer {
    * nothing is stored for it. Accepted ones are deleted from the mailbox.
    */
   async accept(): Promise<{ accepted: ViewerShare[]; acceptedClips: ViewerClipShare[]; refused: { id: string; code: string; message: string }[]; rootFingerprint: string | null; pinnedNow: boolean }> {
-    const listing = (await (await this.#request("GET", `/v1/mailbox/${this.address()}`)).json()) as { messages?: { id?: unknown; envelope?: unknown }[] };
-    if (!Array.isArray(listing.messages)) fail("E_FORMAT", "the cloud's mailbox listing is not a list");
     const accepted: ViewerShare[] = [];
     const acceptedClips: ViewerClipShare[] = [];
-    const refused: { id: string; code: string; message: string }[] = [];
-    let pinnedNow = false;
-    for (const m of listing.messages) {
-      const id = typeof m?.id === "string" && /^[0-9a-f]{32}$/.test(m.id) ? m.id : "(invalid id)";
-      try {
-        if (typeof m?.envelope !== "string") fail("E_FORMAT", "message has no envelope");
-        const bytes = fromBase64Url(m.envelope);
-        if (parseMailboxEnvelope(bytes).kind === "clip-key") {
-          const clip = await this.acceptClipShareKey(bytes);
-          if (clip.pinnedNow) pinnedNow = true;
-          acceptedClips.push(clip.share);
-        } else {
-          const share = await this.acceptShare(bytes);
-          if (share.pinnedNow) pinnedNow = true;
-          accepted.push(share.share);
-        }
-        if (id !== "(invalid id)") await this.#request("DELETE", `/v1/mailbox/${this.address()}/${id}`).catch(() => undefined);
-      } catch (error) {
-        if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
-        refused.push({ id, code: error.code, message: error.message });
+    const { refused, pinnedNow } = await acceptMailbox(this.#source(), async (text) => {
+      const bytes = fromBase64Url(text);
+      if (parseMailboxEnvelope(bytes).kind === "clip-key") {
+        const clip = await this.acceptClipShareKey(bytes);
+        acceptedClips.push(clip.share);
+        return clip;
       }
-    }
+      const share = await this.acceptShare(bytes);
+      accepted.push(share.share);
+      return share;
+    });
     const account = this.state().account;
     return { accepted, acceptedClips, refused, rootFingerprint: account ? fingerprint(this.crypto, fromBase64Url(account.rootCertificate)) : null, pinnedNow };
   }

@@ -27,7 +27,7 @@ import type { StreamScope } from "../../firmware/core/stream-scope";
 import { parseCertificate } from "../../firmware/core/x509";
 import { encodeInvite, fingerprint, openShareEnvelope, parseMailboxEnvelope, parseShareEnvelope } from "../../firmware/core/share-envelope";
 import { cameraIdentity, checkClipBinding, verifyClipHead, type ListedCameraCertificate } from "../phone/verify-head";
-import { chooseShare, currentRosterKeyIds, listSharedClips, openSealedClip, pinnedAccount, type ListedClip, type SharedSource } from "../viewer/shared-clips";
+import { acceptMailbox, chooseShare, currentRosterKeyIds, listSharedClips, openSealedClip, pinnedAccount, type ListedClip, type SharedSource } from "../viewer/shared-clips";
 import { BrowserCrypto, HeldKey } from "./browser-crypto";
 import type { CryptoKey, CryptoKeyPair, SubtleCrypto, WebCrypto } from "./webcrypto";
 
@@ -197,29 +197,17 @@ export class WebViewer {
    * ones are reported with their code and left in the mailbox, nothing stored for them.
    */
   async accept(): Promise<{ accepted: HeldShare[]; refused: { id: string; code: string; message: string }[]; rootFingerprint: string | null; pinnedNow: boolean }> {
-    const to = await this.#address();
-    const listing = (await (await this.#request("GET", `/v1/mailbox/${to}`)).json()) as { messages?: { id?: unknown; envelope?: unknown }[] };
-    if (!Array.isArray(listing.messages)) fail("E_FORMAT", "the cloud's mailbox listing is not a list");
     const accepted: HeldShare[] = [];
-    const refused: { id: string; code: string; message: string }[] = [];
-    let pinnedNow = false;
-    for (const m of listing.messages) {
-      const id = typeof m?.id === "string" && /^[0-9a-f]{32}$/.test(m.id) ? m.id : "(invalid id)";
-      try {
-        if (typeof m?.envelope !== "string" || !/^[A-Za-z0-9_-]+$/.test(m.envelope)) fail("E_FORMAT", "message has no envelope");
-        const bytes = fromBase64Url(m.envelope);
-        if (parseMailboxEnvelope(bytes).kind === "clip-key") {
-          fail("E_STATE", "this is a single-clip share (PROTOCOL §14.11); this page accepts stream-key shares only: open it with 'sealcam viewer accept'");
-        }
-        const result = await this.acceptEnvelope(bytes);
-        if (result.pinnedNow) pinnedNow = true;
-        accepted.push(result.share);
-        if (id !== "(invalid id)") await this.#request("DELETE", `/v1/mailbox/${to}/${id}`).catch(() => undefined);
-      } catch (error) {
-        if (!(error instanceof SealcamError) || error.code === "E_NETWORK") throw error;
-        refused.push({ id, code: error.code, message: error.message });
+    const { refused, pinnedNow } = await acceptMailbox(await this.#source(), async (text) => {
+      if (!/^[A-Za-z0-9_-]+$/.test(text)) fail("E_FORMAT", "message has no envelope");
+      const bytes = fromBase64Url(text);
+      if (parseMailboxEnvelope(bytes).kind === "clip-key") {
+        fail("E_STATE", "this is a single-clip share (PROTOCOL §14.11); this page accepts stream-key shares only: open it with 'sealcam viewer accept'");
       }
-    }
+      const result = await this.acceptEnvelope(bytes);
+      accepted.push(result.share);
+      return result;
+    });
     const account = await this.store.account();
     return { accepted, refused, rootFingerprint: account ? fingerprint(this.crypto, account.rootCertificate) : null, pinnedNow };
   }
