@@ -14,25 +14,14 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as net from "node:net";
 import * as http from "node:http";
 import * as nodeCrypto from "node:crypto";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { freePort } from "./free-port";
 import type { S3rverHandle } from "./s3rver";
 
 export type RadosgwHandle = S3rverHandle;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -100,16 +99,7 @@ export class Daemon {
 }
 
 /** A loopback port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../helpers/free-port";
 
 export function writePrivate(file: string, text: string): string {
   fs.writeFileSync(file, text, { mode: 0o600 });
