@@ -8,18 +8,12 @@ import {
   setupQrPayload, SETUP_SECRET_BYTES, MAX_SETUP_BODY, MAX_TRANSPORT_PLAINTEXT,
 } from "../../firmware/core/setup-channel";
 import { asciiBytes, asciiString, toHex } from "../../firmware/core/bytes";
-import { SealcamError } from "../../firmware/core/errors";
+import { errorCode } from "../helpers/refusal";
 
 const crypto = new NodeCrypto();
 
 function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SealcamError) return error.code;
-    throw error;
-  }
-  return "no error";
+  return errorCode(fn, "no error");
 }
 
 function handshake(phonePsk: Uint8Array, cameraPsk: Uint8Array) {

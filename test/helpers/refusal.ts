@@ -10,3 +10,25 @@ export async function refusal(p: Promise<unknown>, notRefused = "expected a Seal
   }
   throw new Error(notRefused);
 }
+
+/** The code of the SealcamError `f` throws, or `none` when it returns (anything else thrown fails the test). */
+export function errorCode(f: () => unknown, none = "ok"): string {
+  try {
+    f();
+  } catch (error) {
+    if (error instanceof SealcamError) return error.code;
+    throw error;
+  }
+  return none;
+}
+
+/** The code of the SealcamError `p` is refused with, or `none` when it resolves (anything else fails the test). */
+export async function refusalCode(p: Promise<unknown>, none = "ok"): Promise<string> {
+  try {
+    await p;
+  } catch (error) {
+    if (error instanceof SealcamError) return error.code;
+    throw error;
+  }
+  return none;
+}

@@ -5,7 +5,6 @@
  */
 import { concat, u32be } from "../../firmware/core/bytes";
 import { ClipSealer, hpkeUnwrapper, openClip } from "../../firmware/core/clip";
-import { SealcamError } from "../../firmware/core/errors";
 import { parseClipHead } from "../../firmware/core/clip/head";
 import {
   LiveOpener,
@@ -18,6 +17,7 @@ import {
   type LiveSealerOptions,
 } from "../../firmware/core/live";
 import { crypto, makeParty, newKeyWithId, openerOptions, sealerOptions, type KeyWithId, type Party } from "../helpers/clip-fixture";
+import { errorCode as code } from "../helpers/refusal";
 
 type Phone = KeyWithId;
 
@@ -60,16 +60,6 @@ function opener(phone: Phone, clock = { t: 0 }, overrides: Partial<LiveOpenerOpt
 }
 
 const jpeg = (n: number): Uint8Array => concat(new Uint8Array([0xff, 0xd8]), u32be(n), new Uint8Array(100).fill(n & 0xff), new Uint8Array([0xff, 0xd9]));
-
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (error) {
-    if (error instanceof SealcamError) return error.code;
-    throw error;
-  }
-  return "ok";
-}
 
 function frames(events: LiveEvent[]): { index: number; time: number; jpeg: Uint8Array }[] {
   return events.flatMap((e) => (e.kind === "frame" ? [e] : []));

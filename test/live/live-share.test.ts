@@ -12,7 +12,6 @@ import { WebSocket } from "ws";
 import { fromBase64Url, fromHex, toBase64Url, toHex } from "../../firmware/core/bytes";
 import { ALG_HPKE_P256, ALG_HPKE_P256_STREAM } from "../../firmware/core/clip/constants";
 import { streamKeyUnwrapper } from "../../firmware/core/clip/opener";
-import { SealcamError } from "../../firmware/core/errors";
 import { spkiFromP256 } from "../../firmware/core/keys";
 import { LiveOpener, parseLiveHead } from "../../firmware/core/live";
 import { parseCertificate } from "../../firmware/core/x509";
@@ -26,6 +25,7 @@ import { Viewer } from "../../host-tools/viewer/viewer";
 import { World } from "../board-sim/harness";
 import { liveCamera } from "../helpers/live-camera";
 import { runCli } from "../helpers/run-cli";
+import { refusalCode as code } from "../helpers/refusal";
 
 jest.setTimeout(120_000);
 
@@ -35,16 +35,6 @@ let cameraId = "";
 let liveViewer: Viewer;
 let videoViewer: Viewer;
 let liveShareId = "";
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (error) {
-    if (error instanceof SealcamError) return error.code;
-    throw error;
-  }
-  return "ok";
-}
 
 
 /** The stream key a viewer accepted for `shareId` (its keystore, 0600): scalar, key id, SPKI. */

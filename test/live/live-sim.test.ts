@@ -24,6 +24,7 @@ import { loadInstanceKey } from "../../host-tools/phone/store";
 import type { SimulatedBoard } from "../../host-tools/board-sim/simulator";
 import { CREDENTIALS, World } from "../board-sim/harness";
 import { liveCamera } from "../helpers/live-camera";
+import { refusalCode as code } from "../helpers/refusal";
 
 jest.setTimeout(120_000);
 
@@ -47,16 +48,6 @@ afterAll(async () => {
   }
   await world.close();
 });
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (error) {
-    if (error instanceof SealcamError) return error.code;
-    throw error;
-  }
-  return "ok";
-}
 
 test("two phones watch at once and decrypt the same frames; a third session is refused (E_LIMIT)", async () => {
   const seen: Map<number, string>[] = [new Map(), new Map()];

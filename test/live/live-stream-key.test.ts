@@ -11,7 +11,6 @@ import { hpkeUnwrapper, streamKeyUnwrapper, type Unwrapper } from "../../firmwar
 import { ClipSealer, openClip } from "../../firmware/core/clip";
 import { parseClipHead } from "../../firmware/core/clip/head";
 import { encodeHeader } from "../../firmware/core/clip/header";
-import { SealcamError } from "../../firmware/core/errors";
 import { sealSingleShot } from "../../firmware/core/hpke";
 import {
   LABEL_LIVE_STREAM_WRAP, LABEL_LIVE_WRAP, LiveOpener, LiveSealer, encodeLiveHeader, liveStreamWrapLabel, parseLiveHead,
@@ -19,6 +18,7 @@ import {
 } from "../../firmware/core/live";
 import { DeterministicCrypto } from "../../firmware/testing/deterministic-crypto";
 import { crypto, makeParty, newKeyWithId, type KeyWithId, type Party } from "../helpers/clip-fixture";
+import { errorCode as code } from "../helpers/refusal";
 
 type Key = KeyWithId;
 const pub = (k: Key) => ({ keyId: k.keyId, publicKey: crypto.p256PublicKey(k.key) });
@@ -64,16 +64,6 @@ function openHead(head: Uint8Array, unwrapper: Unwrapper): LiveEvent[] {
     unwrappers: [unwrapper], challenge, now: () => 0,
   });
   return o.push(head);
-}
-
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (error) {
-    if (error instanceof SealcamError) return error.code;
-    throw error;
-  }
-  return "ok";
 }
 
 const asStream = (k: Key) => streamKeyUnwrapper(crypto, k.keyId, k.key);

@@ -10,10 +10,10 @@ import {
   parseClipHead, streamKeyUnwrapper, type OpenerOptions, type RecipientKey, type Unwrapper,
 } from "../../firmware/core/clip";
 import { openSingleShot } from "../../firmware/core/hpke";
-import { SealcamError } from "../../firmware/core/errors";
 import { encodeCanonicalBytes, parseCanonicalBytes, type CanonicalValue } from "../../firmware/core/canonical-json";
 import { rsaOaepUnwrapper } from "../../host-tools/platform/rsa-unwrapper";
 import { crypto, makeParty, p256Spki, recipients, sealerOptions } from "../helpers/clip-fixture";
+import { errorCode } from "../helpers/refusal";
 
 const party = makeParty();
 const streamKey = crypto.p256Generate();
@@ -34,13 +34,7 @@ function opener(unwrappers: Unwrapper[]): OpenerOptions {
 }
 
 function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SealcamError) return e.code;
-    throw e;
-  }
-  return "none";
+  return errorCode(fn, "none");
 }
 
 /** The camera signs a header edited by `edit` (a validly signed head: what only a confused or buggy camera could send). */
