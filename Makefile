@@ -31,13 +31,13 @@ $(NPM_STAMP): package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# The sealcam CLI, bundled for Node (native packages stay external).
+# The sealcam CLI, bundled for Node (native packages, and the AWS SDK that --blobs s3 loads, stay external).
 CLI_OUT := dist/sealcam.cjs
 HOST_SOURCES := $(shell find host-tools firmware -name '*.ts' 2>/dev/null)
 $(CLI_OUT): $(NPM_STAMP) $(HOST_SOURCES)
 	@mkdir -p dist
 	npx esbuild host-tools/cli.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning \
-	  --external:better-sqlite3 --external:serialport --external:@serialport/* --external:esbuild --outfile=$@
+	  --external:better-sqlite3 --external:serialport --external:@serialport/* --external:esbuild --external:@aws-sdk/* --outfile=$@
 cli: $(CLI_OUT)
 BUILD_TARGETS += $(CLI_OUT)
 

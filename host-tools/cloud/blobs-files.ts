@@ -350,16 +350,29 @@ export class FileBlobStore implements BlobStore {
     const size = (await handle.stat()).size;
     const pieces = [{ name: "the head", offset: 0, length: input.headLength, sha256: input.headSha256, what: "upload its head again" }];
     input.segments.forEach((s) => pieces.push({ name: `segment ${s.index}`, offset: segmentOffset(input, s.index), length: s.length, sha256: s.sha256, what: "upload it again" }));
-    for (const piece of pieces) {
-      if (piece.offset + piece.length > size) blobFail("E_STATE", `${piece.name} is missing from the store; ${piece.what}`);
-      const hash = nodeCrypto.createHash("sha256");
-      for (let done = 0; done < piece.length;) {
-        const chunk = await readAt(handle, Math.min(VERIFY_CHUNK, piece.length - done), piece.offset + done);
-        if (chunk.length === 0) break;
-        hash.update(chunk);
-        done += chunk.length;
+    for (const piece of pieces) if (piece.offset + piece.length > size) blobFail("E_STATE", `${piece.name} is missing from the store; ${piece.what}`);
+    // The pieces lie end to end from offset 0: read in large sequential chunks (one buffer), each chunk's
+    // bytes hashed into the piece(s) they belong to.
+    const end = pieces[pieces.length - 1].offset + pieces[pieces.length - 1].length;
+    const buffer = Buffer.allocUnsafe(Math.min(VERIFY_CHUNK, end));
+    let p = 0;
+    let hash = nodeCrypto.createHash("sha256");
+    for (let at = 0; at < end;) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - at), at);
+      if (bytesRead === 0) blobFail("E_STATE", `${pieces[p].name} is missing from the store; ${pieces[p].what}`);
+      let from = 0;
+      while (from < bytesRead) {
+        const piece = pieces[p];
+        const take = Math.min(bytesRead - from, piece.offset + piece.length - (at + from));
+        hash.update(buffer.subarray(from, from + take));
+        from += take;
+        if (at + from === piece.offset + piece.length) {
+          if (hash.digest("hex") !== piece.sha256) blobFail("E_STATE", `${piece.name} is missing or damaged in the store; ${piece.what}`);
+          p++;
+          hash = nodeCrypto.createHash("sha256");
+        }
       }
-      if (hash.digest("hex") !== piece.sha256) blobFail("E_STATE", `${piece.name} is missing or damaged in the store; ${piece.what}`);
+      at += bytesRead;
     }
   }
 
