@@ -14,28 +14,57 @@ import { buildCsr } from "../../firmware/core/csr";
 import { signRequest } from "../../firmware/core/request-auth";
 import type { P256PrivateKey } from "../../firmware/platform/crypto";
 import { startCloud, type CloudOptions, type CloudServer } from "../../host-tools/cloud/server";
+import { openBlobStore, parseBlobsOption, type BlobStore } from "../../host-tools/cloud/blobs";
 import { Phone } from "../../host-tools/phone/phone";
 import { NodeCrypto } from "../../host-tools/platform/node-crypto";
 import { startPostgres, type PgCluster } from "./postgres";
+import { startS3rver, type S3rverHandle } from "../helpers/s3rver";
 
 export const crypto = new NodeCrypto();
 
 /**
- * The metadata body the cloud tests run against: SQLite (default) or PostgreSQL (SEALCAM_TEST_DB=postgres;
- * `make test` runs test/cloud both ways). With PostgreSQL, one throw-away cluster per test file (started on
- * first use) and one database per cloud data directory (a cloud restarted on the same directory finds its
+ * The storage bodies the cloud tests run against: SQLite + files (default) or PostgreSQL + S3
+ * (SEALCAM_TEST_DB=postgres; `make test` runs test/cloud both ways). With PostgreSQL, one throw-away cluster
+ * and one s3rver (test/helpers/s3rver.ts) per test file (started on first use), and per cloud data directory
+ * one database and one key prefix in the s3rver's bucket (a cloud restarted on the same directory finds its
  * data again).
  */
 export const TEST_DB: "sqlite" | "postgres" = process.env.SEALCAM_TEST_DB === "postgres" ? "postgres" : "sqlite";
 let cluster: Promise<PgCluster> | null = null;
+let s3: Promise<S3rverHandle> | null = null;
 const databases = new Map<string, Promise<string>>();
+const prefixes = new Map<string, string>();
 const clouds: CloudServer[] = [];
 if (TEST_DB === "postgres") {
   afterAll(async () => {
-    // The clouds first (their pools), then the cluster.
+    // The clouds first (their pools and S3 clients), then the cluster and the s3rver.
     await Promise.all(clouds.map((c) => c.close()));
     if (cluster) await (await cluster).stop();
+    if (s3) await (await s3).stop();
   });
+}
+
+/** The s3rver of this test file (PostgreSQL runs only); its fixed test credentials are put in the environment. */
+export function testS3(): Promise<S3rverHandle> {
+  return (s3 ??= startS3rver().then((handle) => {
+    // The standard AWS variables, as for `cloud serve` (children started by the tests inherit them).
+    process.env.AWS_ACCESS_KEY_ID = handle.storeOptions.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = handle.storeOptions.credentials.secretAccessKey;
+    return handle;
+  }));
+}
+
+/** The blob-store options for a cloud on `dataDir`: none (the files body) or an s3:// prefix and endpoint. */
+export async function testBlobs(dataDir: string): Promise<{ blobs?: string; s3Endpoint?: string }> {
+  if (TEST_DB === "sqlite") return {};
+  const server = await testS3();
+  const key = path.resolve(dataDir);
+  let prefix = prefixes.get(key);
+  if (!prefix) {
+    prefix = `cloud-${prefixes.size + 1}`;
+    prefixes.set(key, prefix);
+  }
+  return { blobs: `s3://${server.bucket}/${prefix}`, s3Endpoint: server.endpoint };
 }
 
 /** The shared PostgreSQL cluster of this test file (PostgreSQL runs only). */
@@ -55,9 +84,34 @@ export function testDb(dataDir: string): Promise<string | undefined> {
   return url;
 }
 
+const blobStores: BlobStore[] = [];
+afterAll(async () => {
+  await Promise.all(blobStores.splice(0).map((b) => b.close()));
+});
+
+/**
+ * A blob store over what the cloud on `dataDir` stores (the same folder, or the same bucket and prefix): to
+ * look at it, or change it as an operator or a crash would, whichever body is under test.
+ */
+export async function testBlobStore(dataDir: string): Promise<BlobStore> {
+  const b = await testBlobs(dataDir);
+  const store = await openBlobStore(parseBlobsOption(b.blobs, path.resolve(dataDir), b.s3Endpoint));
+  blobStores.push(store);
+  return store;
+}
+
+/** What a store holds of a clip, by the files body's names: `<id>.sealed` (complete), `<id>` (an upload). */
+export async function storedOf(blobs: BlobStore, clipId: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of blobs.list()) {
+    if (e.clipId === clipId && (e.kind === "clip" || e.kind === "upload")) out.push(e.kind === "clip" ? `${clipId}.sealed` : clipId);
+  }
+  return out.sort();
+}
+
 /** startCloud on the body under test (see TEST_DB). */
 export async function startTestCloud(options: CloudOptions): Promise<CloudServer> {
-  const cloud = await startCloud({ ...options, db: options.db ?? (await testDb(options.dataDir)) });
+  const cloud = await startCloud({ ...(options.blobs === undefined ? await testBlobs(options.dataDir) : {}), ...options, db: options.db ?? (await testDb(options.dataDir)) });
   clouds.push(cloud);
   return cloud;
 }
@@ -159,10 +213,11 @@ export async function startChildCloud(dataDir: string, workDir: string): Promise
   const entry = path.join(workDir, "cloud-child-entry.ts");
   fs.writeFileSync(entry, [
     `import { startCloud } from ${JSON.stringify(path.join(root, "host-tools/cloud/server"))};`,
-    `startCloud({ dataDir: process.argv[2], db: process.argv[3] || undefined }).then((c) => { process.stdout.write("URL " + c.url + "\\n"); process.on("SIGTERM", () => { c.close().then(() => process.exit(0)); }); });`,
+    `startCloud({ dataDir: process.argv[2], db: process.argv[3] || undefined, blobs: process.argv[4] || undefined, s3Endpoint: process.argv[5] || undefined }).then((c) => { process.stdout.write("URL " + c.url + "\\n"); process.on("SIGTERM", () => { c.close().then(() => process.exit(0)); }); });`,
   ].join("\n"));
-  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", target: "node20", outfile: out, external: ["better-sqlite3", "pg"], logLevel: "silent" });
-  const child: ChildProcess = spawn(process.execPath, [out, dataDir, (await testDb(dataDir)) ?? ""], {
+  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", target: "node20", outfile: out, external: ["better-sqlite3", "pg", "@aws-sdk/*"], logLevel: "silent" });
+  const blobs = await testBlobs(dataDir);
+  const child: ChildProcess = spawn(process.execPath, [out, dataDir, (await testDb(dataDir)) ?? "", blobs.blobs ?? "", blobs.s3Endpoint ?? ""], {
     env: { ...process.env, NODE_PATH: path.join(root, "node_modules") },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -230,11 +285,13 @@ export async function startChildCloudCli(args: string[], workDir: string): Promi
     `import { main } from ${JSON.stringify(path.join(root, "host-tools/cloud/cli"))};`,
     `main(process.argv.slice(2)).then((code) => { process.exitCode = code; });`,
   ].join("\n"));
-  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", target: "node20", outfile: out, external: ["better-sqlite3", "pg"], logLevel: "silent" });
-  // With PostgreSQL, the data directory's database (as startTestCloud would use).
+  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", target: "node20", outfile: out, external: ["better-sqlite3", "pg", "@aws-sdk/*"], logLevel: "silent" });
+  // With PostgreSQL, the data directory's database and S3 prefix (as startTestCloud would use).
   const data = args.indexOf("--data");
   const db = data >= 0 && !args.includes("--db") ? await testDb(args[data + 1]) : undefined;
   if (db) args = [...args, "--db", db];
+  const blobs = data >= 0 && !args.includes("--blobs") ? await testBlobs(args[data + 1]) : {};
+  if (blobs.blobs) args = [...args, "--blobs", blobs.blobs, "--s3-endpoint", blobs.s3Endpoint as string];
   const child: ChildProcess = spawn(process.execPath, [out, ...args], {
     env: { ...process.env, NODE_PATH: path.join(root, "node_modules") },
     stdio: ["ignore", "pipe", "pipe"],

@@ -12,7 +12,10 @@ import * as path from "node:path";
 import type { CloudServer } from "../../host-tools/cloud/server";
 import { tombstoneClips } from "../../host-tools/cloud/retention";
 import { main as phoneMain } from "../../host-tools/phone/cli";
-import { request, setUpAccount, uploadClip, type Account, startTestCloud } from "./fixture";
+import type { S3BlobStore } from "../../host-tools/cloud/blobs-s3";
+import type { BlobStore } from "../../host-tools/cloud/blobs";
+import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { request, setUpAccount, uploadClip, type Account, startTestCloud, storedOf, testBlobs, testBlobStore } from "./fixture";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-retention-"));
 const dataDir = path.join(tmp, "data");
@@ -24,11 +27,14 @@ let cloud: CloudServer;
 let owner: Account;
 let other: Account;
 let sequence = 1;
+/** The cloud's blob store as an operator sees it (stays open while the cloud restarts). */
+let blobs: BlobStore;
 
 const start = (port?: number) => startTestCloud({ dataDir, now, sweepIntervalMs: 0, port });
 
 beforeAll(async () => {
   cloud = await start();
+  blobs = await testBlobStore(dataDir);
   owner = await setUpAccount(cloud.url, tmp, "keeper@example.org", "cam-keeper", now);
   other = await setUpAccount(cloud.url, tmp, "other@example.org", "cam-other", now);
 });
@@ -40,7 +46,7 @@ afterAll(async () => {
 
 const listed = async (acct: Account) => ((await request(cloud.url, "GET", "/v1/clips", { token: acct.token })).json.clips as { clipId: string }[]).map((c) => c.clipId);
 const rows = async (id: string) => ((await cloud.store.get("SELECT (SELECT COUNT(*) FROM clips WHERE clip_id = ?) + (SELECT COUNT(*) FROM clip_segments WHERE clip_id = ?) AS n", [id, id])) as { n: number }).n;
-const filesOf = (id: string) => fs.readdirSync(clipsDir).filter((n) => n.startsWith(id));
+const filesOf = (id: string) => storedOf(blobs, id);
 const upload = (acct: Account, parts: "all" | "head" = "all") => uploadClip(cloud.url, acct, sequence++, now, parts);
 const signInOnly = async (acct: Account) => (await request(cloud.url, "POST", "/v1/sessions", { body: JSON.stringify(acct.creds) })).json.token as string;
 
@@ -52,23 +58,23 @@ async function restart(): Promise<void> {
 
 test("DELETE /v1/clips/:id: an enrolled phone deletes its clip — gone from the list, download and head 404, files and rows gone", async () => {
   const clip = await upload(owner);
-  expect(filesOf(clip.clipId)).toEqual([`${clip.clipId}.sealed`]);
+  expect(await filesOf(clip.clipId)).toEqual([`${clip.clipId}.sealed`]);
   const r = await request(cloud.url, "DELETE", `/v1/clips/${clip.clipId}`, { token: owner.token });
   expect(r.status).toBe(200);
   expect(r.json).toEqual({ deleted: clip.clipId });
   expect(await listed(owner)).not.toContain(clip.clipId);
   expect((await request(cloud.url, "GET", `/v1/clips/${clip.clipId}`, { token: owner.token })).status).toBe(404);
   expect((await request(cloud.url, "GET", `/v1/clips/${clip.clipId}/head`, { token: owner.token })).status).toBe(404);
-  expect(filesOf(clip.clipId)).toEqual([]);
+  expect(await filesOf(clip.clipId)).toEqual([]);
   expect(await rows(clip.clipId)).toBe(0);
   expect((await request(cloud.url, "DELETE", `/v1/clips/${clip.clipId}`, { token: owner.token })).status).toBe(404);
 });
 
 test("an upload in progress can be deleted: its parts and segment rows go too", async () => {
   const clip = await upload(owner, "head");
-  expect(filesOf(clip.clipId)).toEqual([clip.clipId]);
+  expect(await filesOf(clip.clipId)).toEqual([clip.clipId]);
   expect((await request(cloud.url, "DELETE", `/v1/clips/${clip.clipId}`, { token: owner.token })).status).toBe(200);
-  expect(filesOf(clip.clipId)).toEqual([]);
+  expect(await filesOf(clip.clipId)).toEqual([]);
   expect(await rows(clip.clipId)).toBe(0);
 });
 
@@ -84,7 +90,7 @@ test("a sign-in-only session (no enrolled phone) may not delete; another account
   expect((await request(cloud.url, "DELETE", `/v1/clips/not-an-id`, { token: owner.token })).status).toBe(400);
   expect((await request(cloud.url, "DELETE", `/v1/clips/${clip.clipId}`, {})).status).toBe(401);
   expect(await listed(owner)).toContain(clip.clipId);
-  expect(filesOf(clip.clipId)).toEqual([`${clip.clipId}.sealed`]);
+  expect(await filesOf(clip.clipId)).toEqual([`${clip.clipId}.sealed`]);
   expect((await request(cloud.url, "DELETE", `/v1/clips/${clip.clipId}`, { token: owner.token })).status).toBe(200);
 });
 
@@ -101,7 +107,7 @@ test("phone delete: by a unique prefix with --yes; without --yes and no terminal
     write.mockRestore();
   }
   expect(await listed(owner)).not.toContain(clip.clipId);
-  expect(filesOf(clip.clipId)).toEqual([]);
+  expect(await filesOf(clip.clipId)).toEqual([]);
   await expect(owner.phone.deleteClip(clip.clipId.slice(0, 10))).rejects.toMatchObject({ code: "E_NOT_FOUND" });
 });
 
@@ -115,11 +121,11 @@ test("crash after the tombstone: the clip is already invisible, and the next sta
   // A camera re-sending the head of a clip being deleted is refused, not a 500.
   await expect(uploadClipHeadAgain(partial)).resolves.toBe(409);
   await cloud.close();
-  expect(filesOf(clip.clipId)).toEqual([`${clip.clipId}.sealed`]);
-  expect(filesOf(partial.clipId)).toEqual([partial.clipId]);
+  expect(await filesOf(clip.clipId)).toEqual([`${clip.clipId}.sealed`]);
+  expect(await filesOf(partial.clipId)).toEqual([partial.clipId]);
   await restart();
-  expect(filesOf(clip.clipId)).toEqual([]);
-  expect(filesOf(partial.clipId)).toEqual([]);
+  expect(await filesOf(clip.clipId)).toEqual([]);
+  expect(await filesOf(partial.clipId)).toEqual([]);
   expect((await rows(clip.clipId)) + (await rows(partial.clipId))).toBe(0);
 });
 
@@ -131,7 +137,7 @@ async function uploadClipHeadAgain(clip: { clipId: string; head: Uint8Array }): 
 test("crash after the files were removed (row still tombstoned): the next start removes the row", async () => {
   const clip = await upload(owner);
   await tombstoneClips(cloud.store, [clip.clipId], now());
-  fs.rmSync(path.join(clipsDir, `${clip.clipId}.sealed`));
+  await blobs.deleteClip(clip.clipId);
   await restart();
   expect(await rows(clip.clipId)).toBe(0);
 });
@@ -160,10 +166,10 @@ test("retention: set by an enrolled phone only, validated, and the sweep removes
   clockOffset += 1.5 * DAY;
   expect(await cloud.sweep()).toEqual({ finished: 0, expired: 1, stale: 0, orphans: 0 });
   expect(await listed(owner)).toEqual([young.clipId]);
-  expect(filesOf(old.clipId)).toEqual([]);
+  expect(await filesOf(old.clipId)).toEqual([]);
   expect(await rows(old.clipId)).toBe(0);
   expect(await listed(other)).toContain(othersOld.clipId);
-  expect(filesOf(othersOld.clipId)).toEqual([`${othersOld.clipId}.sealed`]);
+  expect(await filesOf(othersOld.clipId)).toEqual([`${othersOld.clipId}.sealed`]);
   expect(await cloud.sweep()).toEqual({ finished: 0, expired: 0, stale: 0, orphans: 0 });
 
   // Shortening it to 1 day deletes the young clip (1.5 days) at once; off keeps everything from then on.
@@ -180,37 +186,58 @@ test("uploads never completed are removed 7 days after their head arrived", asyn
   const clip = await upload(owner, "head");
   clockOffset += 6 * DAY;
   expect((await cloud.sweep()).stale).toBe(0);
-  expect(filesOf(clip.clipId)).toEqual([clip.clipId]);
+  expect(await filesOf(clip.clipId)).toEqual([clip.clipId]);
   clockOffset += 1 * DAY + 60_000;
   expect(await cloud.sweep()).toMatchObject({ stale: 1 });
-  expect(filesOf(clip.clipId)).toEqual([]);
+  expect(await filesOf(clip.clipId)).toEqual([]);
   expect(await rows(clip.clipId)).toBe(0);
 });
 
-test("orphans: files with no row (and a complete clip's leftover parts) are removed once past the grace period; nothing else", async () => {
+test("orphans: bodies with no row (and a complete clip's leftover parts) are removed once past the grace period; nothing else", async () => {
+  // The clock back to real time: the S3 store dates its objects by its own (real) clock.
+  clockOffset = 0;
   const clip = await upload(owner);
   const ghost = "0123456789abcdef0123456789abcdef";
   const ghostDir = "fedcba9876543210fedcba9876543210";
-  fs.writeFileSync(path.join(clipsDir, `${ghost}.sealed`), "ciphertext nobody knows");
-  fs.mkdirSync(path.join(clipsDir, ghostDir));
-  fs.writeFileSync(path.join(clipsDir, ghostDir, "head"), "x");
-  fs.mkdirSync(path.join(clipsDir, clip.clipId)); // a crash between assembling the clip and removing its parts
-  fs.writeFileSync(path.join(clipsDir, clip.clipId, "seg-0"), "x");
-  fs.writeFileSync(path.join(clipsDir, ".tmp-1-abcdef"), "x");
-  fs.writeFileSync(path.join(dataDir, "tmp", "up-1-abcdef"), "x");
-  fs.writeFileSync(path.join(clipsDir, "NOTES.txt"), "an operator's file");
-  // The cloud's clock runs days ahead here: date the files "now" on it (as if just written).
-  const t = now() / 1000;
-  for (const p of [`${ghost}.sealed`, ghostDir, clip.clipId, ".tmp-1-abcdef", "NOTES.txt"]) fs.utimesSync(path.join(clipsDir, p), t, t);
-  fs.utimesSync(path.join(dataDir, "tmp", "up-1-abcdef"), t, t);
+  if (cloud.blobs.kind === "files") {
+    fs.writeFileSync(path.join(clipsDir, `${ghost}.sealed`), "ciphertext nobody knows");
+    fs.mkdirSync(path.join(clipsDir, ghostDir));
+    fs.writeFileSync(path.join(clipsDir, ghostDir, "head"), "x");
+    fs.mkdirSync(path.join(clipsDir, clip.clipId)); // a crash between assembling the clip and removing its parts
+    fs.writeFileSync(path.join(clipsDir, clip.clipId, "seg-0"), "x");
+    fs.writeFileSync(path.join(clipsDir, ".tmp-1-abcdef"), "x");
+    fs.writeFileSync(path.join(dataDir, "tmp", "up-1-abcdef"), "x");
+    fs.writeFileSync(path.join(clipsDir, "NOTES.txt"), "an operator's file");
+    // Dated "now" on the cloud's clock (as if just written).
+    const t = now() / 1000;
+    for (const p of [`${ghost}.sealed`, ghostDir, clip.clipId, ".tmp-1-abcdef", "NOTES.txt"]) fs.utimesSync(path.join(clipsDir, p), t, t);
+    fs.utimesSync(path.join(dataDir, "tmp", "up-1-abcdef"), t, t);
+  } else {
+    // The same cases as objects: a complete clip and an upload with no row, a complete clip's leftover
+    // segment object, and an object of another shape.
+    const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.+)$/.exec((await testBlobs(dataDir)).blobs as string)!;
+    const client = (cloud.blobs as S3BlobStore).client;
+    for (const key of [`clips/${ghost}.sealed`, `uploads/${ghostDir}/head`, `uploads/${clip.clipId}/seg-0000000000`, "NOTES.txt"]) {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${key}`, Body: Buffer.from("x") }));
+    }
+  }
   // Within the grace period (10 minutes by default) nothing is touched.
   expect((await cloud.sweep()).orphans).toBe(0);
   clockOffset += 11 * 60_000;
-  expect(await cloud.sweep()).toEqual({ finished: 0, expired: 0, stale: 0, orphans: 5 });
-  const left = fs.readdirSync(clipsDir);
-  for (const gone of [`${ghost}.sealed`, ghostDir, clip.clipId, ".tmp-1-abcdef"]) expect(left).not.toContain(gone);
-  expect(left).toEqual(expect.arrayContaining([`${clip.clipId}.sealed`, "NOTES.txt"]));
-  expect(fs.readdirSync(path.join(dataDir, "tmp"))).toEqual([]);
+  if (cloud.blobs.kind === "files") {
+    expect(await cloud.sweep()).toEqual({ finished: 0, expired: 0, stale: 0, orphans: 5 });
+    const left = fs.readdirSync(clipsDir);
+    for (const gone of [`${ghost}.sealed`, ghostDir, clip.clipId, ".tmp-1-abcdef"]) expect(left).not.toContain(gone);
+    expect(left).toEqual(expect.arrayContaining([`${clip.clipId}.sealed`, "NOTES.txt"]));
+    expect(fs.readdirSync(path.join(dataDir, "tmp"))).toEqual([]);
+  } else {
+    expect(await cloud.sweep()).toEqual({ finished: 0, expired: 0, stale: 0, orphans: 3 });
+    const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.+)$/.exec((await testBlobs(dataDir)).blobs as string)!;
+    const listing = await (cloud.blobs as S3BlobStore).client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
+    const left = (listing.Contents ?? []).map((o) => (o.Key as string).slice(prefix.length + 1));
+    for (const gone of [`clips/${ghost}.sealed`, `uploads/${ghostDir}/head`, `uploads/${clip.clipId}/seg-0000000000`]) expect(left).not.toContain(gone);
+    expect(left).toEqual(expect.arrayContaining([`clips/${clip.clipId}.sealed`, "NOTES.txt"]));
+  }
   // The real clip still downloads whole.
   const r = await request(cloud.url, "GET", `/v1/clips/${clip.clipId}`, { token: owner.token });
   expect(r.status).toBe(200);

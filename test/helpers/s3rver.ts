@@ -1,7 +1,9 @@
 /**
- * An S3-compatible server for tests: the `s3rver` package, in this process, on a free loopback port, over a
- * temp folder, with one bucket. What s3rver does not prove about real S3 is listed in docs/CLOUD-API.md
- * ("Blob stores").
+ * An S3-compatible server for tests: the `s3rver` package, in a child process (`node
+ * --openssl-legacy-provider`: s3rver's listing continuation tokens use DES, which Node's OpenSSL 3 refuses
+ * otherwise, so any truncated listing — MaxKeys below the count — would be a 500), on a free loopback port,
+ * over a temp folder, with one bucket. What s3rver does not prove about real S3 is listed in
+ * docs/CLOUD-API.md ("Blob stores").
  *
  *   const s3 = await startS3rver();
  *   const store = S3BlobStore.open({ ...s3.storeOptions, prefix: "sealcam" });
@@ -11,21 +13,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { AddressInfo } from "node:net";
-
-/** The part of s3rver's API used here (the package ships no types). */
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: {
-  address: string;
-  port: number;
-  directory: string;
-  silent: boolean;
-  vhostBuckets: boolean;
-  configureBuckets: { name: string }[];
-}) => S3rverInstance;
+import { spawn } from "node:child_process";
 
 export interface S3rverHandle {
   /** http://127.0.0.1:<port> */
@@ -44,13 +32,32 @@ export interface S3rverHandle {
   stop(): Promise<void>;
 }
 
+/** The child: starts s3rver with the bucket in the folder, prints its port, stops on SIGTERM. */
+const CHILD = `
+const S3rver = require("s3rver");
+const [directory, bucket] = process.argv.slice(1);
+const server = new S3rver({ address: "127.0.0.1", port: 0, directory, silent: true, vhostBuckets: false, configureBuckets: [{ name: bucket }] });
+server.run().then((address) => process.stdout.write("PORT " + address.port + "\\n"));
+process.on("SIGTERM", () => server.close().then(() => process.exit(0)));
+`;
+
 export async function startS3rver(bucket = "sealcam-test"): Promise<S3rverHandle> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-s3rver-"));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package ships no types; S3rverClass is its shape
-  const S3rver = require("s3rver") as S3rverClass;
-  const server = new S3rver({ address: "127.0.0.1", port: 0, directory, silent: true, vhostBuckets: false, configureBuckets: [{ name: bucket }] });
-  const address = await server.run();
-  const endpoint = `http://127.0.0.1:${address.port}`;
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", CHILD, directory, bucket], {
+    cwd: path.resolve(__dirname, "../.."), // s3rver resolves from the repository's node_modules
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      text += d.toString();
+      const m = /PORT (\d+)\n/.exec(text);
+      if (m) resolve(Number(m[1]));
+    });
+    void exited.then(() => reject(new Error("s3rver exited before it listened")));
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
     bucket,
@@ -64,7 +71,10 @@ export async function startS3rver(bucket = "sealcam-test"): Promise<S3rverHandle
       credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
     },
     async stop() {
-      await server.close();
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        await exited;
+      }
       fs.rmSync(directory, { recursive: true, force: true });
     },
   };
