@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 const count = async (sql: string, ...args: SqlValue[]) => ((await cloud.store.get(sql, args)) as { n: number }).n;
-const tmpFiles = () => fs.readdirSync(path.join(dataDir, "tmp"));
+const tmpFiles = () => (fs.existsSync(path.join(dataDir, "tmp")) ? fs.readdirSync(path.join(dataDir, "tmp")) : []);
 
 async function currentRoster(): Promise<{ roster: Roster; bytes: Uint8Array }> {
   const r = await request(cloud.url, "GET", "/v1/e2ee/roster", { token: owner.token });

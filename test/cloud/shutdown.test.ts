@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { openStore } from "../../host-tools/cloud/store";
 import { signRequest } from "../../firmware/core/request-auth";
-import { cameraRequest, crypto, request, setUpAccount, startChildCloudCli, uploadClip, type Account, type ChildCloudCli, startTestCloud, testDb } from "./fixture";
+import { cameraRequest, crypto, request, setUpAccount, startChildCloudCli, uploadClip, type Account, type ChildCloudCli, startTestCloud, testBlobStore, testDb, TEST_DB } from "./fixture";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-shutdown-"));
 
@@ -28,20 +28,32 @@ function slowPut(base: string, acct: Account, p: string, body: Uint8Array, sent:
     req.on("error", reject);
   });
   req.write(body.subarray(0, sent));
-  return { reply, finish: () => req.end(body.subarray(sent)) };
+  return { reply, nonce: headers["x-sealcam-nonce"], finish: () => req.end(body.subarray(sent)) };
 }
 
-async function until(what: string, condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
+async function until(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 1000 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!(await condition())) throw new Error(`timed out waiting for ${what}`);
 }
 
-/** The cloud is writing the segment: the first bytes sent are in the clip's file after its head. */
-function uploadStarted(dataDir: string, clip: { clipId: string; head: Uint8Array }): boolean {
+/**
+ * The cloud is receiving the segment. Files body: the first bytes sent are in the clip's file after its
+ * head. S3 body (a segment is put whole once received): the request's nonce is recorded, so its handler
+ * checked the signature and is reading the body.
+ */
+async function uploadStarted(dataDir: string, clip: { clipId: string; head: Uint8Array }, nonce: string): Promise<boolean> {
+  if (TEST_DB === "sqlite") {
+    try {
+      return fs.statSync(path.join(dataDir, "clips", clip.clipId, "clip")).size > clip.head.length;
+    } catch {
+      return false;
+    }
+  }
+  const store = await openStore((await testDb(dataDir)) as string);
   try {
-    return fs.statSync(path.join(dataDir, "clips", clip.clipId, "clip")).size > clip.head.length;
-  } catch {
-    return false;
+    return (await store.get("SELECT 1 AS one FROM nonces WHERE nonce = ?", [nonce])) !== undefined;
+  } finally {
+    await store.close();
   }
 }
 
@@ -55,7 +67,7 @@ test("SIGTERM during a slow upload: no new connections, the upload completes (20
   const seg = clip.segments[0];
   const put = slowPut(cloud.url, owner, `/v1/clips/${clip.clipId}/segments/0`, seg, 1000);
   // The cloud has the request (its log says nothing yet: a line is written when a request ends).
-  await until("the upload to start", () => uploadStarted(dataDir, clip));
+  await until("the upload to start", () => uploadStarted(dataDir, clip, put.nonce));
 
   cloud.child.kill("SIGTERM");
   await until("the shutdown to begin", () => /SIGTERM: finishing requests in flight/.test(cloud.stderr()));
@@ -69,8 +81,12 @@ test("SIGTERM during a slow upload: no new connections, the upload completes (20
   const store = await openStore((await testDb(dataDir)) ?? path.join(dataDir, "cloud.sqlite"));
   expect(await store.all("SELECT idx, length FROM clip_segments WHERE clip_id = ?", [clip.clipId])).toEqual([{ idx: 0, length: seg.length }]);
   await store.close();
-  // An upload in progress is one file: the head, then each segment at its offset (written once, in place).
-  expect(fs.readFileSync(path.join(dataDir, "clips", clip.clipId, "clip")).subarray(clip.head.length, clip.head.length + seg.length)).toEqual(Buffer.from(seg));
+  if (TEST_DB === "sqlite") {
+    // An upload in progress is one file: the head, then each segment at its offset (written once, in place).
+    expect(fs.readFileSync(path.join(dataDir, "clips", clip.clipId, "clip")).subarray(clip.head.length, clip.head.length + seg.length)).toEqual(Buffer.from(seg));
+  } else {
+    expect(await (await testBlobStore(dataDir)).storedSegments(clip.clipId, { headLength: clip.head.length, segmentSize: 4096 })).toEqual(new Map([[0, seg.length]]));
+  }
   const records = logRecords(cloud);
   expect(records.find((r) => r.route === "/v1/clips/:id/segments/:n")).toMatchObject({ msg: "request", method: "PUT", status: 201, cameraId: "cam-graceful" });
   const msgs = records.map((r) => r.msg);
@@ -87,14 +103,14 @@ test("an upload that outlasts --grace is cut: nothing half-stored, the process e
   const clip = await uploadClip(cloud.url, owner, 1, Date.now, "head");
   const put = slowPut(cloud.url, owner, `/v1/clips/${clip.clipId}/segments/0`, clip.segments[0], 1000);
   put.reply.catch(() => undefined); // the connection is cut: the camera sees a network error and retries later
-  await until("the upload to start", () => uploadStarted(dataDir, clip));
+  await until("the upload to start", () => uploadStarted(dataDir, clip, put.nonce));
   cloud.child.kill("SIGTERM");
   expect(await cloud.exited).toBe(0);
   await expect(put.reply).rejects.toThrow();
   const records = logRecords(cloud);
   expect(records.find((r) => r.msg === "stopped")).toMatchObject({ cut: 1 });
   expect(records.find((r) => r.route === "/v1/clips/:id/segments/:n")).toMatchObject({ msg: "request", status: 0, aborted: true, cameraId: "cam-cut" });
-  expect(fs.readdirSync(path.join(dataDir, "tmp"))).toEqual([]);
+  if (TEST_DB === "sqlite") expect(fs.readdirSync(path.join(dataDir, "tmp"))).toEqual([]);
 
   // The next start: the status shows the head but no segment; the camera resumes and completes the clip.
   const again = await startTestCloud({ dataDir });
