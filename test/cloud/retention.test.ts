@@ -142,6 +142,38 @@ test("crash after the files were removed (row still tombstoned): the next start 
   expect(await rows(clip.clipId)).toBe(0);
 });
 
+test("crash between the store's finalize and the complete mark: not listed, kept by the sweeper, the footer sent again completes it", async () => {
+  const { cameraRequest } = await import("./fixture");
+  const clip = await upload(owner, "head");
+  for (let i = 0; i < clip.segments.length; i++) {
+    expect((await cameraRequest(cloud.url, owner.camera, "PUT", `/v1/clips/${clip.clipId}/segments/${i}`, clip.segments[i], now())).status).toBe(201);
+  }
+  // The node that received the footer finalized the clip in the store, then died before its row said so.
+  const row = (await cloud.store.get("SELECT head_sha256, head_length, segment_size FROM clips WHERE clip_id = ?", [clip.clipId])) as { head_sha256: string; head_length: number; segment_size: number };
+  const segments = (await cloud.store.all("SELECT idx, length, sha256 FROM clip_segments WHERE clip_id = ? ORDER BY idx", [clip.clipId])) as { idx: number; length: number; sha256: string }[];
+  const finalized = await blobs.finalize(clip.clipId, {
+    headLength: row.head_length, segmentSize: row.segment_size, headSha256: row.head_sha256,
+    segments: segments.map((s) => ({ index: s.idx, length: s.length, sha256: s.sha256 })), footer: clip.footer,
+  });
+  expect(finalized.stored).toBe("new");
+  await restart();
+  // Not complete for anyone; the complete object under an uploading row is no orphan, even past the grace.
+  const listedClip = ((await request(cloud.url, "GET", "/v1/clips", { token: owner.token })).json.clips as { clipId: string; complete: boolean }[]).find((c) => c.clipId === clip.clipId);
+  expect(listedClip).toMatchObject({ complete: false });
+  expect((await request(cloud.url, "GET", `/v1/clips/${clip.clipId}`, { token: owner.token })).status).toBe(404);
+  clockOffset += 11 * 60_000;
+  expect((await cloud.sweep()).orphans).toBe(0);
+  expect(await filesOf(clip.clipId)).toEqual([`${clip.clipId}.sealed`]);
+  // The camera re-sends its footer (it never had an answer): the store answers "already", the row is marked.
+  const footer = await cameraRequest(cloud.url, owner.camera, "PUT", `/v1/clips/${clip.clipId}/footer?segments=${clip.segments.length}`, clip.footer, now());
+  const size = clip.head.length + clip.segments.reduce((n, s) => n + s.length, 0) + clip.footer.length;
+  expect([footer.status, footer.json]).toEqual([201, { clipId: clip.clipId, complete: true, size }]);
+  // Listed complete, and it downloads and opens whole (head, every segment and the footer verified).
+  expect(((await request(cloud.url, "GET", "/v1/clips", { token: owner.token })).json.clips as { clipId: string; complete: boolean }[]).find((c) => c.clipId === clip.clipId)).toMatchObject({ complete: true });
+  const opened = await owner.phone.open(clip.clipId, path.join(tmp, "crash-finalize.frames"));
+  expect(opened.clipId).toBe(clip.clipId);
+});
+
 test("retention: set by an enrolled phone only, validated, and the sweep removes exactly the clips uploaded longer ago", async () => {
   // Start from a clean slate of this account's clips.
   for (const id of await listed(owner)) expect((await request(cloud.url, "DELETE", `/v1/clips/${id}`, { token: owner.token })).status).toBe(200);
