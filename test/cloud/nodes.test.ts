@@ -1,6 +1,6 @@
 /**
- * Three cloud nodes (`sealcam cloud serve --db postgres://...`, each its own process) over one PostgreSQL
- * and one shared clip folder, as behind a load balancer: cameras upload through different nodes, a phone
+ * Three cloud nodes (`sealcam cloud serve --db postgres://... --blobs s3://...`, each its own process with
+ * its own data folder) over one PostgreSQL and one S3 store (s3rver), as behind a load balancer: cameras upload through different nodes, a phone
  * lists and downloads through a third; a node killed (SIGKILL) in the middle of an upload leaves a
  * resumable upload that the camera finishes through another node; the sign-in limit and the replay check
  * hold across nodes; live view is relayed from the camera's node to the phone's (LISTEN/NOTIFY).
@@ -16,23 +16,29 @@ import { ENVELOPE_CLOSE, ENVELOPE_DATA, ENVELOPE_OPEN } from "../../host-tools/c
 import { SIGNIN_FAILURES_PER_ACCOUNT } from "../../host-tools/cloud/server";
 import { addCamera, cameraRequest, crypto, request, setUpAccount, startChildCloudCli, uploadClip, type Account, type ChildCloudCli } from "./fixture";
 import { startPostgres, type PgCluster } from "./postgres";
+import { startS3rver, type S3rverHandle } from "../helpers/s3rver";
 
 let tmp: string;
 let pg: PgCluster;
 let db: string;
-let dataDir: string;
+let s3: S3rverHandle;
 const nodes: ChildCloudCli[] = [];
 let owner: Account;
 
 const startNode = async (i: number) => {
   const work = path.join(tmp, `node-${i}`);
   fs.mkdirSync(work, { recursive: true });
-  return startChildCloudCli(["serve", "--port", "0", "--data", dataDir, "--db", db, "--log-level", "warn", "--sweep-interval", "0", "--grace", "1"], work);
+  // Nothing shared on disk: the metadata in PostgreSQL, the clip bodies in S3, the cloud key one file.
+  return startChildCloudCli(["serve", "--port", "0", "--data", path.join(work, "data"), "--db", db, "--blobs", `s3://${s3.bucket}/nodes`, "--s3-endpoint", s3.endpoint,
+    "--key-file", path.join(tmp, "cloud-key.json"), "--log-level", "warn", "--sweep-interval", "0", "--grace", "1"], work);
 };
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sealcam-nodes-"));
-  dataDir = path.join(tmp, "shared-data");
+  s3 = await startS3rver();
+  // The standard AWS variables (the nodes inherit them): s3rver's fixed test credentials.
+  process.env.AWS_ACCESS_KEY_ID = s3.storeOptions.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = s3.storeOptions.credentials.secretAccessKey;
   pg = await startPostgres();
   db = await pg.createDatabase("nodes");
   // One at a time first (the first migrates), then the others find the schema in place.
@@ -48,6 +54,7 @@ afterAll(async () => {
     }
   }
   await pg?.stop();
+  await s3?.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -112,6 +119,15 @@ test("a node killed mid-upload: no listed clip, the upload resumes and completes
   expect(listed.find((c) => c.clipId === clip.clipId)).toMatchObject({ complete: false });
   expect((await cameraRequest(nodes[2].url, owner.camera, "GET", `/v1/clips/${clip.clipId}/status`)).json).toEqual({ clipId: clip.clipId, head: true, segments: [0], complete: false });
   expect((await request(nodes[0].url, "GET", `/v1/clips/${clip.clipId}`, { token: owner.token })).status).toBe(404);
+  // In the object store: the head and segment 0, nothing of the segment in flight, no complete clip.
+  const { S3BlobStore } = await import("../../host-tools/cloud/blobs-s3");
+  const store = S3BlobStore.open({ ...s3.storeOptions, prefix: "nodes" });
+  try {
+    expect(await store.storedSegments(clip.clipId)).toEqual(new Map([[0, clip.segments[0].length]]));
+    expect(await store.clipSize(clip.clipId)).toBeNull();
+  } finally {
+    await store.close();
+  }
   // The camera resumes through the third node.
   for (let i = 1; i < clip.segments.length; i++) expect((await put(nodes[2].url, `/v1/clips/${clip.clipId}/segments/${i}`, clip.segments[i])).status).toBe(201);
   expect((await put(nodes[2].url, `/v1/clips/${clip.clipId}/footer?segments=${clip.segments.length}`, clip.footer)).status).toBe(201);
