@@ -207,15 +207,20 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  async openClip(clipId: string, range?: ByteRange): Promise<ClipStream | null> {
-    checkClipId(clipId);
-    let handle: fs.promises.FileHandle;
+  /** clips/<id>.sealed opened for reading; null if there is none. */
+  private async openSealed(clipId: string): Promise<fs.promises.FileHandle | null> {
     try {
-      handle = await fs.promises.open(this.sealedFile(clipId), "r");
+      return await fs.promises.open(this.sealedFile(clipId), "r");
     } catch (error) {
       if (isMissing(error)) return null;
       throw error;
     }
+  }
+
+  async openClip(clipId: string, range?: ByteRange): Promise<ClipStream | null> {
+    checkClipId(clipId);
+    const handle = await this.openSealed(clipId);
+    if (!handle) return null;
     try {
       // Sized and streamed from the one open file: a delete meanwhile does not cut the stream short.
       const size = (await handle.stat()).size;
@@ -378,13 +383,8 @@ export class FileBlobStore implements BlobStore {
 
   /** Whether clips/<id>.sealed is this clip (size and footer); null if there is none. */
   private async sameSealed(clipId: string, size: number, footer: Uint8Array): Promise<boolean | null> {
-    let handle: fs.promises.FileHandle;
-    try {
-      handle = await fs.promises.open(this.sealedFile(clipId), "r");
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw error;
-    }
+    const handle = await this.openSealed(clipId);
+    if (!handle) return null;
     try {
       if ((await handle.stat()).size !== size) return false;
       const tail = await readAt(handle, footer.length, size - footer.length);

@@ -443,14 +443,7 @@ export function attachLiveRelay(server: http.Server, auth: LiveAuth, options: Li
         return;
       }
       const phone = await auth.phone(req);
-      const text = url.searchParams.get("challenge") ?? "";
-      let challenge: Uint8Array;
-      try {
-        challenge = fromBase64Url(text);
-      } catch {
-        challenge = new Uint8Array(0);
-      }
-      if (challenge.length !== 16) throw new HttpError(400, "E_FORMAT", "query 'challenge' must be 16 random bytes, base64url");
+      const challenge = challengeOf(url);
       const camera = cameras.get(m[1]);
       if (!camera && store) return await remoteUpgrade(req, socket, head, m[1], phone.accountId, challenge);
       if (!camera || camera.accountId !== phone.accountId || camera.ws.readyState !== WebSocket.OPEN) {

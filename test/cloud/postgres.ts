@@ -5,9 +5,9 @@
  * runuser. fsync is off: this data is thrown away (durability is PostgreSQL's, tested by PostgreSQL).
  */
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freePort } from "../helpers/free-port";
 import { execFileSync } from "node:child_process";
 
 const USER = "sealcam-pg";
@@ -31,16 +31,6 @@ export function postgresBin(): string {
   throw new Error("PostgreSQL is not installed (no initdb): run scripts/setup-system.sh (apt-get install postgresql)");
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
 
