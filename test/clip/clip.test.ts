@@ -11,19 +11,10 @@ import { expectedCutCode, signHead } from "./clip-model";
 import { DeterministicCrypto } from "../../firmware/testing/deterministic-crypto";
 import { SealcamError } from "../../firmware/core/errors";
 import { crypto, makeParty, openerOptions, seal, sealerOptions } from "../helpers/clip-fixture";
+import { pattern } from "../helpers/pattern";
 
 const party = makeParty();
 const other = makeParty();
-
-function pattern(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 function expectCode(fn: () => unknown, code: string): void {
   let caught: unknown;

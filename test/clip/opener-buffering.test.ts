@@ -7,18 +7,9 @@ import { ClipOpener, parseClipHead } from "../../firmware/core/clip";
 import { concat } from "../../firmware/core/bytes";
 import { SealcamError } from "../../firmware/core/errors";
 import { makeParty, openerOptions, seal, sealerOptions } from "../helpers/clip-fixture";
+import { pattern } from "../helpers/pattern";
 
 const party = makeParty();
-
-function pattern(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 /** Pushes `stream` through one reused buffer of `step` bytes, scribbled over after every push. */
 function openThroughReusedBuffer(stream: Uint8Array, step: number) {

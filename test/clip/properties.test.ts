@@ -28,6 +28,7 @@ import {
 } from "../../firmware/core/clip";
 import { SeededOaepCrypto } from "../vectors/seeded-oaep";
 import { expectedCutCode } from "./clip-model";
+import { pattern as filler } from "../helpers/pattern";
 
 const SEED = 0x5ea1ca;
 const base = new NodeCrypto();
@@ -98,19 +99,6 @@ function plaintextLength(spec: ClipSpec): number {
   if (spec.size.kind === "empty") return 0;
   if (spec.size.kind === "exact") return spec.size.segments * spec.segmentSize;
   return spec.size.length % (3 * spec.segmentSize + 1000);
-}
-
-/** Fast deterministic filler (xorshift32); the content does not matter, only that it is reproducible. */
-function filler(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = (seed | 1) >>> 0;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 const clipCache = new Map<string, Clip>();

@@ -11,6 +11,7 @@ import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { removeOrphanBlobs, type BlobEntry, type BlobStore, type ClipState, type FinalizeInput } from "../../host-tools/cloud/blobs";
 import { FileBlobStore } from "../../host-tools/cloud/blobs-files";
 import { S3BlobStore, S3_MIN_PART, type S3BlobStoreOptions } from "../../host-tools/cloud/blobs-s3";
+import { pattern } from "../helpers/pattern";
 
 const TAG = 16;
 export const sha = (b: Uint8Array) => nodeCrypto.createHash("sha256").update(b).digest("hex");
@@ -18,15 +19,7 @@ export const idOf = (n: string) => nodeCrypto.createHash("sha256").update(n).dig
 
 /** Deterministic bytes: a pattern that differs per seed and per position (misplaced bytes show). */
 export function bytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return Buffer.from(pattern(length, seed));
 }
 
 export interface Clip {

@@ -7,22 +7,13 @@
 import { NativeCrypto } from "../../firmware/native/native-crypto";
 import { concat, constantTimeEqual, fromHex, toHex } from "../../firmware/core/bytes";
 import { verifyRoster } from "../../firmware/core/roster";
-import { streamRecipientsFor, type StreamName, type StreamScope } from "../../firmware/core/stream-scope";
+import { streamRecipientsFor } from "../../firmware/core/stream-scope";
 import { ClipSealer, openClip, streamKeyUnwrapper, hpkeUnwrapper } from "../../firmware/core/clip";
 import { ask, assert, assertThrowsCode, run, test } from "../xs/harness";
+import type { RosterVector } from "../vectors/roster-vectors";
 
 const crypto = new NativeCrypto();
 
-interface RosterVector {
-  account_id: string;
-  version: number;
-  root: string;
-  roster: string;
-  recipients: string[];
-  stream_keys: { key_id: string; scope: StreamScope }[];
-  queries: { cameraId: string; stream: StreamName; captureTime: number; key_ids: string[]; why: string }[];
-  refused: { name: string; roster: string; expect: string }[];
-}
 
 interface Keys {
   camera_private: string;
