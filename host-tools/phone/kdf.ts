@@ -3,8 +3,8 @@
  *
  * Passphrase: 10 words drawn uniformly (crypto.randomInt, rejection sampling inside Node) from the EFF large
  * wordlist (7,776 words, CC BY 3.0 US; via secure-password-utilities' EFF_LONG_WORDLIST) less the offensive
- * words of passphrase-blocklist.ts (74 removed, 7,702 left), never putting the second word of a blocked phrase
- * right after its first: at least log2(7702) + 9 * log2(7700) = 129.1 bits (passphraseEntropyBits). Fewer than 7,132 words
+ * words of passphrase-blocklist.ts (76 removed, 7,700 left), never putting the second word of a blocked phrase
+ * right after its first: at least log2(7700) + 9 * log2(7698) = 129.1 bits (passphraseEntropyBits). Fewer than 7,132 words
  * left would take an 11th word (generationWordCount keeps the bound at 128 bits or more).
  *
  * Derived keys (32 bytes), "passphrase + random salt -> scrypt -> used as the password of PBKDF2":

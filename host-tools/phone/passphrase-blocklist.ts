@@ -17,7 +17,7 @@
 export const BLOCKED_WORDS: readonly string[] = [
   // violence, killing, death
   "arson", "backstab", "bullwhip", "casket", "casualty", "chokehold", "choking", "detonate", "detonator", "enslave",
-  "entomb", "gangrene", "graveyard", "handgun", "maimed", "mortuary", "mutilated", "mutilator", "onslaught", "overkill",
+  "entomb", "gangrene", "gory", "graveyard", "handgun", "maimed", "mortuary", "mutilated", "mutilator", "onslaught", "overkill",
   "poison", "predator", "savage", "strangle", "undead",
   // sexual
   "arousal", "flirt", "fondling", "groin", "grope", "humped", "lustfully", "lustily", "lustiness", "lusty", "moisten",
@@ -27,7 +27,7 @@ export const BLOCKED_WORDS: readonly string[] = [
   "spinster", "stench", "stinking", "stinky", "wimp",
   // hatred, extremism, religion
   "curse", "dictator", "fascism", "hate", "hatred", "islamic", "islamist", "occultist", "profane", "profanity",
-  "pureblood", "racism", "swear",
+  "pureblood", "racism", "skinhead", "swear",
   // drugs
   "junkie", "opium",
 ];
