@@ -95,6 +95,9 @@ const COMMANDS: Command[] = [
         // Snapshots shared without their clip (a snapshot-only share): listed on their own, with the clip they name.
         for (const c of snapshots) if (!clips.some((x) => x.snapshot?.snapshotId === c.clipId)) out(`${c.clipId}  ${c.cameraId}  ${new Date(c.startTime).toISOString()}  snapshot of ${c.snapshotOf}  share ${c.shareId}`);
         for (const r of refused) out(`${r.clipId}  UNVERIFIED (${printable(r.reason)})`);
+        if (clips.length + snapshots.length + refused.length === 0) {
+          out("No shared clips yet. A camera wraps clips to a share from its next roster refresh; run 'sealcam viewer accept' for new shares.");
+        }
       }
       return EXIT.OK;
     },

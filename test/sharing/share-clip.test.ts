@@ -229,6 +229,9 @@ async function run(tool: "phone" | "viewer", argv: string[], env: Record<string,
 test("CLI: share-clip prints the token once, on stdout, said to be a bearer secret; viewer accept --token-file; revoke --clip-share", async () => {
   const home = path.join(tmp, "cli-viewer");
   new Viewer(home).init(world.cloudUrl);
+  // A fresh viewer with nothing shared is told so, and what to do (not an empty screen).
+  const empty = await run("viewer", ["clips", "--home", home]);
+  expect([empty.code, empty.out]).toEqual([0, expect.stringMatching(/^No shared clips yet\. .*sealcam viewer accept/)]);
   const past = await run("phone", ["share-clip", c1, "--until", "2020-01-01T00:00:00Z"]);
   expect(past.code).toBe(2);
   expect(past.err).toMatch(/^sealcam phone: .*not in the future.*\[E_ARGUMENT\]\n$/);
